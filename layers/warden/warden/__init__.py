@@ -1,0 +1,1 @@
+"""Warden: event-driven auto-remediation for one AWS account. See README.md."""

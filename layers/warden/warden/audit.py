@@ -1,0 +1,99 @@
+"""The audit trail: one DynamoDB item per finding, written at each step of the workflow.
+
+The item keeps the decision, the before-snapshot (enough to roll back exactly), the changes,
+the verification and the outcome. Snapshots are stored as JSON strings: DynamoDB has no floats
+and policies are documents, not attributes anyone queries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from warden.aws import client
+
+RETENTION_DAYS_DEFAULT = 365
+
+
+def _table_name() -> str:
+    return os.environ["WARDEN_AUDIT_TABLE"]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _dynamodb():
+    return client("dynamodb")
+
+
+def _attribute(value: Any) -> dict:
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    return {"S": json.dumps(value, default=str)}
+
+
+def record_decision(finding: dict, decision: str, reason: str, remediation: str | None, execution: str | None) -> None:
+    retention_days = int(os.environ.get("WARDEN_AUDIT_RETENTION_DAYS", RETENTION_DAYS_DEFAULT))
+    item = {
+        "finding_id": finding["id"],
+        "recorded_at": _now(),
+        "resource_arn": finding["resource_arn"],
+        "account": finding["account"],
+        "region": finding["region"],
+        "source": finding["source"],
+        "trigger": finding["type"],
+        "actor": finding.get("actor"),
+        "remediation": remediation or "none",
+        "decision": decision,
+        "reason": reason,
+        "execution": execution,
+        "finding": finding,
+        "expires_at": int(time.time()) + retention_days * 86400,
+    }
+    _dynamodb().put_item(TableName=_table_name(), Item={k: _attribute(v) for k, v in item.items()})
+
+
+def update(finding_id: str, **fields: Any) -> None:
+    """Add or overwrite attributes of a finding's record (before, changes, verification, outcome...)."""
+    fields["updated_at"] = _now()
+    names = {f"#{k}": k for k in fields}
+    values = {f":{k}": _attribute(v) for k, v in fields.items()}
+    _dynamodb().update_item(
+        TableName=_table_name(),
+        Key={"finding_id": {"S": finding_id}},
+        UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in fields),
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+    )
+
+
+def read(finding_id: str) -> dict[str, Any] | None:
+    """One record with its JSON attributes decoded (for rollback, history and tests)."""
+    item = _dynamodb().get_item(TableName=_table_name(), Key={"finding_id": {"S": finding_id}}).get("Item")
+    return None if item is None else {k: _decode(v) for k, v in item.items()}
+
+
+def _decode(attribute: dict) -> Any:
+    kind, value = next(iter(attribute.items()))
+    if kind == "NULL":
+        return None
+    if kind == "N":
+        return int(value)
+    if kind == "BOOL":
+        return value
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value

@@ -1,0 +1,326 @@
+"""Raw EventBridge events -> one `Finding` shape, one parser per source. No AWS calls here.
+
+Every way an event can be wrong ends in `RejectedEvent` with a reason that names the field,
+so on-call is told what was wrong instead of the workflow failing with a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Literal
+
+from aws_lambda_powertools.utilities.parser import ValidationError, parse
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from pydantic import BaseModel, Field, StringConstraints
+from typing_extensions import Annotated
+
+MAX_EVENT_BYTES = 256 * 1024  # EventBridge's own limit; anything bigger did not come from it
+
+AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")]
+# Bucket names as S3 allows them; anything else is hostile or garbage and must not reach a message.
+BucketName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")]
+ShortText = Annotated[str, StringConstraints(max_length=2048)]
+
+ACCOUNT_RESOURCE_TYPE = "AWS::::Account"
+
+
+class RejectedEvent(ValueError):
+    """The event is malformed, truncated, unknown or hostile. The message says why."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One security-relevant observation, whatever its source."""
+
+    id: str  # unique per event: "<source>:<event or finding id>"
+    source: Literal["cloudtrail", "config", "guardduty"]
+    type: str  # CloudTrail eventName, Config rule name or GuardDuty finding type
+    account: str
+    region: str
+    resource_type: str  # CloudFormation type, e.g. AWS::S3::Bucket
+    resource_arn: str  # or "AWS::::Account:<id>" for account-level findings
+    actor: str | None  # who caused it (principal ARN or GuardDuty user), when known
+    time: str  # ISO 8601, when it happened
+    severity: Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
+    raw_ref: str  # how to find the original: CloudTrail eventID, Config rule ARN, GuardDuty finding ARN
+    details: dict[str, Any] = field(default_factory=dict)  # source specifics a remediation may use
+
+    @property
+    def resource_name(self) -> str:
+        """The last part of the ARN: a bucket name, a key id, an account id."""
+        return re.split(r"[:/]", self.resource_arn)[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        return cls(**data)
+
+
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def account_resource(account: str) -> str:
+    return f"{ACCOUNT_RESOURCE_TYPE}:{account}"
+
+
+# --- resource locators: how each source names a resource, per service / resource type ---------
+
+
+def _bucket(name: str, region: str) -> tuple[str, str]:
+    return "AWS::S3::Bucket", f"arn:{partition_of(region)}:s3:::{name}"
+
+
+class _BucketRequest(BaseModel):
+    bucketName: BucketName
+
+
+CLOUDTRAIL_RESOURCES: dict[str, Callable[[dict, str], tuple[str, str]]] = {
+    "s3.amazonaws.com": lambda params, region: _bucket(
+        _BucketRequest.model_validate(params).bucketName, region
+    ),
+}
+
+CONFIG_RESOURCES: dict[str, Callable[[str, str], tuple[str, str]]] = {
+    "AWS::S3::Bucket": lambda resource_id, region: _bucket(
+        _BucketRequest(bucketName=resource_id).bucketName, region
+    ),
+}
+
+# --- CloudTrail ------------------------------------------------------------------------------
+
+
+class _SessionIssuer(BaseModel):
+    arn: ShortText | None = None
+
+
+class _SessionContext(BaseModel):
+    sessionIssuer: _SessionIssuer | None = None
+
+
+class _UserIdentity(BaseModel):
+    type: ShortText
+    arn: ShortText | None = None
+    sessionContext: _SessionContext | None = None
+
+
+class _CloudTrailDetail(BaseModel):
+    eventSource: ShortText
+    eventName: ShortText
+    eventTime: datetime
+    awsRegion: Region
+    recipientAccountId: AccountId
+    eventID: ShortText
+    userIdentity: _UserIdentity
+    requestParameters: dict[str, Any] | None = None
+    errorCode: ShortText | None = None
+
+
+class _CloudTrailEvent(EventBridgeModel):
+    detail: _CloudTrailDetail
+
+
+def _from_cloudtrail(event: dict) -> Finding:
+    detail = parse(event=event, model=_CloudTrailEvent).detail
+    if detail.errorCode:
+        raise RejectedEvent(
+            f"CloudTrail {detail.eventName} failed with {detail.errorCode}: nothing changed"
+        )
+    locate = CLOUDTRAIL_RESOURCES.get(detail.eventSource)
+    if locate is None:
+        raise RejectedEvent(f"unsupported CloudTrail eventSource {detail.eventSource!r}")
+    if detail.requestParameters is None:
+        raise RejectedEvent("detail.requestParameters: missing; cannot tell which resource")
+    resource_type, resource_arn = locate(detail.requestParameters, detail.awsRegion)
+    return Finding(
+        id=f"cloudtrail:{detail.eventID}",
+        source="cloudtrail",
+        type=detail.eventName,
+        account=detail.recipientAccountId,
+        region=detail.awsRegion,
+        resource_type=resource_type,
+        resource_arn=resource_arn,
+        actor=detail.userIdentity.arn,
+        time=detail.eventTime.isoformat(),
+        severity="HIGH",
+        raw_ref=detail.eventID,
+        details={"requestParameters": detail.requestParameters},
+    )
+
+
+# --- AWS Config ------------------------------------------------------------------------------
+
+
+class _Evaluation(BaseModel):
+    complianceType: Literal["COMPLIANT", "NON_COMPLIANT", "NOT_APPLICABLE", "INSUFFICIENT_DATA"]
+
+
+class _ConfigDetail(BaseModel):
+    resourceId: ShortText
+    resourceType: ShortText
+    awsAccountId: AccountId
+    awsRegion: Region
+    configRuleName: ShortText
+    configRuleARN: ShortText | None = None
+    newEvaluationResult: _Evaluation
+    resultRecordedTime: datetime | None = None
+    notificationCreationTime: datetime | None = None
+
+
+class _ConfigEvent(EventBridgeModel):
+    detail: _ConfigDetail
+
+
+def _from_config(event: dict) -> Finding:
+    parsed = parse(event=event, model=_ConfigEvent)
+    detail = parsed.detail
+    if detail.newEvaluationResult.complianceType != "NON_COMPLIANT":
+        raise RejectedEvent(
+            f"Config rule {detail.configRuleName} reports {detail.newEvaluationResult.complianceType}: "
+            "only NON_COMPLIANT is acted on"
+        )
+    if detail.resourceType == ACCOUNT_RESOURCE_TYPE:
+        resource_type, resource_arn = ACCOUNT_RESOURCE_TYPE, account_resource(detail.awsAccountId)
+    else:
+        locate = CONFIG_RESOURCES.get(detail.resourceType)
+        if locate is None:
+            raise RejectedEvent(f"unsupported Config resourceType {detail.resourceType!r}")
+        resource_type, resource_arn = locate(detail.resourceId, detail.awsRegion)
+    when = detail.resultRecordedTime or detail.notificationCreationTime or parsed.time
+    return Finding(
+        id=f"config:{parsed.id}",
+        source="config",
+        type=detail.configRuleName,
+        account=detail.awsAccountId,
+        region=detail.awsRegion,
+        resource_type=resource_type,
+        resource_arn=resource_arn,
+        actor=None,  # Config evaluations do not say who changed the resource
+        time=when.isoformat(),
+        severity="HIGH",
+        raw_ref=detail.configRuleARN or detail.configRuleName,
+    )
+
+
+# --- GuardDuty -------------------------------------------------------------------------------
+
+ACCOUNT_LEVEL_GUARDDUTY_TYPES = frozenset({"Policy:S3/AccountBlockPublicAccessDisabled"})
+
+
+class _S3BucketDetail(BaseModel):
+    name: BucketName
+
+
+class _AccessKeyDetails(BaseModel):
+    userName: ShortText | None = None
+    userType: ShortText | None = None
+
+
+class _GuardDutyResource(BaseModel):
+    resourceType: ShortText
+    s3BucketDetails: list[_S3BucketDetail] | None = Field(default=None, max_length=100)
+    accessKeyDetails: _AccessKeyDetails | None = None
+
+
+class _GuardDutyDetail(BaseModel):
+    id: ShortText
+    arn: ShortText | None = None
+    type: ShortText
+    accountId: AccountId
+    region: Region
+    severity: float = Field(ge=0, le=10)
+    updatedAt: datetime
+    resource: _GuardDutyResource
+
+
+class _GuardDutyEvent(EventBridgeModel):
+    detail: _GuardDutyDetail
+
+
+def _guardduty_severity(score: float) -> Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]:
+    # GuardDuty's documented bands: 1-3.9 low, 4-6.9 medium, 7-8.9 high, 9-10 critical.
+    if score >= 9:
+        return "CRITICAL"
+    if score >= 7:
+        return "HIGH"
+    if score >= 4:
+        return "MEDIUM"
+    return "LOW"
+
+
+def _from_guardduty(event: dict) -> Finding:
+    detail = parse(event=event, model=_GuardDutyEvent).detail
+    if detail.type in ACCOUNT_LEVEL_GUARDDUTY_TYPES:
+        resource_type, resource_arn = ACCOUNT_RESOURCE_TYPE, account_resource(detail.accountId)
+    elif detail.resource.s3BucketDetails:
+        resource_type, resource_arn = _bucket(detail.resource.s3BucketDetails[0].name, detail.region)
+    else:
+        raise RejectedEvent(
+            f"GuardDuty {detail.type}: detail.resource names no resource Warden can act on "
+            f"(resourceType {detail.resource.resourceType!r})"
+        )
+    key = detail.resource.accessKeyDetails
+    actor = f"{key.userType}:{key.userName}" if key and key.userName else None
+    return Finding(
+        id=f"guardduty:{detail.id}",
+        source="guardduty",
+        type=detail.type,
+        account=detail.accountId,
+        region=detail.region,
+        resource_type=resource_type,
+        resource_arn=resource_arn,
+        actor=actor,
+        time=detail.updatedAt.isoformat(),
+        severity=_guardduty_severity(detail.severity),
+        raw_ref=detail.arn or detail.id,
+    )
+
+
+PARSERS: dict[str, Callable[[dict], Finding]] = {
+    "AWS API Call via CloudTrail": _from_cloudtrail,
+    "Config Rules Compliance Change": _from_config,
+    "GuardDuty Finding": _from_guardduty,
+}
+
+
+def _describe(error: ValidationError) -> str:
+    """Pydantic's errors as 'detail.requestParameters.bucketName: String should match pattern'."""
+    problems = []
+    for item in error.errors()[:5]:
+        location = ".".join(str(part) for part in item["loc"])
+        problems.append(f"{location}: {item['msg']}")
+    return "; ".join(problems)
+
+
+def parse_finding(event: Any) -> Finding:
+    """Turn one raw EventBridge event into a Finding, or raise RejectedEvent saying why not."""
+    if not isinstance(event, dict):
+        raise RejectedEvent(f"event must be a JSON object, got {type(event).__name__}")
+    try:
+        size = len(json.dumps(event))
+    except (TypeError, ValueError, RecursionError) as error:
+        raise RejectedEvent(f"event is not serialisable JSON: {error}") from None
+    if size > MAX_EVENT_BYTES:
+        raise RejectedEvent(f"event is {size} bytes, over EventBridge's {MAX_EVENT_BYTES}-byte limit")
+    detail_type = event.get("detail-type")
+    parser = PARSERS.get(detail_type) if isinstance(detail_type, str) else None
+    if parser is None:
+        raise RejectedEvent(
+            f"unknown detail-type {str(detail_type)[:100]!r}; expected one of {sorted(PARSERS)}"
+        )
+    try:
+        return parser(event)
+    except ValidationError as error:
+        raise RejectedEvent(f"{detail_type} event is malformed: {_describe(error)}") from None
+    except RecursionError:
+        raise RejectedEvent("event is nested too deeply") from None

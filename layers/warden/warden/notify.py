@@ -1,0 +1,202 @@
+"""The message a person paged at night reads: what was found, where, what was done, how to undo.
+
+One message per outcome. Message attributes `severity`, `outcome` and `remediation` let
+subscribers filter (e.g. an SNS filter policy that drops `duplicate` and `exempt`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+OUTCOMES = ("remediated", "would-remediate", "exempt", "duplicate", "resource-gone", "failed", "rejected")
+SUBJECT_LIMIT = 99  # SNS allows fewer than 100 characters
+
+HEADLINES = {
+    "remediated": "Fixed",
+    "would-remediate": "DRY RUN, would fix",
+    "exempt": "Exempt, left alone",
+    "duplicate": "Duplicate suppressed",
+    "resource-gone": "Resource gone, nothing to fix",
+    "failed": "FAILED to fix",
+    "rejected": "Rejected event",
+}
+
+# What the finding means, per remediation, in the words of the subject line.
+EXPOSURES = {
+    "s3-quarantine-public-bucket": "public S3 bucket",
+    "s3-account-block-public-access": "account S3 Block Public Access off",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    body: str
+    attributes: dict[str, str]
+
+    def sns_attributes(self) -> dict[str, dict[str, str]]:
+        return {k: {"DataType": "String", "StringValue": v} for k, v in self.attributes.items()}
+
+
+def _subject(text: str) -> str:
+    # SNS subjects: printable ASCII, no line breaks.
+    clean = re.sub(r"[^\x20-\x7e]", "?", text)
+    return clean if len(clean) <= SUBJECT_LIMIT else clean[: SUBJECT_LIMIT - 3] + "..."
+
+
+def console_link(finding: dict) -> str:
+    region = finding["region"]
+    if finding["resource_type"] == "AWS::S3::Bucket":
+        bucket = finding["resource_arn"].split(":::", 1)[1]
+        return f"https://s3.console.aws.amazon.com/s3/buckets/{quote(bucket)}?region={region}&tab=permissions"
+    if finding["resource_type"] == "AWS::::Account":
+        return f"https://s3.console.aws.amazon.com/s3/bap?region={region}"
+    return f"https://{region}.console.aws.amazon.com/console/home?region={region}"
+
+
+def execution_link(execution_arn: str | None) -> str | None:
+    if not execution_arn or execution_arn.count(":") < 4:
+        return None
+    region = execution_arn.split(":")[3]
+    return f"https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{execution_arn}"
+
+
+def _severity(outcome: str, finding: dict | None) -> str:
+    if outcome in ("failed", "rejected"):
+        return "HIGH"
+    if outcome in ("exempt", "duplicate", "resource-gone"):
+        return "INFO"
+    return (finding or {}).get("severity", "MEDIUM")
+
+
+def _what_found(finding: dict) -> list[str]:
+    actor = finding.get("actor") or "not stated by the source"
+    return [
+        "WHAT WAS FOUND",
+        f"  {finding['source']} reported {finding['type']} at {finding['time']}",
+        f"  Caused by: {actor}",
+        f"  Severity: {finding['severity']}   Source reference: {finding['raw_ref']}",
+        "",
+        "WHERE",
+        f"  Account {finding['account']}, region {finding['region']}",
+        f"  Resource: {finding['resource_arn']}",
+        f"  Console:  {console_link(finding)}",
+        "",
+    ]
+
+
+def _changes(title: str, changes: list[dict]) -> list[str]:
+    lines = [title]
+    lines += [f"  - {c['summary']}" for c in changes] or ["  (nothing)"]
+    return lines + [""]
+
+
+def _undo(changes: list[dict], finding_id: str) -> list[str]:
+    lines = ["HOW TO UNDO (newest change first)"]
+    lines += [f"  {c['undo']}" for c in reversed(changes)]
+    lines += [f"  The exact before-state is in the audit table, record finding_id={finding_id}.", ""]
+    return lines
+
+
+def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = None) -> Message:
+    """The message for one workflow outcome. `state` is the workflow state at that point."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}; expected one of {OUTCOMES}")
+    finding = state.get("finding")
+    remediation = state.get("remediation") or "none"
+    result = state.get("result") or {}
+    changes = result.get("changes") or []
+    lines: list[str] = []
+
+    if finding is None:
+        subject = f"[Warden] {HEADLINES[outcome]}: {state.get('reason', 'unreadable event')}"
+        lines += [
+            "Warden could not act on an event because it is malformed, truncated or of a kind it does not know.",
+            "",
+            f"REASON\n  {state.get('reason', 'unknown')}",
+            "",
+            f"EVENT\n  {state.get('event_summary', 'not readable')}",
+            "",
+            "WHAT TO DO",
+            "  Nothing was changed. If the event came from AWS, check the EventBridge rule patterns;",
+            "  otherwise find who sent it to the bus. The execution input holds the full event.",
+            "",
+        ]
+    else:
+        exposure = EXPOSURES.get(remediation, finding["resource_type"])
+        subject = f"[Warden] {HEADLINES[outcome]}: {exposure} {finding['resource_arn'].split(':')[-1]}"
+        lines += _what_found(finding)
+        if outcome == "remediated":
+            lines += _changes("WHAT WARDEN DID (before -> after)", changes)
+            verification = state.get("verification") or {}
+            lines += ["VERIFICATION", "  Re-read the resource after the change: " + (
+                "no public access remains." if not verification.get("exposed") else "; ".join(verification["exposed"])
+            ), ""]
+            lines += _undo(changes, finding["id"])
+        elif outcome == "would-remediate":
+            lines += [f"Mode is dry-run: nothing was changed. ({state.get('reason', '')})", ""]
+            lines += _changes("WHAT WARDEN WOULD DO", changes)
+            lines += ["TO LET WARDEN FIX IT", "  Fix it by hand as above, or set the Mode parameter to enforce.", ""]
+        elif outcome in ("exempt", "duplicate", "resource-gone"):
+            lines += ["DECISION", f"  {HEADLINES[outcome]}: {state.get('reason') or _error_text(state)}", ""]
+            if outcome == "exempt":
+                lines += ["  The exposure is still there. Remove the exemption if it is no longer intended.", ""]
+        elif outcome == "failed":
+            lines += [
+                "WHAT WENT WRONG",
+                f"  {_error_text(state)}",
+                "",
+                "  The resource may still be exposed. Check it now in the console link above.",
+                "  Any change listed below as applied was made; the rest were not.",
+                "",
+            ]
+            if changes:
+                lines += _changes("PLANNED CHANGES", changes)
+                lines += _undo(changes, finding["id"])
+        lines += [f"Remediation: {remediation}   Decision: {state.get('decision', '-')}   Finding id: {finding['id']}"]
+
+    link = execution_link(execution_arn)
+    if link:
+        lines.append(f"Workflow execution: {link}")
+    return Message(
+        subject=_subject(subject),
+        body="\n".join(lines),
+        attributes={"severity": _severity(outcome, finding), "outcome": outcome, "remediation": remediation},
+    )
+
+
+def _error_text(state: dict) -> str:
+    error = state.get("error") or {}
+    name, cause = error.get("Error", "Error"), error.get("Cause", "")
+    # Lambda errors arrive as a JSON cause with errorMessage; show the message, not the JSON.
+    match = re.search(r'"errorMessage"\s*:\s*"((?:[^"\\]|\\.)*)"', cause or "")
+    return f"{name}: {match.group(1) if match else cause}"[:2000]
+
+
+def compose_alarm(event: dict[str, Any]) -> Message:
+    """A CloudWatch alarm's Lambda action (failed executions, DLQ depth) as an on-call message."""
+    data = event.get("alarmData") or {}
+    name = data.get("alarmName", "unknown alarm")
+    state = (data.get("state") or {}).get("value", "UNKNOWN")
+    reason = (data.get("state") or {}).get("reason", "")
+    description = (data.get("configuration") or {}).get("description", "")
+    region = event.get("region", "")
+    body = "\n".join(
+        [
+            f"Warden's alarm {name} is {state}.",
+            "",
+            f"WHAT IT MEANS\n  {description}",
+            "",
+            f"WHY\n  {reason}",
+            "",
+            f"Alarm: https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:alarm/{quote(name)}",
+        ]
+    )
+    return Message(
+        subject=_subject(f"[Warden] ALARM {state}: {name}"),
+        body=body,
+        attributes={"severity": "HIGH" if state == "ALARM" else "INFO", "outcome": "alarm", "remediation": "none"},
+    )

@@ -1,0 +1,76 @@
+"""Modes, exemptions, loop prevention and the dedupe window: what Warden may do with a finding.
+
+Settings come from the stack's parameters through environment variables and are read on every
+invocation (cheap), so the local twin can run several functions with different settings.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from warden.findings import Finding
+
+Decision = Literal["enforce", "dry-run", "exempt", "duplicate", "ignored", "rejected"]
+MODES = ("enforce", "dry-run")
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str
+    exempt_tag_key: str
+    exempt_resource_patterns: tuple[str, ...]
+    protected_principal_arns: tuple[str, ...]
+    warden_role_arns: tuple[str, ...]
+    dedupe_window_seconds: int
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        mode = env.get("WARDEN_MODE", "dry-run")
+        if mode not in MODES:
+            # Never fall back to enforcing: an unknown mode means "only say what you would do".
+            mode = "dry-run"
+        return cls(
+            mode=mode,
+            exempt_tag_key=env.get("WARDEN_EXEMPT_TAG_KEY", "warden:exempt"),
+            exempt_resource_patterns=_split(env.get("WARDEN_EXEMPT_RESOURCES", "")),
+            protected_principal_arns=_split(env.get("WARDEN_PROTECTED_PRINCIPAL_ARNS", "")),
+            warden_role_arns=_split(env.get("WARDEN_ROLE_ARNS", "")),
+            dedupe_window_seconds=max(1, int(env.get("WARDEN_DEDUPE_WINDOW_SECONDS", "300") or 300)),
+        )
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def role_name(principal: str | None) -> str | None:
+    """The IAM role behind a principal: role ARN, assumed-role session ARN, or GuardDuty's
+    'AssumedRole:<name>'. None for users, services and unknown callers."""
+    if not principal:
+        return None
+    match = re.match(r"^arn:[\w-]+:(?:iam::\d{12}:role/(?:.*/)?|sts::\d{12}:assumed-role/)([\w+=,.@-]+)", principal)
+    if match:
+        return match.group(1)
+    if principal.startswith("AssumedRole:"):
+        return principal.split(":", 1)[1]
+    return None
+
+
+def caused_by_warden(finding: Finding, settings: Settings) -> bool:
+    actor_role = role_name(finding.actor)
+    return actor_role is not None and actor_role in {role_name(arn) for arn in settings.warden_role_arns}
+
+
+def exempt_reason(finding: Finding, tags: dict[str, str], settings: Settings) -> str | None:
+    for pattern in settings.exempt_resource_patterns:
+        if fnmatch.fnmatchcase(finding.resource_arn, pattern):
+            return f"resource matches the exemption list entry {pattern!r}"
+    if settings.exempt_tag_key in tags:
+        value = tags[settings.exempt_tag_key]
+        return f"resource is tagged {settings.exempt_tag_key}={value!r}" if value else f"resource is tagged {settings.exempt_tag_key}"
+    return None

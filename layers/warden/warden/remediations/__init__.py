@@ -1,0 +1,1 @@
+"""One module per remediation family. Importing this package registers them all."""

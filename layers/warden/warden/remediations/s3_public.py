@@ -1,0 +1,479 @@
+"""Quarantine publicly accessible S3 buckets, and turn the account's public access block back on.
+
+The bucket fix is the smallest change that removes public access and nothing else:
+all four Block Public Access settings on, only the policy statements that grant public access
+removed (every other statement kept as it was), only AllUsers/AuthenticatedUsers ACL grants
+removed, and the bucket tagged with who quarantined it and why. Never touches objects.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from warden.findings import ACCOUNT_RESOURCE_TYPE, Finding
+from warden.remediations.base import (
+    AccessDenied,
+    Change,
+    PartiallyApplied,
+    Remediation,
+    ResourceGone,
+    Triggers,
+    register,
+)
+
+BLOCK_SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+ALL_BLOCKED = {setting: True for setting in BLOCK_SETTINGS}
+
+PUBLIC_GROUPS = {
+    "http://acs.amazonaws.com/groups/global/AllUsers": "AllUsers (anyone on the internet)",
+    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers": "AuthenticatedUsers (any AWS account)",
+}
+
+# Condition keys that, with a fixed value and a positive operator, limit who can use a statement.
+RESTRICTING_KEYS = frozenset(
+    key.lower()
+    for key in (
+        "aws:SourceVpce",
+        "aws:SourceVpc",
+        "aws:PrincipalOrgID",
+        "aws:PrincipalOrgPaths",
+        "aws:PrincipalAccount",
+        "aws:PrincipalArn",
+        "aws:SourceAccount",
+        "aws:SourceArn",
+        "aws:SourceOwner",
+        "aws:userid",
+        "s3:DataAccessPointAccount",
+        "s3:DataAccessPointArn",
+        "aws:SourceIp",
+    )
+)
+POSITIVE_OPERATORS = frozenset(
+    op.lower()
+    for op in ("StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike", "IpAddress")
+)
+# A public range narrower than this is an allowlist of a few hosts, not "everyone".
+NARROWEST_PUBLIC_PREFIX = {4: 24, 6: 48}
+
+QUARANTINE_TAGS = ("warden:quarantined-by", "warden:quarantined-at", "warden:quarantine-reason")
+MAX_BUCKET_TAGS = 50
+
+# --- pure policy analysis ----------------------------------------------------------------------
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _is_everyone(principal: Any) -> bool:
+    if principal == "*":
+        return True
+    if isinstance(principal, dict):
+        return any("*" in _as_list(principal.get(kind)) for kind in ("AWS", "CanonicalUser"))
+    return False
+
+
+def _cidr_restricts(cidr: str) -> bool:
+    try:
+        network = ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return False
+    return network.is_private or network.prefixlen >= NARROWEST_PUBLIC_PREFIX[network.version]
+
+
+def _value_restricts(key: str, value: Any) -> bool:
+    if not isinstance(value, str) or not value or "*" in value or "?" in value:
+        return False  # wildcards and policy variables can match anyone
+    if "${" in value:
+        return False
+    return _cidr_restricts(value) if key == "aws:sourceip" else True
+
+
+def _condition_restricts(condition: Any) -> bool:
+    """True when some condition limits the statement to a known network, org, account or caller."""
+    if not isinstance(condition, dict):
+        return False
+    for operator, clauses in condition.items():
+        op = str(operator).lower()
+        if op.startswith("forallvalues:") or op.endswith("ifexists"):
+            continue  # both pass when the key is absent
+        op = op.removeprefix("foranyvalue:")
+        if op not in POSITIVE_OPERATORS or not isinstance(clauses, dict):
+            continue
+        for key, values in clauses.items():
+            key = str(key).lower()
+            values = _as_list(values)
+            if key in RESTRICTING_KEYS and values and all(_value_restricts(key, v) for v in values):
+                return True
+    return False
+
+
+def grants_public_access(statement: Any) -> bool:
+    """An Allow statement open to everyone (Principal "*", AWS "*", or any NotPrincipal) with no
+    condition that really restricts it."""
+    if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+        return False
+    open_to_everyone = "NotPrincipal" in statement or _is_everyone(statement.get("Principal"))
+    return open_to_everyone and not _condition_restricts(statement.get("Condition"))
+
+
+def split_policy(policy: dict) -> tuple[list, list]:
+    """(public statements, statements to keep), each in its original order and form."""
+    statements = _as_list(policy.get("Statement"))
+    public = [s for s in statements if grants_public_access(s)]
+    kept = [s for s in statements if not grants_public_access(s)]
+    return public, kept
+
+
+def describe_statement(statement: dict, index: int) -> str:
+    label = f"Sid {statement['Sid']!r}" if statement.get("Sid") else f"statement #{index + 1}"
+    who = "NotPrincipal (everyone else)" if "NotPrincipal" in statement else "everyone"
+    actions = ", ".join(map(str, _as_list(statement.get("Action") or statement.get("NotAction"))))
+    return f"{label} allowing {who}: {actions}"
+
+
+def public_grants(acl: dict) -> list[dict]:
+    return [g for g in acl.get("Grants", []) if g.get("Grantee", {}).get("URI") in PUBLIC_GROUPS]
+
+
+def _flags(config: dict | None) -> str:
+    config = config or {}
+    return ",".join(f"{s}={str(bool(config.get(s))).lower()}" for s in BLOCK_SETTINGS)
+
+
+def _block_change(before: dict | None, put_action: str, undo_prefix: str, delete_undo: str) -> Change | None:
+    if before and all(before.get(s) for s in BLOCK_SETTINGS):
+        return None
+    turned_on = [s for s in BLOCK_SETTINGS if not (before or {}).get(s)]
+    undo = f"{undo_prefix} --public-access-block-configuration {_flags(before)}" if before else delete_undo
+    return Change(
+        action=put_action,
+        summary=f"Block Public Access turned on: {', '.join(turned_on)} (all four settings now true)",
+        undo=undo,
+        params={"PublicAccessBlockConfiguration": dict(ALL_BLOCKED)},
+    )
+
+
+def _client_error(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")
+
+
+# --- bucket remediation ------------------------------------------------------------------------
+
+
+@register
+class QuarantinePublicBucket(Remediation):
+    name = "s3-quarantine-public-bucket"
+    family = "s3_public"
+    resource_type = "AWS::S3::Bucket"
+    triggers = Triggers(
+        cloudtrail_events=(
+            "PutBucketPolicy",
+            "PutBucketAcl",
+            "DeleteBucketPublicAccessBlock",
+            "PutBucketPublicAccessBlock",
+        ),
+        config_rules=(
+            "s3-bucket-public-read-prohibited",
+            "s3-bucket-public-write-prohibited",
+            "s3-bucket-level-public-access-prohibited",
+        ),
+        guardduty_types=(
+            "Policy:S3/BucketBlockPublicAccessDisabled",
+            "Policy:S3/BucketAnonymousAccessGranted",
+            "Policy:S3/BucketPublicAccessGranted",
+        ),
+    )
+    permissions = (
+        "s3:GetBucketPublicAccessBlock",
+        "s3:GetBucketPolicy",
+        "s3:GetBucketAcl",
+        "s3:GetBucketTagging",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:PutBucketPolicy",
+        "s3:DeleteBucketPolicy",
+        "s3:PutBucketAcl",
+        "s3:PutBucketTagging",
+    )
+    verify_permissions = (
+        "s3:GetBucketPublicAccessBlock",
+        "s3:GetBucketPolicy",
+        "s3:GetBucketPolicyStatus",
+        "s3:GetBucketAcl",
+    )
+    tag_permissions = ("s3:GetBucketTagging",)
+
+    def ignore_reason(self, finding: Finding) -> str | None:
+        """Events whose own request shows nothing public happened: no need to touch the bucket."""
+        params = finding.details.get("requestParameters") or {}
+        if finding.type == "PutBucketPublicAccessBlock":
+            config = params.get("PublicAccessBlockConfiguration") or {}
+            if all(str(config.get(s)).lower() == "true" for s in BLOCK_SETTINGS):
+                return "this call turned all four Block Public Access settings on"
+        if finding.type == "PutBucketPolicy" and isinstance(params.get("bucketPolicy"), dict):
+            if not split_policy(params["bucketPolicy"])[0]:
+                return "the policy set by this call grants no public access"
+        return None
+
+    def resource_tags(self, finding: Finding, aws) -> dict[str, str]:
+        return self._tags(aws.client("s3"), finding.resource_name)
+
+    def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
+        s3, bucket = aws.client("s3"), finding.resource_name
+        return {
+            "public_access_block": self._public_access_block(s3, bucket),
+            "policy": self._policy(s3, bucket),
+            "acl": self._acl(s3, bucket),
+            "tags": self._tags(s3, bucket),
+        }
+
+    def plan(self, finding: Finding, before: dict[str, Any]) -> list[Change]:
+        bucket = finding.resource_name
+        changes = []
+        block = _block_change(
+            before["public_access_block"],
+            "s3:PutBucketPublicAccessBlock",
+            f"aws s3api put-public-access-block --bucket {bucket}",
+            f"aws s3api delete-public-access-block --bucket {bucket}",
+        )
+        if block:
+            changes.append(block)
+        if before["policy"] is not None:
+            changes.extend(self._plan_policy(bucket, before["policy"]))
+        grants = public_grants(before["acl"])
+        if grants:
+            kept = [g for g in before["acl"]["Grants"] if g not in grants]
+            removed = ", ".join(f"{g['Permission']} to {PUBLIC_GROUPS[g['Grantee']['URI']]}" for g in grants)
+            changes.append(
+                Change(
+                    action="s3:PutBucketAcl",
+                    summary=f"Removed public ACL grant(s): {removed}; {len(kept)} other grant(s) kept",
+                    undo=f"aws s3api put-bucket-acl --bucket {bucket} --access-control-policy file://acl-before.json"
+                    " (acl-before.json: the 'acl' of this record's before-snapshot)",
+                    params={"AccessControlPolicy": {"Grants": kept, "Owner": before["acl"]["Owner"]}},
+                )
+            )
+        if changes:
+            tagging = self._plan_tags(finding, before["tags"])
+            if tagging:
+                changes.append(tagging)
+        return changes
+
+    def _plan_policy(self, bucket: str, policy: dict) -> list[Change]:
+        public, kept = split_policy(policy)
+        if not public:
+            return []
+        statements = _as_list(policy.get("Statement"))
+        removed = "; ".join(describe_statement(s, statements.index(s)) for s in public)
+        undo = (
+            f"aws s3api put-bucket-policy --bucket {bucket} --policy file://policy-before.json"
+            " (policy-before.json: the 'policy' of this record's before-snapshot)"
+        )
+        if not kept:
+            return [Change("s3:DeleteBucketPolicy", f"Deleted the bucket policy, whose only statements were public: {removed}", undo)]
+        new_policy = {**policy, "Statement": kept}
+        return [
+            Change(
+                action="s3:PutBucketPolicy",
+                summary=f"Removed {len(public)} public statement(s) from the bucket policy ({removed}); "
+                f"{len(kept)} other statement(s) kept unchanged",
+                undo=undo,
+                params={"Policy": json.dumps(new_policy)},
+            )
+        ]
+
+    def _plan_tags(self, finding: Finding, tags: dict[str, str]) -> Change | None:
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        quarantine = {
+            "warden:quarantined-by": "warden",
+            "warden:quarantined-at": now,
+            # Tag values allow letters, digits, spaces and + - = . _ : / @ only.
+            "warden:quarantine-reason": "".join(
+                c if c.isalnum() or c in " +-=._:/@" else "-" for c in f"{finding.source} {finding.type}"
+            )[:256],
+        }
+        merged = {**tags, **quarantine}
+        if len(merged) > MAX_BUCKET_TAGS:
+            return None  # tagging is a courtesy; never fail the fix over the 50-tag limit
+        undo_tags = " ".join(f"Key={k},Value={v}" for k, v in tags.items())
+        return Change(
+            action="s3:PutBucketTagging",
+            summary="Tagged the bucket " + ", ".join(f"{k}={v}" for k, v in quarantine.items()),
+            undo=(
+                f"aws s3api put-bucket-tagging --bucket {finding.resource_name} --tagging 'TagSet=[{undo_tags}]'"
+                if tags
+                else f"aws s3api delete-bucket-tagging --bucket {finding.resource_name}"
+            ),
+            params={"Tagging": {"TagSet": [{"Key": k, "Value": v} for k, v in merged.items()]}},
+        )
+
+    def apply(self, finding: Finding, changes: list[Change], aws) -> dict[str, Any]:
+        s3, bucket = aws.client("s3"), finding.resource_name
+        calls = {
+            "s3:PutBucketPublicAccessBlock": s3.put_public_access_block,
+            "s3:PutBucketPolicy": s3.put_bucket_policy,
+            "s3:DeleteBucketPolicy": s3.delete_bucket_policy,
+            "s3:PutBucketAcl": s3.put_bucket_acl,
+            "s3:PutBucketTagging": s3.put_bucket_tagging,
+        }
+        return _apply_in_order(changes, lambda change: calls[change.action](Bucket=bucket, **change.params))
+
+    def verify(self, finding: Finding, aws) -> list[str]:
+        s3, bucket = aws.client("s3"), finding.resource_name
+        exposed = []
+        block = self._public_access_block(s3, bucket) or {}
+        off = [s for s in BLOCK_SETTINGS if not block.get(s)]
+        if off:
+            exposed.append(f"Block Public Access settings still off: {', '.join(off)}")
+        policy = self._policy(s3, bucket)
+        if policy is not None:
+            public, _ = split_policy(policy)
+            if public:
+                exposed.append(f"bucket policy still has {len(public)} public statement(s)")
+            status = s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]
+            if status.get("IsPublic"):
+                exposed.append("S3 reports the bucket policy as public (GetBucketPolicyStatus)")
+        grants = public_grants(self._acl(s3, bucket))
+        if grants:
+            exposed.append(f"ACL still grants {len(grants)} public permission(s)")
+        return exposed
+
+    def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
+        s3, bucket = aws.client("s3"), finding.resource_name
+        s3.put_bucket_acl(Bucket=bucket, AccessControlPolicy=before["acl"])
+        if before["policy"] is None:
+            s3.delete_bucket_policy(Bucket=bucket)
+        else:
+            s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(before["policy"]))
+        if before["tags"]:
+            s3.put_bucket_tagging(
+                Bucket=bucket, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in before["tags"].items()]}
+            )
+        else:
+            s3.delete_bucket_tagging(Bucket=bucket)
+        if before["public_access_block"] is None:
+            s3.delete_public_access_block(Bucket=bucket)
+        else:
+            s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=before["public_access_block"])
+
+    # --- reads, each mapping "not there" to None/empty and "bucket gone" to ResourceGone ---
+
+    @staticmethod
+    def _read(call, missing_codes: tuple[str, ...], default):
+        try:
+            return call()
+        except ClientError as error:
+            code = _client_error(error)
+            if code == "NoSuchBucket":
+                raise ResourceGone("the bucket no longer exists") from None
+            if code in missing_codes:
+                return default
+            if code in ("AccessDenied", "AccessDeniedException"):
+                raise AccessDenied(f"{error.operation_name} was denied: {error}") from None
+            raise
+
+    def _public_access_block(self, s3, bucket: str) -> dict | None:
+        response = self._read(
+            lambda: s3.get_public_access_block(Bucket=bucket), ("NoSuchPublicAccessBlockConfiguration",), None
+        )
+        return None if response is None else {s: bool(response["PublicAccessBlockConfiguration"].get(s)) for s in BLOCK_SETTINGS}
+
+    def _policy(self, s3, bucket: str) -> dict | None:
+        response = self._read(lambda: s3.get_bucket_policy(Bucket=bucket), ("NoSuchBucketPolicy",), None)
+        return None if response is None else json.loads(response["Policy"])
+
+    def _acl(self, s3, bucket: str) -> dict:
+        response = self._read(lambda: s3.get_bucket_acl(Bucket=bucket), (), None)
+        return {"Owner": response["Owner"], "Grants": response.get("Grants", [])}
+
+    def _tags(self, s3, bucket: str) -> dict[str, str]:
+        response = self._read(lambda: s3.get_bucket_tagging(Bucket=bucket), ("NoSuchTagSet",), {"TagSet": []})
+        return {tag["Key"]: tag["Value"] for tag in response["TagSet"]}
+
+
+# --- account remediation -----------------------------------------------------------------------
+
+
+@register
+class BlockAccountPublicAccess(Remediation):
+    """Turns on the account-wide block. Note: this also blocks buckets made public on purpose;
+    exempt the account resource (AWS::::Account:<id>) if the account hosts any."""
+
+    name = "s3-account-block-public-access"
+    family = "s3_public"
+    resource_type = ACCOUNT_RESOURCE_TYPE
+    triggers = Triggers(
+        config_rules=("s3-account-level-public-access-blocks",),
+        guardduty_types=("Policy:S3/AccountBlockPublicAccessDisabled",),
+    )
+    permissions = ("s3:GetAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock")
+    verify_permissions = ("s3:GetAccountPublicAccessBlock",)
+
+    def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
+        return {"public_access_block": self._read(aws.client("s3control"), finding.account)}
+
+    def plan(self, finding: Finding, before: dict[str, Any]) -> list[Change]:
+        change = _block_change(
+            before["public_access_block"],
+            "s3:PutAccountPublicAccessBlock",
+            f"aws s3control put-public-access-block --account-id {finding.account}",
+            f"aws s3control delete-public-access-block --account-id {finding.account}",
+        )
+        return [change] if change else []
+
+    def apply(self, finding: Finding, changes: list[Change], aws) -> dict[str, Any]:
+        s3control = aws.client("s3control")
+        return _apply_in_order(
+            changes, lambda change: s3control.put_public_access_block(AccountId=finding.account, **change.params)
+        )
+
+    def verify(self, finding: Finding, aws) -> list[str]:
+        block = self._read(aws.client("s3control"), finding.account) or {}
+        off = [s for s in BLOCK_SETTINGS if not block.get(s)]
+        return [f"account Block Public Access settings still off: {', '.join(off)}"] if off else []
+
+    def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
+        s3control = aws.client("s3control")
+        if before["public_access_block"] is None:
+            s3control.delete_public_access_block(AccountId=finding.account)
+        else:
+            s3control.put_public_access_block(
+                AccountId=finding.account, PublicAccessBlockConfiguration=before["public_access_block"]
+            )
+
+    @staticmethod
+    def _read(s3control, account: str) -> dict | None:
+        try:
+            config = s3control.get_public_access_block(AccountId=account)["PublicAccessBlockConfiguration"]
+        except ClientError as error:
+            if _client_error(error) == "NoSuchPublicAccessBlockConfiguration":
+                return None
+            raise
+        return {s: bool(config.get(s)) for s in BLOCK_SETTINGS}
+
+
+def _apply_in_order(changes: list[Change], call) -> dict[str, Any]:
+    """Apply changes one by one; if one fails, say exactly which were applied before it."""
+    applied: list[str] = []
+    for change in changes:
+        try:
+            call(change)
+        except ClientError as error:
+            code = _client_error(error)
+            done = f"; already applied: {', '.join(applied)}" if applied else "; nothing was applied"
+            if code == "NoSuchBucket":
+                raise ResourceGone(f"the bucket vanished during {change.action}{done}") from None
+            if code in ("AccessDenied", "AccessDeniedException"):
+                raise AccessDenied(f"{change.action} was denied{done}") from None
+            if applied:
+                raise PartiallyApplied(f"{change.action} failed with {code}{done}") from error
+            raise
+        applied.append(change.action)
+    return {"applied": applied}

@@ -1,0 +1,192 @@
+"""The four workflow steps the Lambda handlers run: triage, remediate, verify, notify.
+
+Each takes and returns plain JSON (the Step Functions state), so the handlers stay one line and
+the same code runs in Lambda, in the local twin and in tests.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+from warden import audit, registry
+from warden.aws import client, for_finding
+from warden.findings import Finding, RejectedEvent, parse_finding
+from warden.notify import compose, compose_alarm
+from warden.observability import logger, metrics
+from warden.policy import Settings, caused_by_warden, exempt_reason
+from warden.remediations.base import Change, NotRemediable, Remediation, ResourceGone, StillExposed
+
+# --- triage ------------------------------------------------------------------------------------
+
+
+def _event_summary(event: Any) -> str:
+    if not isinstance(event, dict):
+        return f"a {type(event).__name__}, not a JSON object"
+    fields = {k: event.get(k) for k in ("id", "source", "detail-type", "account", "region", "time")}
+    return ", ".join(f"{k}={str(v)[:80]!r}" for k, v in fields.items() if v is not None) or "no EventBridge envelope"
+
+
+def first_claim(key: str, finding_id: str, window_seconds: int, lambda_context=None) -> str:
+    """Claim `key` for `finding_id` for the dedupe window; returns the finding that holds it.
+
+    Powertools Idempotency does the conditional write and expiry: a second claim within the
+    window gets the first call's stored result back, so a different finding id means duplicate.
+    """
+    persistence = DynamoDBPersistenceLayer(table_name=os.environ["WARDEN_DEDUPE_TABLE"], boto3_client=client("dynamodb"))
+    config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=window_seconds)
+    if lambda_context is not None:
+        config.register_lambda_context(lambda_context)
+
+    @idempotent_function(data_keyword_argument="claim", persistence_store=persistence, config=config)
+    def claim_once(claim: dict) -> dict:
+        return claim
+
+    try:
+        return claim_once(claim={"key": key, "finding_id": finding_id})["finding_id"]
+    except IdempotencyAlreadyInProgressError:
+        return "another finding being triaged at this moment"
+
+
+def _decide(finding: Finding, remediation: Remediation, settings: Settings, lambda_context) -> tuple[str, str]:
+    if caused_by_warden(finding, settings):
+        return "ignored", f"caused by Warden's own role ({finding.actor}); not remediating its own change"
+    reason = getattr(remediation, "ignore_reason", lambda _: None)(finding)
+    if reason:
+        return "ignored", reason
+    try:
+        tags = remediation.resource_tags(finding, for_finding(finding))
+    except ResourceGone as gone:
+        return "ignored", f"{gone}; nothing is exposed"
+    reason = exempt_reason(finding, tags, settings)
+    if reason:
+        return "exempt", reason
+    holder = first_claim(f"{remediation.name}#{finding.resource_arn}", finding.id, settings.dedupe_window_seconds, lambda_context)
+    if holder != finding.id:
+        return "duplicate", (
+            f"{remediation.name} on this resource was already started by {holder} "
+            f"within the {settings.dedupe_window_seconds}s dedupe window"
+        )
+    if settings.mode == "dry-run":
+        return "dry-run", "Mode is dry-run"
+    return "enforce", "Mode is enforce"
+
+
+def triage(event: Any, lambda_context=None, execution: str | None = None) -> dict[str, Any]:
+    """Raw event -> {finding, remediation, family, decision, reason}, or decision 'rejected'."""
+    settings = Settings.from_env()
+    try:
+        finding = parse_finding(event)
+    except RejectedEvent as rejected:
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
+        logger.warning("event rejected", extra={"reason": str(rejected)})
+        return {"decision": "rejected", "reason": str(rejected), "event_summary": _event_summary(event)}
+    logger.set_correlation_id(finding.id)
+    remediation = registry.remediation_for(finding)
+    if remediation is None:
+        metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
+        reason = f"no remediation handles {finding.source} {finding.type!r} on {finding.resource_type}"
+        return {"decision": "rejected", "reason": reason, "event_summary": _event_summary(event)}
+    decision, reason = _decide(finding, remediation, settings, lambda_context)
+    audit.record_decision(finding.to_dict(), decision, reason, remediation.name, execution)
+    metrics.add_dimension(name="decision", value=decision)
+    metrics.add_metric(name="Findings", unit=MetricUnit.Count, value=1)
+    logger.info("triaged", extra={"decision": decision, "reason": reason, "remediation": remediation.name})
+    return {
+        "finding": finding.to_dict(),
+        "remediation": remediation.name,
+        "family": remediation.family,
+        "decision": decision,
+        "reason": reason,
+    }
+
+
+# --- remediate and verify ----------------------------------------------------------------------
+
+
+def _load(state: dict[str, Any], family: str | None = None) -> tuple[Finding, Remediation]:
+    finding = Finding.from_dict(state["finding"])
+    logger.set_correlation_id(finding.id)
+    remediation = registry.get(state["remediation"])
+    if family is not None and remediation.family != family:
+        raise NotRemediable(f"{remediation.name} belongs to the {remediation.family} function, not {family}")
+    return finding, remediation
+
+
+def remediate(state: dict[str, Any], family: str) -> dict[str, Any]:
+    """Snapshot, plan, and (only when enforcing) apply. Returns before, changes and what was applied."""
+    finding, remediation = _load(state, family)
+    aws = for_finding(finding)
+    before = remediation.snapshot(finding, aws)
+    changes = [change.to_dict() for change in remediation.plan(finding, before)]
+    # Written before applying, so even a crash half-way leaves the exact before-state on record.
+    audit.update(finding.id, before=before, changes=changes)
+    applied: list[str] = []
+    if state["decision"] == "enforce" and changes:
+        applied = remediation.apply(finding, [Change.from_dict(c) for c in changes], aws)["applied"]
+        audit.update(finding.id, applied=applied)
+        metrics.add_metric(name="Remediations", unit=MetricUnit.Count, value=1)
+    if not changes:
+        audit.update(finding.id, outcome="ignored", reason="already compliant when Warden looked; nothing to change")
+    logger.info("remediation planned" if state["decision"] != "enforce" else "remediation applied",
+                extra={"changes": len(changes), "applied": applied})
+    return {"before": before, "changes": changes, "applied": applied, "changed": bool(applied)}
+
+
+def verify(state: dict[str, Any]) -> dict[str, Any]:
+    """Re-read the resource; raise StillExposed (the workflow's failure path) if anything remains."""
+    finding, remediation = _load(state)
+    exposed = remediation.verify(finding, for_finding(finding))
+    audit.update(finding.id, verification={"exposed": exposed, "verified_at": _now()})
+    if exposed:
+        raise StillExposed("; ".join(exposed))
+    return {"exposed": []}
+
+
+# --- notify ------------------------------------------------------------------------------------
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _seconds_since(iso_time: str) -> float:
+    return max(0.0, (datetime.now(timezone.utc) - datetime.fromisoformat(iso_time)).total_seconds())
+
+
+def notify(payload: dict[str, Any]) -> dict[str, Any]:
+    """Publish one message for a workflow outcome, or for a CloudWatch alarm action."""
+    if "alarmData" in payload:
+        message = compose_alarm(payload)
+        finding = None
+    else:
+        state = payload.get("state") or {}
+        message = compose(payload["outcome"], state, payload.get("execution"))
+        finding = state.get("finding")
+    response = client("sns").publish(
+        TopicArn=os.environ["WARDEN_TOPIC_ARN"],
+        Subject=message.subject,
+        Message=message.body,
+        MessageAttributes=message.sns_attributes(),
+    )
+    outcome = message.attributes["outcome"]
+    metrics.add_dimension(name="outcome", value=outcome)
+    metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=1)
+    if outcome == "failed":
+        metrics.add_metric(name="Failures", unit=MetricUnit.Count, value=1)
+    if finding is not None:
+        logger.set_correlation_id(finding["id"])
+        if outcome == "remediated":
+            metrics.add_metric(name="TimeToRemediate", unit=MetricUnit.Seconds, value=_seconds_since(finding["time"]))
+        audit.update(finding["id"], outcome=outcome, notified_at=_now(), notification_id=response["MessageId"])
+    logger.info("notified", extra={"outcome": outcome, "subject": message.subject})
+    return {"outcome": outcome, "message_id": response["MessageId"], "subject": message.subject}
