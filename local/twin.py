@@ -26,7 +26,8 @@ import time
 import traceback
 import uuid
 import zipfile
-from contextlib import ExitStack
+import logging
+from contextlib import ExitStack, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,7 @@ TWIN_ENV = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SECURITY_TOKEN": "testing",
     "AWS_SESSION_TOKEN": "testing",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
 }
 
 
@@ -111,7 +111,7 @@ class Twin:
         template: Path | str = ROOT / "template.yaml",
         region: str = "us-east-1",
         stack_name: str = "warden",
-        log_level: str = "WARNING",
+        log_level: str = "ERROR",
     ):
         self.template_path = Path(template)
         self.region = region
@@ -125,6 +125,7 @@ class Twin:
         self.functions: dict[str, dict[str, Any]] = {}  # function name -> code dir, handler, env
         self.rules: dict[str, dict] = {}  # rule name -> pattern
         self._handlers: dict[str, Any] = {}
+        self.emitted_metrics: list[dict[str, Any]] = []  # CloudWatch EMF documents the handlers printed
         self._invoke_lock = threading.Lock()
         self._stack = ExitStack()
 
@@ -143,6 +144,8 @@ class Twin:
             return twin._invoke(function, event)
 
         self._stack.enter_context(mock.patch.object(LambdaFunction, "_invoke_lambda", invoke_in_process))
+        # moto's interpreter logs every Fail state as an exception; the twin reports outcomes itself.
+        logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
         if str(LAYER) not in sys.path:
             sys.path.insert(0, str(LAYER))
         from warden.aws import reset_clients
@@ -385,8 +388,11 @@ class Twin:
             event = json.loads(event or "{}")
         context = _Context(name, self.attributes[(spec["logical"], "Arn")], spec["memory"], spec["timeout"])
         with self._invoke_lock, mock.patch.dict(os.environ, spec["env"]):
+            handler = self._handler(name)  # imported outside the capture so loggers keep real stdout
+            emf = io.StringIO()
             try:
-                result = self._handler(name)(event, context)
+                with redirect_stdout(emf):  # Powertools Metrics prints EMF to stdout, as in Lambda
+                    result = handler(event, context)
                 return json.dumps(result), False, ""
             except Exception as error:  # the Lambda runtime reports errors as JSON, so do we
                 payload = {
@@ -395,6 +401,8 @@ class Twin:
                     "stackTrace": traceback.format_tb(error.__traceback__),
                 }
                 return json.dumps(payload), True, ""
+            finally:
+                self.emitted_metrics += [json.loads(line) for line in emf.getvalue().splitlines() if line.startswith("{")]
 
     def invoke(self, logical_id: str, event: dict) -> dict:
         """Invoke one function through the Lambda API (e.g. Notify with an alarm action event)."""

@@ -112,13 +112,20 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
     lines: list[str] = []
 
     if finding is None:
-        subject = f"[Warden] {HEADLINES[outcome]}: {state.get('reason', 'unreadable event')}"
+        # Rejected events, or triage itself failing: there is no finding to describe, only the event.
+        reason = state.get("reason") or _error_text(state)
+        subject = f"[Warden] {HEADLINES[outcome]}: {reason}"
+        opening = (
+            "Warden could not act on an event because it is malformed, truncated or of a kind it does not know."
+            if outcome == "rejected"
+            else "Warden's triage step failed on an event; the event was not acted on."
+        )
         lines += [
-            "Warden could not act on an event because it is malformed, truncated or of a kind it does not know.",
+            opening,
             "",
-            f"REASON\n  {state.get('reason', 'unknown')}",
+            f"REASON\n  {reason}",
             "",
-            f"EVENT\n  {state.get('event_summary', 'not readable')}",
+            f"EVENT\n  {state.get('event_summary') or _summary_of_raw(state)}",
             "",
             "WHAT TO DO",
             "  Nothing was changed. If the event came from AWS, check the EventBridge rule patterns;",
@@ -166,6 +173,11 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
         body="\n".join(lines),
         attributes={"severity": _severity(outcome, finding), "outcome": outcome, "remediation": remediation},
     )
+
+
+def _summary_of_raw(state: dict) -> str:
+    fields = ("id", "source", "detail-type", "account", "region", "time")
+    return ", ".join(f"{k}={str(state[k])[:80]!r}" for k in fields if k in state) or "not readable"
 
 
 def _error_text(state: dict) -> str:

@@ -131,6 +131,8 @@ def remediate(state: dict[str, Any], family: str) -> dict[str, Any]:
     # Written before applying, so even a crash half-way leaves the exact before-state on record.
     audit.update(finding.id, before=before, changes=changes)
     applied: list[str] = []
+    metrics.add_dimension(name="remediation", value=remediation.name)
+    metrics.add_metric(name="Plans", unit=MetricUnit.Count, value=1)
     if state["decision"] == "enforce" and changes:
         applied = remediation.apply(finding, [Change.from_dict(c) for c in changes], aws)["applied"]
         audit.update(finding.id, applied=applied)
@@ -147,6 +149,8 @@ def verify(state: dict[str, Any]) -> dict[str, Any]:
     finding, remediation = _load(state)
     exposed = remediation.verify(finding, for_finding(finding))
     audit.update(finding.id, verification={"exposed": exposed, "verified_at": _now()})
+    metrics.add_dimension(name="result", value="still-exposed" if exposed else "fixed")
+    metrics.add_metric(name="Verifications", unit=MetricUnit.Count, value=1)
     if exposed:
         raise StillExposed("; ".join(exposed))
     return {"exposed": []}
