@@ -141,7 +141,12 @@ def _from_cloudtrail(event: dict) -> Finding:
         raise RejectedEvent(f"unsupported CloudTrail eventSource {detail.eventSource!r}")
     if detail.requestParameters is None:
         raise RejectedEvent("detail.requestParameters: missing; cannot tell which resource")
-    resource_type, resource_arn = locate(detail.requestParameters, detail.awsRegion)
+    try:
+        resource_type, resource_arn = locate(detail.requestParameters, detail.awsRegion)
+    except ValidationError as error:
+        raise RejectedEvent(
+            f"AWS API Call via CloudTrail event is malformed: {_describe(error, 'detail.requestParameters.')}"
+        ) from None
     return Finding(
         id=f"cloudtrail:{detail.eventID}",
         source="cloudtrail",
@@ -293,12 +298,16 @@ PARSERS: dict[str, Callable[[dict], Finding]] = {
 }
 
 
-def _describe(error: ValidationError) -> str:
-    """Pydantic's errors as 'detail.requestParameters.bucketName: String should match pattern'."""
+def _describe(error: ValidationError, prefix: str = "") -> str:
+    """Pydantic's errors as 'detail.eventTime: Field required; detail.requestParameters.bucketName:
+    'x; curl' is not a valid value'. Offending input is quoted, escaped and cut short."""
     problems = []
     for item in error.errors()[:5]:
-        location = ".".join(str(part) for part in item["loc"])
-        problems.append(f"{location}: {item['msg']}")
+        location = prefix + ".".join(str(part) for part in item["loc"])
+        if item["type"] == "string_pattern_mismatch":
+            problems.append(f"{location}: {repr(item['input'])[:60]} is not a valid value")
+        else:
+            problems.append(f"{location}: {item['msg']}")
     return "; ".join(problems)
 
 

@@ -1,0 +1,569 @@
+"""Raw events -> Finding (warden.findings), which remediation answers it (warden.registry), and
+what Warden may do with it (warden.policy). Pure: no AWS calls.
+
+Rejections are checked on the words of the reason, because that reason is what on-call reads.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from warden import registry
+from warden.findings import MAX_EVENT_BYTES, Finding, RejectedEvent, parse_finding
+from warden.policy import Settings, caused_by_warden, exempt_reason, role_name
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+BUCKET = "AWS::S3::Bucket"
+TRAINING_BUCKET_ARN = "arn:aws:s3:::ml-training-data-prod"
+ACCOUNT_TYPE = "AWS::::Account"
+ACCOUNT_ARN = "AWS::::Account:123456789012"
+ALICE = "arn:aws:sts::123456789012:assumed-role/DataScientist/alice"
+WARDEN_SESSION = (
+    "arn:aws:sts::123456789012:assumed-role/warden-S3PublicAccessFunctionRole/warden-S3PublicAccessFunction"
+)
+WARDEN_ROLE_ARN = "arn:aws:iam::123456789012:role/warden-S3PublicAccessFunctionRole"
+GD_ACTOR = "AssumedRole:DataScientist"
+
+QUARANTINE = "s3-quarantine-public-bucket"
+ACCOUNT_BLOCK = "s3-account-block-public-access"
+
+
+def load(name: str) -> dict:
+    """A fresh copy of an events/ file, safe to mutate."""
+    return json.loads((EVENTS / name).read_text())
+
+
+def rejection(event) -> str:
+    """parse_finding must refuse the event; returns the reason on-call would read."""
+    with pytest.raises(RejectedEvent) as info:
+        parse_finding(event)
+    return str(info.value)
+
+
+def nested(depth: int, shape: str) -> object:
+    """`depth` levels of dicts, lists, or both alternating, built without recursion."""
+    value: object = {}
+    for level in range(depth):
+        if shape == "dicts" or (shape == "mixed" and level % 2):
+            value = {"k": value}
+        else:
+            value = [value]
+    return value
+
+
+def bucket_finding(**overrides) -> Finding:
+    fields = dict(
+        id="cloudtrail:test",
+        source="cloudtrail",
+        type="PutBucketPolicy",
+        account=ACCOUNT,
+        region=REGION,
+        resource_type=BUCKET,
+        resource_arn=TRAINING_BUCKET_ARN,
+        actor=ALICE,
+        time="2026-11-21T09:14:07+00:00",
+        severity="HIGH",
+        raw_ref="test",
+    )
+    return Finding(**{**fields, **overrides})
+
+
+# --- every valid events/ file -------------------------------------------------------------------
+
+# file, source, type, resource_type, resource_arn, actor, severity, remediation
+VALID = [
+    ("cloudtrail-s3-deletebucketpublicaccessblock.json", "cloudtrail", "DeleteBucketPublicAccessBlock",
+     BUCKET, TRAINING_BUCKET_ARN, ALICE, "HIGH", QUARANTINE),
+    ("cloudtrail-s3-putbucketacl-by-warden.json", "cloudtrail", "PutBucketAcl",
+     BUCKET, TRAINING_BUCKET_ARN, WARDEN_SESSION, "HIGH", QUARANTINE),
+    ("cloudtrail-s3-putbucketacl-public.json", "cloudtrail", "PutBucketAcl",
+     BUCKET, TRAINING_BUCKET_ARN, ALICE, "HIGH", QUARANTINE),
+    ("cloudtrail-s3-putbucketpolicy-exempt-bucket.json", "cloudtrail", "PutBucketPolicy",
+     BUCKET, "arn:aws:s3:::public-model-cards", ALICE, "HIGH", QUARANTINE),
+    ("cloudtrail-s3-putbucketpolicy-private.json", "cloudtrail", "PutBucketPolicy",
+     BUCKET, TRAINING_BUCKET_ARN, ALICE, "HIGH", QUARANTINE),
+    ("cloudtrail-s3-putbucketpolicy-public.json", "cloudtrail", "PutBucketPolicy",
+     BUCKET, TRAINING_BUCKET_ARN, ALICE, "HIGH", QUARANTINE),
+    ("cloudtrail-s3-putbucketpublicaccessblock-disabled.json", "cloudtrail", "PutBucketPublicAccessBlock",
+     BUCKET, TRAINING_BUCKET_ARN, ALICE, "HIGH", QUARANTINE),
+    ("cloudtrail-s3-putbucketpublicaccessblock-enabled.json", "cloudtrail", "PutBucketPublicAccessBlock",
+     BUCKET, TRAINING_BUCKET_ARN, ALICE, "HIGH", QUARANTINE),
+    ("config-s3-account-level-public-access-blocks.json", "config", "s3-account-level-public-access-blocks-periodic",
+     ACCOUNT_TYPE, ACCOUNT_ARN, None, "HIGH", ACCOUNT_BLOCK),
+    ("config-s3-bucket-level-public-access-prohibited.json", "config", "s3-bucket-level-public-access-prohibited",
+     BUCKET, TRAINING_BUCKET_ARN, None, "HIGH", QUARANTINE),
+    ("config-s3-bucket-public-read-prohibited.json", "config", "s3-bucket-public-read-prohibited-conformance-pack-x1y2z3",
+     BUCKET, TRAINING_BUCKET_ARN, None, "HIGH", QUARANTINE),
+    ("config-s3-bucket-public-write-prohibited.json", "config", "securityhub-s3-bucket-public-write-prohibited-9f8e7d",
+     BUCKET, TRAINING_BUCKET_ARN, None, "HIGH", QUARANTINE),
+    ("guardduty-s3-accountblockpublicaccessdisabled.json", "guardduty", "Policy:S3/AccountBlockPublicAccessDisabled",
+     ACCOUNT_TYPE, ACCOUNT_ARN, GD_ACTOR, "LOW", ACCOUNT_BLOCK),  # severity 2
+    ("guardduty-s3-bucketanonymousaccessgranted.json", "guardduty", "Policy:S3/BucketAnonymousAccessGranted",
+     BUCKET, TRAINING_BUCKET_ARN, GD_ACTOR, "HIGH", QUARANTINE),  # severity 8
+    ("guardduty-s3-bucketblockpublicaccessdisabled.json", "guardduty", "Policy:S3/BucketBlockPublicAccessDisabled",
+     BUCKET, TRAINING_BUCKET_ARN, GD_ACTOR, "LOW", QUARANTINE),  # severity 2
+    ("guardduty-s3-bucketpublicaccessgranted.json", "guardduty", "Policy:S3/BucketPublicAccessGranted",
+     BUCKET, TRAINING_BUCKET_ARN, GD_ACTOR, "HIGH", QUARANTINE),  # severity 8
+]
+VALID_FILES = [row[0] for row in VALID]
+
+# file, substrings the reason must contain, substrings it must not contain
+REJECTED_FILES = [
+    ("malformed-cloudtrail-missing-bucketname.json", ["bucketName", "required"], []),
+    # The hostile name must be named as the problem but never echoed into a message.
+    ("malformed-cloudtrail-hostile-bucketname.json", ["bucketName", "pattern"], ["curl", "evil.example", "$(id)"]),
+    ("malformed-cloudtrail-truncated.json",
+     ["malformed", "detail.eventID", "detail.recipientAccountId", "detail.userIdentity", "required"], []),
+    ("cloudtrail-s3-putbucketpolicy-accessdenied.json", ["PutBucketPolicy", "AccessDenied", "nothing changed"], []),
+    ("config-s3-bucket-public-read-prohibited-compliant.json",
+     ["s3-bucket-public-read-prohibited", "reports COMPLIANT", "NON_COMPLIANT"], []),
+]
+
+
+def test_every_event_file_is_covered_by_these_tables():
+    """A new events/ file must be given expected fields or an expected rejection here."""
+    on_disk = {path.name for path in EVENTS.glob("*.json")}
+    assert on_disk == set(VALID_FILES) | {row[0] for row in REJECTED_FILES}
+
+
+@pytest.mark.parametrize(
+    "name, source, type_, resource_type, resource_arn, actor, severity, _remediation", VALID, ids=VALID_FILES
+)
+def test_valid_event_parses_into_expected_finding(name, source, type_, resource_type, resource_arn, actor, severity,
+                                                  _remediation):
+    finding = parse_finding(load(name))
+    assert (finding.source, finding.type, finding.account, finding.region) == (source, type_, ACCOUNT, REGION)
+    assert (finding.resource_type, finding.resource_arn) == (resource_type, resource_arn)
+    assert finding.actor == actor
+    assert finding.severity == severity
+
+
+@pytest.mark.parametrize("name", VALID_FILES)
+def test_finding_id_and_raw_ref_lead_back_to_the_original(name):
+    """id is unique per event and prefixed by source; raw_ref is how to find the original record."""
+    event = load(name)
+    finding = parse_finding(event)
+    detail = event["detail"]
+    expected = {
+        "cloudtrail": (f"cloudtrail:{detail.get('eventID')}", detail.get("eventID")),
+        "config": (f"config:{event['id']}", detail.get("configRuleARN")),
+        "guardduty": (f"guardduty:{detail.get('id')}", detail.get("arn")),
+    }[finding.source]
+    assert (finding.id, finding.raw_ref) == expected
+    assert datetime.fromisoformat(finding.time).tzinfo is not None  # ISO 8601 with a zone
+
+
+@pytest.mark.parametrize("name", VALID_FILES)
+def test_finding_survives_the_step_functions_round_trip(name):
+    """Triage hands the finding on as JSON; the next step rebuilds the same Finding from it."""
+    finding = parse_finding(load(name))
+    assert Finding.from_dict(json.loads(json.dumps(finding.to_dict()))) == finding
+
+
+def test_cloudtrail_finding_keeps_request_parameters_for_the_remediation():
+    """ignore_reason reads the policy that was set from details.requestParameters."""
+    event = load("cloudtrail-s3-putbucketpolicy-private.json")
+    finding = parse_finding(event)
+    assert finding.details["requestParameters"] == event["detail"]["requestParameters"]
+
+
+@pytest.mark.parametrize(
+    "region, arn",
+    [
+        ("cn-north-1", "arn:aws-cn:s3:::ml-training-data-prod"),
+        ("us-gov-west-1", "arn:aws-us-gov:s3:::ml-training-data-prod"),
+        ("eu-west-1", "arn:aws:s3:::ml-training-data-prod"),
+    ],
+)
+def test_bucket_arn_uses_the_partition_of_the_region(region, arn):
+    event = load("cloudtrail-s3-putbucketacl-public.json")
+    event["detail"]["awsRegion"] = region
+    assert parse_finding(event).resource_arn == arn
+
+
+@pytest.mark.parametrize(
+    "score, band",
+    [(0, "LOW"), (1, "LOW"), (3.9, "LOW"), (4, "MEDIUM"), (6.9, "MEDIUM"), (7, "HIGH"), (8.9, "HIGH"),
+     (9, "CRITICAL"), (10, "CRITICAL")],
+)
+def test_guardduty_severity_follows_the_documented_bands(score, band):
+    event = load("guardduty-s3-bucketpublicaccessgranted.json")
+    event["detail"]["severity"] = score
+    assert parse_finding(event).severity == band
+
+
+def test_guardduty_account_finding_needs_no_bucket_details():
+    """The account-level type names the account even though it lists no bucket."""
+    event = load("guardduty-s3-accountblockpublicaccessdisabled.json")
+    event["detail"]["resource"].pop("s3BucketDetails", None)
+    finding = parse_finding(event)
+    assert (finding.resource_type, finding.resource_arn) == (ACCOUNT_TYPE, ACCOUNT_ARN)
+
+
+def test_event_just_under_the_size_limit_is_accepted():
+    """The limit rejects only what EventBridge could not have delivered."""
+    event = load("cloudtrail-s3-putbucketacl-public.json")
+    event["detail"]["requestParameters"]["padding"] = "x" * (MAX_EVENT_BYTES - 20_000)
+    assert parse_finding(event).resource_arn == TRAINING_BUCKET_ARN
+
+
+# --- rejections ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, must_say, must_not_say", REJECTED_FILES, ids=[row[0] for row in REJECTED_FILES])
+def test_rejected_event_file_names_the_problem(name, must_say, must_not_say):
+    reason = rejection(load(name))
+    for words in must_say:
+        assert words in reason
+    for words in must_not_say:
+        assert words not in reason
+
+
+@pytest.mark.parametrize("event, type_name", [([], "list"), ("{}", "str"), (None, "NoneType"), (42, "int")])
+def test_non_object_input_is_rejected_by_type(event, type_name):
+    reason = rejection(event)
+    assert "JSON object" in reason and type_name in reason
+
+
+@pytest.mark.parametrize("detail_type", ["EC2 Instance State-change Notification", None, ["GuardDuty Finding"]])
+def test_unknown_detail_type_is_rejected_and_named(detail_type):
+    event = load("guardduty-s3-bucketpublicaccessgranted.json")
+    if detail_type is None:
+        del event["detail-type"]
+    else:
+        event["detail-type"] = detail_type
+    reason = rejection(event)
+    assert "unknown detail-type" in reason
+    assert str(detail_type) in reason
+    assert "GuardDuty Finding" in reason  # and says what is expected
+
+
+def test_event_over_256_kib_is_rejected_with_its_size():
+    event = load("cloudtrail-s3-putbucketacl-public.json")
+    event["detail"]["requestParameters"]["padding"] = "x" * MAX_EVENT_BYTES
+    reason = rejection(event)
+    assert "bytes" in reason and str(MAX_EVENT_BYTES) in reason
+
+
+@pytest.mark.parametrize("shape", ["dicts", "lists", "mixed"])
+def test_deeply_nested_request_is_rejected_not_a_recursion_error(shape):
+    """5000 levels: pytest.raises(RejectedEvent) lets a RecursionError through, failing the test."""
+    event = load("cloudtrail-s3-putbucketacl-public.json")
+    event["detail"]["requestParameters"]["deep"] = nested(5000, shape)
+    reason = rejection(event)
+    assert "depth" in reason or "nested" in reason
+
+
+def test_event_that_is_not_json_is_rejected():
+    """Only a JSON document can have come from EventBridge; a cycle or a set cannot."""
+    event = load("cloudtrail-s3-putbucketacl-public.json")
+    event["detail"]["requestParameters"]["self"] = event
+    assert "JSON" in rejection(event)
+
+
+# file, where, field, bad value, field named in the reason
+WRONG_TYPES = [
+    ("cloudtrail-s3-putbucketacl-public.json", "detail", "recipientAccountId", "12345", "detail.recipientAccountId"),
+    ("cloudtrail-s3-putbucketacl-public.json", "detail", "recipientAccountId", "12345678901a", "detail.recipientAccountId"),
+    ("cloudtrail-s3-putbucketacl-public.json", "detail", "recipientAccountId", 123456789012, "detail.recipientAccountId"),
+    ("cloudtrail-s3-putbucketacl-public.json", "detail", "awsRegion", "mars-north-1x", "detail.awsRegion"),
+    ("cloudtrail-s3-putbucketacl-public.json", "detail", "awsRegion", "US-EAST-1", "detail.awsRegion"),
+    ("cloudtrail-s3-putbucketacl-public.json", "detail", "awsRegion", "us-east-1; rm -rf /", "detail.awsRegion"),
+    ("cloudtrail-s3-putbucketacl-public.json", "detail", "eventTime", "yesterday", "detail.eventTime"),
+    ("cloudtrail-s3-putbucketacl-public.json", "detail", "userIdentity", "alice", "detail.userIdentity"),
+    ("config-s3-bucket-public-read-prohibited.json", "detail", "awsAccountId", "1234", "detail.awsAccountId"),
+    ("config-s3-bucket-public-read-prohibited.json", "detail", "awsRegion", "moon", "detail.awsRegion"),
+    ("config-s3-bucket-public-read-prohibited.json", "newEvaluationResult", "complianceType", "MAYBE",
+     "detail.newEvaluationResult.complianceType"),
+    ("guardduty-s3-bucketpublicaccessgranted.json", "detail", "accountId", "not-an-account", "detail.accountId"),
+    ("guardduty-s3-bucketpublicaccessgranted.json", "detail", "region", "everywhere", "detail.region"),
+    ("guardduty-s3-bucketpublicaccessgranted.json", "detail", "severity", -1, "detail.severity"),
+    ("guardduty-s3-bucketpublicaccessgranted.json", "detail", "severity", 10.5, "detail.severity"),
+    ("guardduty-s3-bucketpublicaccessgranted.json", "detail", "severity", 80, "detail.severity"),
+    ("guardduty-s3-bucketpublicaccessgranted.json", "detail", "severity", "high", "detail.severity"),
+    ("guardduty-s3-bucketpublicaccessgranted.json", "detail", "severity", float("nan"), "detail.severity"),
+]
+
+
+@pytest.mark.parametrize("name, where, field, value, named", WRONG_TYPES,
+                         ids=[f"{row[2]}={row[3]!r}" for row in WRONG_TYPES])
+def test_wrong_typed_field_is_rejected_and_named(name, where, field, value, named):
+    event = load(name)
+    target = event["detail"] if where == "detail" else event["detail"][where]
+    target[field] = value
+    reason = rejection(event)
+    assert "malformed" in reason and named in reason
+
+
+def test_guardduty_s3_finding_without_bucket_details_is_rejected():
+    """A bucket-level finding that names no bucket leaves nothing to fix."""
+    event = load("guardduty-s3-bucketpublicaccessgranted.json")
+    del event["detail"]["resource"]["s3BucketDetails"]
+    reason = rejection(event)
+    assert "Policy:S3/BucketPublicAccessGranted" in reason
+    assert "detail.resource" in reason and "no resource" in reason
+
+
+def test_guardduty_empty_bucket_details_is_rejected():
+    event = load("guardduty-s3-bucketanonymousaccessgranted.json")
+    event["detail"]["resource"]["s3BucketDetails"] = []
+    assert "no resource" in rejection(event)
+
+
+def test_config_unsupported_resource_type_is_rejected_and_named():
+    event = load("config-s3-bucket-public-read-prohibited.json")
+    event["detail"]["resourceType"] = "AWS::EC2::Instance"
+    reason = rejection(event)
+    assert "unsupported Config resourceType" in reason and "AWS::EC2::Instance" in reason
+
+
+def test_config_hostile_bucket_id_is_rejected_without_echoing_it():
+    event = load("config-s3-bucket-public-read-prohibited.json")
+    event["detail"]["resourceId"] = "x`reboot`"
+    reason = rejection(event)
+    assert "pattern" in reason and "reboot" not in reason
+
+
+def test_cloudtrail_unsupported_event_source_is_rejected_and_named():
+    event = load("cloudtrail-s3-putbucketacl-public.json")
+    event["detail"]["eventSource"] = "ec2.amazonaws.com"
+    reason = rejection(event)
+    assert "unsupported CloudTrail eventSource" in reason and "ec2.amazonaws.com" in reason
+
+
+def test_cloudtrail_without_request_parameters_is_rejected_and_named():
+    event = load("cloudtrail-s3-putbucketacl-public.json")
+    event["detail"]["requestParameters"] = None
+    assert "detail.requestParameters" in rejection(event)
+
+
+def test_detail_that_is_not_an_object_is_rejected_and_named():
+    event = load("guardduty-s3-bucketpublicaccessgranted.json")
+    event["detail"] = "oops"
+    reason = rejection(event)
+    assert "GuardDuty Finding event is malformed" in reason and "detail" in reason
+
+
+@pytest.mark.xfail(strict=True, reason="library bug: \\d in AccountId/Region accepts any Unicode digit")
+@pytest.mark.parametrize(
+    "name, field, value",
+    [
+        ("cloudtrail-s3-putbucketacl-public.json", "recipientAccountId", "１２３４５６７８９０１２"),  # full-width
+        ("guardduty-s3-bucketpublicaccessgranted.json", "accountId", "١٢٣٤٥٦٧٨٩٠١٢"),  # Arabic-Indic
+        ("cloudtrail-s3-putbucketacl-public.json", "awsRegion", "us-east-１"),
+    ],
+)
+def test_non_ascii_digits_are_not_an_account_or_region(name, field, value):
+    """An account id is 12 ASCII digits; anything else must not reach ARNs, sessions or commands."""
+    event = load(name)
+    event["detail"][field] = value
+    assert field in rejection(event)
+
+
+@pytest.mark.xfail(strict=True, reason="library bug: accepted nesting depth crashes Finding.to_dict()")
+def test_nested_event_is_rejected_or_survives_triage_serialisation():
+    """Triage returns finding.to_dict(); an event parse_finding accepts must not crash there."""
+    for depth in range(300, 1000, 50):
+        event = load("cloudtrail-s3-putbucketacl-public.json")
+        event["detail"]["requestParameters"]["deep"] = nested(depth, "dicts")
+        try:
+            finding = parse_finding(event)
+        except RejectedEvent:
+            continue
+        json.dumps(finding.to_dict())  # RecursionError here is the bug
+
+
+# --- registry ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, remediation", [(row[0], row[7]) for row in VALID], ids=VALID_FILES)
+def test_each_valid_event_maps_to_its_remediation(name, remediation):
+    found = registry.remediation_for(parse_finding(load(name)))
+    assert found is not None and found.name == remediation
+
+
+@pytest.mark.parametrize(
+    "rule, resource_type, remediation",
+    [
+        ("s3-bucket-public-read-prohibited", BUCKET, QUARANTINE),
+        ("securityhub-s3-bucket-public-read-prohibited-a1b2c3", BUCKET, QUARANTINE),
+        ("OrgConfigRule-s3-bucket-public-write-prohibited-xyz", BUCKET, QUARANTINE),
+        ("s3-bucket-level-public-access-prohibited-conformance-pack-abcd", BUCKET, QUARANTINE),
+        ("s3-account-level-public-access-blocks", ACCOUNT_TYPE, ACCOUNT_BLOCK),
+        ("securityhub-s3-account-level-public-access-blocks-periodic-1a2b", ACCOUNT_TYPE, ACCOUNT_BLOCK),
+        # Right rule, wrong resource type: nothing fits, so nothing is changed.
+        ("s3-account-level-public-access-blocks", BUCKET, None),
+        ("s3-bucket-public-read-prohibited", ACCOUNT_TYPE, None),
+        ("s3-bucket-versioning-enabled", BUCKET, None),
+    ],
+)
+def test_config_rule_maps_despite_conformance_pack_prefix_or_suffix(rule, resource_type, remediation):
+    arn = ACCOUNT_ARN if resource_type == ACCOUNT_TYPE else TRAINING_BUCKET_ARN
+    finding = bucket_finding(source="config", type=rule, resource_type=resource_type, resource_arn=arn, actor=None)
+    found = registry.remediation_for(finding)
+    assert (found.name if found else None) == remediation
+
+
+@pytest.mark.parametrize(
+    "source, type_",
+    [
+        ("cloudtrail", "GetBucketPolicy"),
+        ("cloudtrail", "DeleteBucket"),
+        ("guardduty", "Policy:S3/BucketSharedExternally"),
+        ("guardduty", "Discovery:S3/MaliciousIPCaller"),
+    ],
+)
+def test_unrelated_bucket_events_get_no_remediation(source, type_):
+    assert registry.remediation_for(bucket_finding(source=source, type=type_)) is None
+
+
+# --- policy: who caused it, exemptions, mode ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "principal, name",
+    [
+        ("arn:aws:iam::123456789012:role/DataScientist", "DataScientist"),
+        ("arn:aws:iam::123456789012:role/service-role/team/warden-Role", "warden-Role"),
+        ("arn:aws-us-gov:iam::123456789012:role/ops/Deployer", "Deployer"),
+        ("arn:aws:sts::123456789012:assumed-role/DataScientist/alice", "DataScientist"),
+        ("arn:aws-cn:sts::123456789012:assumed-role/Ops.Role+1/i-0abc", "Ops.Role+1"),
+        ("AssumedRole:DataScientist", "DataScientist"),
+        ("arn:aws:iam::123456789012:user/alice", None),
+        ("arn:aws:iam::123456789012:root", None),
+        ("IAMUser:alice", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_role_name(principal, name):
+    assert role_name(principal) == name
+
+
+def settings(**env) -> Settings:
+    return Settings.from_env(dict(env))
+
+
+def test_event_by_wardens_own_role_is_recognised():
+    """Loop prevention: Warden's own PutBucketAcl must not trigger another remediation."""
+    finding = parse_finding(load("cloudtrail-s3-putbucketacl-by-warden.json"))
+    assert caused_by_warden(finding, settings(WARDEN_ROLE_ARNS=f"arn:aws:iam::123456789012:role/x,{WARDEN_ROLE_ARN}"))
+
+
+@pytest.mark.parametrize(
+    "actor, expected",
+    [
+        (WARDEN_SESSION, True),
+        ("AssumedRole:warden-S3PublicAccessFunctionRole", True),  # GuardDuty's form
+        (ALICE, False),
+        ("arn:aws:sts::123456789012:assumed-role/warden-S3PublicAccessFunctionRole-copy/s", False),
+        ("arn:aws:iam::123456789012:user/warden-S3PublicAccessFunctionRole", False),  # a user, not the role
+        (None, False),  # Config says nothing about who
+    ],
+)
+def test_caused_by_warden_only_for_wardens_roles(actor, expected):
+    finding = bucket_finding(actor=actor)
+    assert caused_by_warden(finding, settings(WARDEN_ROLE_ARNS=WARDEN_ROLE_ARN)) is expected
+
+
+def test_role_path_in_settings_still_matches_the_session_arn():
+    """Assumed-role ARNs drop the role's path, so the match is on the role name."""
+    path_arn = "arn:aws:iam::123456789012:role/warden/warden-S3PublicAccessFunctionRole"
+    assert caused_by_warden(bucket_finding(actor=WARDEN_SESSION), settings(WARDEN_ROLE_ARNS=path_arn))
+
+
+def test_no_warden_roles_configured_means_nothing_is_ignored_as_warden():
+    assert not caused_by_warden(bucket_finding(actor=WARDEN_SESSION), settings())
+
+
+@pytest.mark.xfail(strict=True, reason="library bug/concern: role compared by name only, account ignored")
+def test_same_role_name_in_another_account_is_not_warden():
+    """A principal in another account that copies Warden's role name is not Warden."""
+    outsider = "arn:aws:sts::999999999999:assumed-role/warden-S3PublicAccessFunctionRole/x"
+    assert not caused_by_warden(bucket_finding(actor=outsider), settings(WARDEN_ROLE_ARNS=WARDEN_ROLE_ARN))
+
+
+@pytest.mark.parametrize(
+    "patterns, arn, matched",
+    [
+        ("arn:aws:s3:::public-*", "arn:aws:s3:::public-model-cards", "arn:aws:s3:::public-*"),
+        ("arn:aws:s3:::other, arn:aws:s3:::public-model-card?", "arn:aws:s3:::public-model-cards",
+         "arn:aws:s3:::public-model-card?"),
+        ("AWS::::Account:123456789012", ACCOUNT_ARN, "AWS::::Account:123456789012"),
+        ("arn:aws:s3:::public-*", TRAINING_BUCKET_ARN, None),
+        ("arn:aws:s3:::PUBLIC-*", "arn:aws:s3:::public-model-cards", None),  # case-sensitive, like ARNs
+        ("", TRAINING_BUCKET_ARN, None),
+    ],
+)
+def test_exempt_by_resource_pattern(patterns, arn, matched):
+    finding = bucket_finding(resource_arn=arn)
+    reason = exempt_reason(finding, {}, settings(WARDEN_EXEMPT_RESOURCES=patterns))
+    if matched is None:
+        assert reason is None
+    else:
+        assert reason is not None and repr(matched) in reason
+
+
+@pytest.mark.parametrize(
+    "tags, env, words",
+    [
+        ({"warden:exempt": "public website"}, {}, ["warden:exempt", "public website"]),
+        ({"warden:exempt": ""}, {}, ["warden:exempt"]),  # any value, even empty, exempts
+        ({"security:skip": "yes"}, {"WARDEN_EXEMPT_TAG_KEY": "security:skip"}, ["security:skip", "yes"]),
+        ({"team": "ml", "warden:exempted": "x"}, {}, None),
+        ({"warden:exempt": "true"}, {"WARDEN_EXEMPT_TAG_KEY": "security:skip"}, None),
+        ({}, {}, None),
+    ],
+)
+def test_exempt_by_tag(tags, env, words):
+    reason = exempt_reason(bucket_finding(), tags, settings(**env))
+    if words is None:
+        assert reason is None
+    else:
+        assert reason is not None and all(word in reason for word in words)
+
+
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        ("enforce", "enforce"),
+        ("dry-run", "dry-run"),
+        (None, "dry-run"),  # unset
+        ("ENFORCE", "dry-run"),
+        ("enforce ", "dry-run"),
+        ("enforcing", "dry-run"),
+        ("", "dry-run"),
+        ("true", "dry-run"),
+    ],
+)
+def test_unknown_mode_falls_back_to_dry_run_never_enforce(mode, expected):
+    env = {} if mode is None else {"WARDEN_MODE": mode}
+    assert Settings.from_env(env).mode == expected
+
+
+def test_settings_lists_are_split_and_trimmed():
+    loaded = settings(
+        WARDEN_EXEMPT_RESOURCES=" arn:aws:s3:::a ,,arn:aws:s3:::b,",
+        WARDEN_ROLE_ARNS=WARDEN_ROLE_ARN,
+        WARDEN_DEDUPE_WINDOW_SECONDS="900",
+    )
+    assert loaded.exempt_resource_patterns == ("arn:aws:s3:::a", "arn:aws:s3:::b")
+    assert loaded.warden_role_arns == (WARDEN_ROLE_ARN,)
+    assert loaded.dedupe_window_seconds == 900
+    assert loaded.exempt_tag_key == "warden:exempt"
+
+
+def test_settings_read_the_process_environment_by_default(monkeypatch):
+    monkeypatch.setenv("WARDEN_MODE", "enforce")
+    monkeypatch.setenv("WARDEN_EXEMPT_TAG_KEY", "ops:leave-alone")
+    loaded = Settings.from_env()
+    assert (loaded.mode, loaded.exempt_tag_key) == ("enforce", "ops:leave-alone")
+
