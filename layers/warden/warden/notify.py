@@ -148,7 +148,8 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
             lines += _changes("WHAT WARDEN WOULD DO", changes)
             lines += ["TO LET WARDEN FIX IT", "  Fix it by hand as above, or set the Mode parameter to enforce.", ""]
         elif outcome in ("exempt", "duplicate", "resource-gone"):
-            lines += ["DECISION", f"  {HEADLINES[outcome]}: {state.get('reason') or _error_text(state)}", ""]
+            why = _error_text(state) if state.get("error") else state.get("reason", "")
+            lines += ["DECISION", f"  {HEADLINES[outcome]}: {why}", ""]
             if outcome == "exempt":
                 lines += ["  The exposure is still there. Remove the exemption if it is no longer intended.", ""]
         elif outcome == "failed":

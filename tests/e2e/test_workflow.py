@@ -1,0 +1,178 @@
+"""Whole-workflow behaviour on the twin: dry-run, loop prevention, dedupe, rejection, failures."""
+
+from __future__ import annotations
+
+import json
+import time
+from unittest import mock
+
+import pytest
+from moto.s3.exceptions import BucketAccessDeniedError
+from moto.s3.models import S3Backend
+
+from local import scenarios
+from local.twin import Twin
+from tests.conftest import event
+from warden.remediations.s3_public import QuarantinePublicBucket, split_policy
+
+BUCKET = scenarios.TRAINING_BUCKET
+PUBLIC_POLICY_EVENT = "cloudtrail-s3-putbucketpolicy-public.json"
+
+
+def is_public(s3, bucket=BUCKET) -> bool:
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    return bool(split_policy(policy)[0])
+
+
+def test_dry_run_changes_nothing_and_says_what_it_would_do():
+    with Twin(parameters={"Mode": "dry-run"}) as twin:
+        s3 = twin.client("s3")
+        scenarios.public_training_bucket(s3)
+        before_policy = s3.get_bucket_policy(Bucket=BUCKET)["Policy"]
+
+        result = twin.send(event(PUBLIC_POLICY_EVENT))
+
+        assert result.decision == "dry-run"
+        assert s3.get_bucket_policy(Bucket=BUCKET)["Policy"] == before_policy
+        assert len(s3.get_bucket_acl(Bucket=BUCKET)["Grants"]) == 2
+        (message,) = result.notifications
+        assert message["attributes"]["outcome"] == "would-remediate"
+        assert "DRY RUN" in message["subject"]
+        assert "Removed 1 public statement(s)" in message["body"]
+        assert "nothing was changed" in message["body"]
+        assert result.audit_records[0]["before"]["policy"] == scenarios.TRAINING_POLICY
+
+
+def test_warden_own_change_does_not_start_a_second_remediation(twin):
+    first = twin.send(event(PUBLIC_POLICY_EVENT))
+    assert first.decision == "enforce"
+    s3 = twin.client("s3")
+    # Someone re-adds the public grant; only Warden's own CloudTrail event arrives for it.
+    scenarios.public_training_bucket(s3, name="second-bucket")
+    own = twin.send(event("cloudtrail-s3-putbucketacl-by-warden.json"))
+
+    assert own.decision == "ignored"
+    assert "Warden's own role" in own.executions[0].triage["reason"]
+    assert own.executions[0].states == ["Triage", "Decision", "Ignored"]
+    assert own.notifications == []
+    assert own.audit_records[0]["decision"] == "ignored"
+    assert "changes" not in own.audit_records[0], "no remediation ran"
+
+
+def test_the_same_exposure_from_three_sources_is_fixed_once(twin):
+    outcomes = [
+        twin.send(event(name)).decision
+        for name in (
+            PUBLIC_POLICY_EVENT,
+            "config-s3-bucket-public-read-prohibited.json",
+            "guardduty-s3-bucketpublicaccessgranted.json",
+        )
+    ]
+    assert outcomes == ["enforce", "duplicate", "duplicate"]
+    remediations = [m for m in twin.emitted_metrics if "Remediations" in m]
+    assert len(remediations) == 1
+
+
+def test_dedupe_window_expires():
+    with Twin(parameters={"Mode": "enforce", "DedupeWindowSeconds": "1"}) as twin:
+        scenarios.public_training_bucket(twin.client("s3"))
+        assert twin.send(event(PUBLIC_POLICY_EVENT)).decision == "enforce"
+        time.sleep(1.5)
+        again = twin.send(event("config-s3-bucket-public-read-prohibited.json"))
+        assert again.decision == "enforce"
+        # The bucket is already quarantined: nothing to change, nobody paged.
+        assert again.executions[0].states[-1] == "AlreadyCompliant"
+        assert again.notifications == []
+
+
+@pytest.mark.parametrize(
+    "garbage, reason",
+    [
+        (["not", "an", "object"], "must be a JSON object"),
+        ({"detail-type": "Totally Unknown", "source": "aws.s3", "detail": {}}, "unknown detail-type 'Totally Unknown'"),
+        ({**event("guardduty-s3-bucketpublicaccessgranted.json"), "detail": {"type": "x"}}, "detail.id: Field required"),
+        ({"detail-type": "Config Rules Compliance Change", "detail": "truncated"}, "malformed"),
+    ],
+)
+def test_malformed_input_is_rejected_with_a_reason_and_on_call_is_told(twin, garbage, reason):
+    result = twin.start_execution(garbage)
+
+    assert result.decision == "rejected"
+    assert reason in result.executions[0].triage["reason"]
+    assert result.status == "FAILED"
+    assert result.executions[0].error == "Warden.EventRejected"
+    (message,) = result.notifications
+    assert message["attributes"] == {"severity": "HIGH", "outcome": "rejected", "remediation": "none"}
+    assert reason in message["body"]
+
+
+def test_access_denied_midway_fails_loudly_and_says_what_was_applied(twin):
+    with mock.patch.object(S3Backend, "put_bucket_acl", side_effect=BucketAccessDeniedError(BUCKET)):
+        result = twin.send(event(PUBLIC_POLICY_EVENT))
+
+    assert result.status == "FAILED"
+    assert result.executions[0].error == "Warden.RemediationFailed"
+    assert "NotifyFailed" in result.executions[0].states
+    (message,) = result.notifications
+    assert message["attributes"]["outcome"] == "failed"
+    assert "FAILED" in message["subject"]
+    assert "s3:PutBucketAcl was denied; already applied: s3:PutBucketPublicAccessBlock, s3:PutBucketPolicy" in message["body"]
+    record = result.audit_records[0]
+    assert record["before"]["policy"] == scenarios.TRAINING_POLICY, "the before-snapshot is kept for rollback"
+    assert record["outcome"] == "failed"
+
+
+def test_bucket_deleted_between_triage_and_remediation_ends_as_resource_gone(twin):
+    s3 = twin.client("s3")
+    original_snapshot = QuarantinePublicBucket.snapshot
+
+    def bucket_vanishes_first(self, finding, aws):
+        s3.delete_bucket_policy(Bucket=BUCKET)
+        for obj in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+            s3.delete_object(Bucket=BUCKET, Key=obj["Key"])
+        s3.delete_bucket(Bucket=BUCKET)
+        return original_snapshot(self, finding, aws)
+
+    with mock.patch.object(QuarantinePublicBucket, "snapshot", bucket_vanishes_first):
+        result = twin.send(event(PUBLIC_POLICY_EVENT))
+
+    assert result.status == "SUCCEEDED"
+    (message,) = result.notifications
+    assert message["attributes"]["outcome"] == "resource-gone"
+    assert "no longer exists" in message["body"]
+
+
+def test_event_for_a_bucket_that_no_longer_exists_is_ignored():
+    with Twin(parameters={"Mode": "enforce"}) as twin:  # no bucket created
+        result = twin.send(event(PUBLIC_POLICY_EVENT))
+    assert result.decision == "ignored"
+    assert "no longer exists" in result.executions[0].triage["reason"]
+
+
+def test_exemption_by_resource_pattern():
+    with Twin(parameters={"Mode": "enforce", "ExemptResourceArns": "arn:aws:s3:::ml-training-*"}) as twin:
+        scenarios.public_training_bucket(twin.client("s3"))
+        result = twin.send(event(PUBLIC_POLICY_EVENT))
+        assert result.decision == "exempt"
+        assert is_public(twin.client("s3"))
+
+
+def test_failed_executions_alarm_reaches_on_call(twin):
+    alarm_action = {
+        "source": "aws.cloudwatch",
+        "alarmArn": f"arn:aws:cloudwatch:us-east-1:{twin.account}:alarm:warden-ExecutionsFailedAlarm",
+        "accountId": twin.account,
+        "time": "2026-11-21T10:00:00.000+0000",
+        "region": "us-east-1",
+        "alarmData": {
+            "alarmName": "warden-ExecutionsFailedAlarm",
+            "state": {"value": "ALARM", "reason": "Threshold Crossed: 1 datapoint [2.0] was >= 1.0"},
+            "previousState": {"value": "OK"},
+            "configuration": {"description": "A Warden workflow execution failed."},
+        },
+    }
+    response = twin.invoke("NotifyFunction", alarm_action)
+    assert response["outcome"] == "alarm"
+    messages = twin._drain_inbox()
+    assert [m["subject"] for m in messages] == ["[Warden] ALARM ALARM: warden-ExecutionsFailedAlarm"]
+    assert "Threshold Crossed" in messages[0]["body"]
