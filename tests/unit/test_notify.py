@@ -1,0 +1,104 @@
+"""The on-call message: short subject, attributes for filtering, and a body a person can act on."""
+
+from __future__ import annotations
+
+import pytest
+
+from warden.notify import OUTCOMES, compose, compose_alarm
+
+FINDING = {
+    "id": "cloudtrail:abc",
+    "source": "cloudtrail",
+    "type": "PutBucketPolicy",
+    "account": "123456789012",
+    "region": "eu-west-1",
+    "resource_type": "AWS::S3::Bucket",
+    "resource_arn": "arn:aws:s3:::" + "a" * 63,
+    "actor": "arn:aws:sts::123456789012:assumed-role/Dev/alice",
+    "time": "2026-11-21T09:14:07+00:00",
+    "severity": "HIGH",
+    "raw_ref": "abc",
+    "details": {},
+}
+CHANGES = [
+    {"action": "s3:PutBucketPublicAccessBlock", "summary": "Block Public Access turned on", "undo": "aws s3api delete-public-access-block --bucket b", "params": {}},
+    {"action": "s3:PutBucketAcl", "summary": "Removed public ACL grant(s)", "undo": "aws s3api put-bucket-acl --bucket b ...", "params": {}},
+]
+STATE = {
+    "finding": FINDING,
+    "remediation": "s3-quarantine-public-bucket",
+    "decision": "enforce",
+    "reason": "Mode is enforce",
+    "result": {"changes": CHANGES},
+    "verification": {"exposed": []},
+    "error": {"Error": "AccessDenied", "Cause": '{"errorMessage": "s3:PutBucketAcl was denied", "errorType": "AccessDenied"}'},
+}
+EXECUTION = "arn:aws:states:eu-west-1:123456789012:execution:warden:1234"
+
+
+@pytest.mark.parametrize("outcome", OUTCOMES)
+def test_every_outcome_has_a_short_subject_and_filterable_attributes(outcome):
+    message = compose(outcome, STATE, EXECUTION)
+    assert len(message.subject) < 100
+    assert message.subject.isascii() and "\n" not in message.subject
+    assert message.attributes["outcome"] == outcome
+    assert message.attributes["remediation"] == "s3-quarantine-public-bucket"
+    assert message.attributes["severity"] in {"INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
+    assert "https://eu-west-1.console.aws.amazon.com/states/" in message.body
+
+
+def test_remediated_message_says_what_where_what_changed_and_how_to_undo():
+    body = compose("remediated", STATE, EXECUTION).body
+    for expected in (
+        "Account 123456789012, region eu-west-1",
+        FINDING["resource_arn"],
+        "https://s3.console.aws.amazon.com/s3/buckets/",
+        "Caused by: arn:aws:sts::123456789012:assumed-role/Dev/alice",
+        "- Block Public Access turned on",
+        "no public access remains",
+        "finding_id=cloudtrail:abc",
+    ):
+        assert expected in body
+    # Undo commands come newest first, so they can be run top to bottom.
+    assert body.index("put-bucket-acl") < body.index("delete-public-access-block")
+
+
+def test_failed_message_shows_the_error_message_not_raw_json():
+    message = compose("failed", STATE, EXECUTION)
+    assert "AccessDenied: s3:PutBucketAcl was denied" in message.body
+    assert '"errorType"' not in message.body
+    assert message.attributes["severity"] == "HIGH"
+
+
+def test_dry_run_message_says_nothing_was_changed():
+    message = compose("would-remediate", {**STATE, "decision": "dry-run", "reason": "Mode is dry-run"})
+    assert "DRY RUN" in message.subject
+    assert "nothing was changed" in message.body
+    assert "- Removed public ACL grant(s)" in message.body
+
+
+def test_rejected_event_message_names_the_reason_and_the_event():
+    state = {"decision": "rejected", "reason": "unknown detail-type 'Foo'", "event_summary": "id='1', source='evil'"}
+    message = compose("rejected", state)
+    assert message.subject == "[Warden] Rejected event: unknown detail-type 'Foo'"
+    assert "source='evil'" in message.body
+    assert message.attributes == {"severity": "HIGH", "outcome": "rejected", "remediation": "none"}
+
+
+def test_unknown_outcome_is_a_programming_error():
+    with pytest.raises(ValueError, match="unknown outcome"):
+        compose("partially-ok", STATE)
+
+
+def test_non_ascii_in_subject_is_replaced():
+    state = {"decision": "rejected", "reason": "bad \u2603\nname"}
+    assert compose("rejected", state).subject.isascii()
+
+
+def test_alarm_message():
+    message = compose_alarm(
+        {"region": "eu-west-1", "alarmData": {"alarmName": "warden-DLQ", "state": {"value": "ALARM", "reason": "1 message"}}}
+    )
+    assert message.subject == "[Warden] ALARM ALARM: warden-DLQ"
+    assert message.attributes["severity"] == "HIGH"
+    assert "1 message" in message.body

@@ -1,0 +1,184 @@
+"""template.yaml and the workflow: lint-clean, least privilege, and in step with the registry."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cfnlint.decode import decode
+
+from warden import registry
+from warden.notify import OUTCOMES
+from warden.remediations import base
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+TEMPLATE, _ = decode(str(ROOT / "template.yaml"))
+RESOURCES = TEMPLATE["Resources"]
+ASL = json.loads((ROOT / "statemachines" / "remediation.asl.json").read_text())
+# Actions that AWS does not allow to be scoped to a resource, so "*" is the narrowest possible.
+UNSCOPABLE = {"s3:GetAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock"}
+
+
+def _run(*command: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_cfn_lint_reports_no_errors():
+    result = _run(str(BIN / "cfn-lint"), "template.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sam_validate_lint_passes():
+    result = _run(str(BIN / "sam"), "validate", "--lint", "--template-file", "template.yaml", "--region", "us-east-1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+def statements(function: str) -> list[dict]:
+    """Every statement of a function's inline policies, taking both branches of an Fn::If."""
+    found = []
+    for policy in RESOURCES[function]["Properties"]["Policies"]:
+        for statement in policy["Statement"]:
+            if "Fn::If" in statement:
+                found += [branch for branch in statement["Fn::If"][1:] if isinstance(branch, dict) and "Effect" in branch]
+            else:
+                found.append(statement)
+    return found
+
+
+def actions(function: str) -> set[str]:
+    return {action for s in statements(function) for action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+
+
+def union(attribute: str, remediations) -> set[str]:
+    return {p for r in remediations for p in getattr(r, attribute)}
+
+
+AUDIT_UPDATE = {"dynamodb:UpdateItem"}
+EXPECTED_ACTIONS = {
+    "TriageFunction": union("tag_permissions", registry.all_remediations())
+    | {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+    "S3PublicAccessFunction": union("permissions", registry.family("s3_public")) | AUDIT_UPDATE,
+    "VerifyFunction": union("verify_permissions", registry.all_remediations()) | AUDIT_UPDATE,
+    "NotifyFunction": {"sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"} | AUDIT_UPDATE,
+}
+
+
+def test_every_function_is_covered_by_the_least_privilege_check():
+    functions = {name for name, spec in RESOURCES.items() if spec["Type"] == "AWS::Serverless::Function"}
+    assert functions == set(EXPECTED_ACTIONS)
+
+
+@pytest.mark.parametrize("function", sorted(EXPECTED_ACTIONS))
+def test_function_role_grants_exactly_what_its_code_calls(function):
+    granted = actions(function)
+    missing = EXPECTED_ACTIONS[function] - granted
+    extra = granted - EXPECTED_ACTIONS[function]
+    assert not missing, f"{function} would fail in production: not granted {sorted(missing)}"
+    assert not extra, f"{function} is granted more than it calls: {sorted(extra)}"
+
+
+@pytest.mark.parametrize("function", sorted(EXPECTED_ACTIONS))
+def test_no_wildcard_actions_and_resources_scoped_where_aws_allows(function):
+    for statement in statements(function):
+        statement_actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all("*" not in action for action in statement_actions), statement
+        assert statement["Effect"] == "Allow"
+        if statement["Resource"] == "*":
+            assert set(statement_actions) <= UNSCOPABLE, f"{statement['Sid']} could be scoped to resources"
+
+
+def test_remediation_role_cannot_touch_objects_or_delete_buckets():
+    granted = actions("S3PublicAccessFunction")
+    for dangerous in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:DeleteBucket", "s3:DeleteBucketPublicAccessBlock"):
+        assert dangerous not in granted
+
+
+def rule_patterns() -> dict[str, dict]:
+    machine = next(spec for spec in RESOURCES.values() if spec["Type"] == "AWS::Serverless::StateMachine")
+    return {name: event["Properties"]["Pattern"] for name, event in machine["Properties"]["Events"].items()}
+
+
+def test_rules_listen_for_exactly_the_registry_triggers():
+    patterns = list(rule_patterns().values())
+    cloudtrail = {name for p in patterns if p["source"] == ["aws.s3"] for name in p["detail"]["eventName"]}
+    config = {w["wildcard"].strip("*") for p in patterns if p["source"] == ["aws.config"] for w in p["detail"]["configRuleName"]}
+    guardduty = {t for p in patterns if p["source"] == ["aws.guardduty"] for t in p["detail"]["type"]}
+    remediations = registry.all_remediations()
+    assert cloudtrail == {e for r in remediations for e in r.triggers.cloudtrail_events}
+    assert config == {c for r in remediations for c in r.triggers.config_rules}
+    assert guardduty == {t for r in remediations for t in r.triggers.guardduty_types}
+
+
+def test_cloudtrail_rule_ignores_failed_calls_and_config_rule_only_non_compliant():
+    patterns = rule_patterns()
+    assert patterns["S3PublicCloudTrail"]["detail"]["errorCode"] == [{"exists": False}]
+    assert patterns["S3PublicConfig"]["detail"]["newEvaluationResult"] == {"complianceType": ["NON_COMPLIANT"]}
+
+
+def test_every_rule_target_has_a_dead_letter_queue_and_retry_policy():
+    machine = next(spec for spec in RESOURCES.values() if spec["Type"] == "AWS::Serverless::StateMachine")
+    for name, rule in machine["Properties"]["Events"].items():
+        assert rule["Properties"]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}, name
+        assert rule["Properties"]["RetryPolicy"]["MaximumRetryAttempts"] > 0, name
+
+
+def test_workflow_substitutions_are_all_defined():
+    machine = RESOURCES["RemediationStateMachine"]["Properties"]
+    used = set(re.findall(r"\$\{(\w+)\}", json.dumps(ASL)))
+    assert used == set(machine["DefinitionSubstitutions"])
+
+
+def test_workflow_catches_only_errors_that_exist():
+    names = {cls.__name__ for cls in base.WardenError.__subclasses__()}
+    caught = {
+        error
+        for state in ASL["States"].values()
+        for catch in state.get("Catch", [])
+        for error in catch["ErrorEquals"]
+        if not error.startswith("States.")
+    }
+    assert caught <= names
+
+
+def test_every_remediation_family_has_a_branch_and_every_outcome_a_notify_state():
+    branches = {c["StringEquals"] for c in ASL["States"]["Remediation"]["Choices"]}
+    assert branches == {r.family for r in registry.all_remediations()}
+    notified = {s["Parameters"]["outcome"] for s in ASL["States"].values() if s.get("Resource") == "${NotifyFunctionArn}"}
+    assert notified == set(OUTCOMES)
+
+
+def test_topic_is_encrypted_and_audit_table_is_durable():
+    topic = RESOURCES["NotificationTopic"]["Properties"]
+    assert topic["KmsMasterKeyId"]["Fn::If"][2] == "alias/aws/sns"
+    table = RESOURCES["AuditTable"]
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["Properties"]["SSESpecification"] == {"SSEEnabled": True}
+    assert table["Properties"]["TimeToLiveSpecification"]["Enabled"] is True
+
+
+def test_alarms_reach_on_call_through_the_notify_function():
+    for alarm in ("ExecutionsFailedAlarm", "DeadLetterQueueAlarm"):
+        assert RESOURCES[alarm]["Properties"]["AlarmActions"] == [{"Fn::GetAtt": ["NotifyFunction", "Arn"]}]
+        permissions = [
+            spec["Properties"]
+            for spec in RESOURCES.values()
+            if spec["Type"] == "AWS::Lambda::Permission" and spec["Properties"]["SourceArn"] == {"Fn::GetAtt": [alarm, "Arn"]}
+        ]
+        assert permissions and permissions[0]["Principal"] == "lambda.alarms.cloudwatch.amazonaws.com"
+
+
+def test_runtime_and_architecture():
+    function_globals = TEMPLATE["Globals"]["Function"]
+    assert function_globals["Runtime"] == "python3.13"
+    assert function_globals["Architectures"] == ["arm64"]
+    layer = RESOURCES["WardenLayer"]["Metadata"]
+    assert layer == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
