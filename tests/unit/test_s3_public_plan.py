@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shlex
 import string
 from pathlib import Path
 
@@ -68,6 +69,8 @@ PUBLIC = {
     "source-ip-everywhere": stmt("*", condition={"IpAddress": {"aws:SourceIp": "0.0.0.0/0"}}),
     "source-ip-everywhere-v6": stmt("*", condition={"IpAddress": {"aws:SourceIp": "::/0"}}),
     "source-ip-wide-public-range": stmt("*", condition={"IpAddress": {"aws:SourceIp": "8.0.0.0/8"}}),
+    "source-ip-public-slash-16": stmt("*", condition={"IpAddress": {"aws:SourceIp": "52.94.0.0/16"}}),
+    "source-ip-not-an-ip": stmt("*", condition={"IpAddress": {"aws:SourceIp": "office"}}),
     "source-ip-one-open-range": stmt(
         "*", condition={"IpAddress": {"aws:SourceIp": ["10.0.0.0/8", "0.0.0.0/0"]}}
     ),
@@ -91,7 +94,10 @@ RESTRICTED_OR_PRIVATE = {
     "principal-org-id": stmt("*", condition={"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}),
     "principal-account": stmt("*", condition={"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}),
     "source-ip-private": stmt("*", condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}),
-    "source-ip-narrow-public": stmt("*", condition={"IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}),
+    # A public /24 (or narrower) is an allowlist of a few hosts, not "everyone".
+    "source-ip-public-slash-24": stmt("*", condition={"IpAddress": {"aws:SourceIp": "52.94.76.0/24"}}),
+    "source-ip-public-host": stmt("*", condition={"IpAddress": {"aws:SourceIp": "3.5.140.2"}}),
+    "source-ip-public-v6-slash-48": stmt("*", condition={"IpAddress": {"aws:SourceIp": "2600:1f18:abcd::/48"}}),
     "key-name-case-insensitive": stmt("*", condition={"StringEquals": {"AWS:SOURCEVPCE": "vpce-0a1b2c3d"}}),
     "for-any-value": stmt("*", condition={"ForAnyValue:StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}),
     "all-values-restrict": stmt("*", condition={"StringEquals": {"aws:SourceVpce": ["vpce-1a2b", "vpce-3c4d"]}}),
@@ -395,12 +401,18 @@ def test_tag_undo_deletes_the_tag_set_when_there_were_no_tags():
     assert plan(snapshot(tags={}))[PUT_TAGS].undo == f"aws s3api delete-bucket-tagging --bucket {BUCKET}"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="library bug: tag undo is not valid AWS CLI shorthand (no {...} per tag)")
-def test_tag_undo_restores_the_previous_tags():
-    """The CLI's shorthand for a list of tags is TagSet=[{Key=k,Value=v},...]."""
-    undo = plan(snapshot(tags={"team": "ml", "cost-center": "4711"}))[PUT_TAGS].undo
-    assert "file://" in undo or "TagSet=[{Key=team,Value=ml},{Key=cost-center,Value=4711}]" in undo
+@pytest.mark.parametrize(
+    "tags",
+    [{"team": "ml"}, {"team": "ml", "cost-center": "4711"}, {"owner": "Data Science / ML", "env": "prod+eu"}],
+    ids=["one-tag", "two-tags", "spaces-and-symbols"],
+)
+def test_tag_undo_puts_back_exactly_the_previous_tags(tags):
+    """Run through a shell, the undo's --tagging argument must be the previous TagSet and nothing else.
+    (It used to be 'TagSet=[Key=a,Value=b Key=c,Value=d]', which the AWS CLI cannot parse.)"""
+    words = shlex.split(plan(snapshot(tags=tags))[PUT_TAGS].undo)
+    assert words[:5] == ["aws", "s3api", "put-bucket-tagging", "--bucket", BUCKET]
+    assert words[5] == "--tagging" and len(words) == 7
+    assert json.loads(words[6]) == {"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]}
 
 
 # --- ignore_reason ------------------------------------------------------------------------------

@@ -18,10 +18,12 @@ from pydantic import BaseModel, Field, StringConstraints
 from typing_extensions import Annotated
 
 MAX_EVENT_BYTES = 256 * 1024  # EventBridge's own limit; anything bigger did not come from it
+MAX_EVENT_DEPTH = 32  # real events nest less than 10 levels; deeper is hostile
 
-AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
-Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")]
-# Bucket names as S3 allows them; anything else is hostile or garbage and must not reach a message.
+AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]  # not \d: that admits any Unicode digit
+Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")]
+# Bucket names as S3 allows them; anything else is hostile or garbage: it is rejected, and the
+# rejection quotes it only escaped (repr) and cut to 60 characters.
 BucketName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")]
 ShortText = Annotated[str, StringConstraints(max_length=2048)]
 
@@ -200,7 +202,13 @@ def _from_config(event: dict) -> Finding:
         locate = CONFIG_RESOURCES.get(detail.resourceType)
         if locate is None:
             raise RejectedEvent(f"unsupported Config resourceType {detail.resourceType!r}")
-        resource_type, resource_arn = locate(detail.resourceId, detail.awsRegion)
+        try:
+            resource_type, resource_arn = locate(detail.resourceId, detail.awsRegion)
+        except ValidationError:
+            raise RejectedEvent(
+                f"Config Rules Compliance Change event is malformed: detail.resourceId: "
+                f"{repr(detail.resourceId)[:60]} is not a valid {detail.resourceType} identifier"
+            ) from None
     when = detail.resultRecordedTime or detail.notificationCreationTime or parsed.time
     return Finding(
         id=f"config:{parsed.id}",
@@ -311,13 +319,27 @@ def _describe(error: ValidationError, prefix: str = "") -> str:
     return "; ".join(problems)
 
 
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Iterative, so a hostile event cannot exhaust the stack while we measure it."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
 def parse_finding(event: Any) -> Finding:
     """Turn one raw EventBridge event into a Finding, or raise RejectedEvent saying why not."""
     if not isinstance(event, dict):
         raise RejectedEvent(f"event must be a JSON object, got {type(event).__name__}")
+    if _deeper_than(event, MAX_EVENT_DEPTH):  # first: json.dumps itself recurses
+        raise RejectedEvent(f"event is nested more than {MAX_EVENT_DEPTH} levels deep")
     try:
         size = len(json.dumps(event))
-    except (TypeError, ValueError, RecursionError) as error:
+    except (TypeError, ValueError) as error:
         raise RejectedEvent(f"event is not serialisable JSON: {error}") from None
     if size > MAX_EVENT_BYTES:
         raise RejectedEvent(f"event is {size} bytes, over EventBridge's {MAX_EVENT_BYTES}-byte limit")
@@ -331,5 +353,3 @@ def parse_finding(event: Any) -> Finding:
         return parser(event)
     except ValidationError as error:
         raise RejectedEvent(f"{detail_type} event is malformed: {_describe(error)}") from None
-    except RecursionError:
-        raise RejectedEvent("event is nested too deeply") from None

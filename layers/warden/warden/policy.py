@@ -51,19 +51,28 @@ def _split(value: str) -> tuple[str, ...]:
 def role_name(principal: str | None) -> str | None:
     """The IAM role behind a principal: role ARN, assumed-role session ARN, or GuardDuty's
     'AssumedRole:<name>'. None for users, services and unknown callers."""
+    identity = _role_identity(principal, account=None)
+    return identity[1] if identity else None
+
+
+def _role_identity(principal: str | None, account: str | None) -> tuple[str | None, str] | None:
+    """(account, role name); GuardDuty names only the role, so its account is the finding's."""
     if not principal:
         return None
-    match = re.match(r"^arn:[\w-]+:(?:iam::\d{12}:role/(?:.*/)?|sts::\d{12}:assumed-role/)([\w+=,.@-]+)", principal)
+    match = re.match(
+        r"^arn:[\w-]+:(?:iam::([0-9]{12}):role/(?:.*/)?|sts::([0-9]{12}):assumed-role/)([\w+=,.@-]+)", principal
+    )
     if match:
-        return match.group(1)
+        return match.group(1) or match.group(2), match.group(3)
     if principal.startswith("AssumedRole:"):
-        return principal.split(":", 1)[1]
+        return account, principal.split(":", 1)[1]
     return None
 
 
 def caused_by_warden(finding: Finding, settings: Settings) -> bool:
-    actor_role = role_name(finding.actor)
-    return actor_role is not None and actor_role in {role_name(arn) for arn in settings.warden_role_arns}
+    """True when the actor is one of Warden's roles: same role name in the same account."""
+    actor = _role_identity(finding.actor, finding.account)
+    return actor is not None and actor in {_role_identity(arn, None) for arn in settings.warden_role_arns}
 
 
 def exempt_reason(finding: Finding, tags: dict[str, str], settings: Settings) -> str | None:

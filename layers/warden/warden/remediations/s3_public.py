@@ -302,12 +302,13 @@ class QuarantinePublicBucket(Remediation):
         merged = {**tags, **quarantine}
         if len(merged) > MAX_BUCKET_TAGS:
             return None  # tagging is a courtesy; never fail the fix over the 50-tag limit
-        undo_tags = " ".join(f"Key={k},Value={v}" for k, v in tags.items())
+        previous = json.dumps({"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]})
         return Change(
             action="s3:PutBucketTagging",
             summary="Tagged the bucket " + ", ".join(f"{k}={v}" for k, v in quarantine.items()),
             undo=(
-                f"aws s3api put-bucket-tagging --bucket {finding.resource_name} --tagging 'TagSet=[{undo_tags}]'"
+                # Tag keys and values cannot contain a single quote, so this quoting is safe.
+                f"aws s3api put-bucket-tagging --bucket {finding.resource_name} --tagging '{previous}'"
                 if tags
                 else f"aws s3api delete-bucket-tagging --bucket {finding.resource_name}"
             ),
