@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from unittest import mock
 
 ACCOUNT = "123456789012"
 TRAINING_BUCKET = "ml-training-data-prod"
@@ -77,4 +78,67 @@ def account_block_off(s3control, account: str = ACCOUNT) -> None:
     s3control.put_public_access_block(
         AccountId=account,
         PublicAccessBlockConfiguration={s: False for s in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")},
+    )
+
+
+# --- encryption and logging (fixed key ids, so event files and parameters can name them) -------
+
+REGION = "us-east-1"
+KEYS = {
+    "training-data-key": "1a2b3c4d-0000-4000-8000-00000000a001",  # disabled by someone
+    "feature-store-key": "1a2b3c4d-0000-4000-8000-00000000a002",  # scheduled for deletion
+    "model-artifacts-key": "1a2b3c4d-0000-4000-8000-00000000a003",  # rotation turned off
+    "default-key": "1a2b3c4d-0000-4000-8000-00000000a004",  # DefaultKmsKeyArn in the demo
+    "features-bucket-key": "1a2b3c4d-0000-4000-8000-00000000a005",  # named by the bucket's tag
+    "alerts-topic-key": "1a2b3c4d-0000-4000-8000-00000000a006",  # named by the topic's tag
+}
+FEATURES_BUCKET = "ml-features-prod"  # default encryption deleted; tagged warden:kms-key
+ARTIFACTS_BUCKET = "ml-model-artifacts"  # SSE-KMS replaced by SSE-S3; no record of its key
+QUEUE = "inference-requests"
+TOPIC = "model-alerts"
+TRAIL = "management-events"
+NOTEBOOK = "research-notebook"
+
+
+def key_arn(name: str, account: str = ACCOUNT, region: str = REGION) -> str:
+    return f"arn:aws:kms:{region}:{account}:key/{KEYS[name]}"
+
+
+def encryption_turned_off(clients) -> None:
+    """Everything the encryption family repairs, broken the way the events in events/ say.
+    `clients(service)` returns a boto3 client (e.g. Twin.client)."""
+    kms = clients("kms")
+    for name, key_id in KEYS.items():
+        # The event files name these keys, but moto offers no API to choose a key id: pin its generator.
+        with mock.patch("moto.kms.models.generate_key_id", return_value=key_id):
+            kms.create_key(Description=name)
+    kms.disable_key(KeyId=KEYS["training-data-key"])
+    kms.schedule_key_deletion(KeyId=KEYS["feature-store-key"], PendingWindowInDays=7)
+
+    s3 = clients("s3")
+    s3.create_bucket(Bucket=FEATURES_BUCKET)
+    s3.put_bucket_tagging(
+        Bucket=FEATURES_BUCKET, Tagging={"TagSet": [{"Key": "warden:kms-key", "Value": key_arn("features-bucket-key")}]}
+    )
+    s3.put_object(Bucket=FEATURES_BUCKET, Key="features/part-0.parquet", Body=b"PAR1")
+    s3.create_bucket(Bucket=ARTIFACTS_BUCKET)
+    s3.put_bucket_encryption(
+        Bucket=ARTIFACTS_BUCKET,
+        ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+    )
+
+    clients("sqs").create_queue(QueueName=QUEUE, Attributes={"SqsManagedSseEnabled": "false"})
+    clients("sns").create_topic(Name=TOPIC, Tags=[{"Key": "warden:kms-key", "Value": key_arn("alerts-topic-key")}])
+
+    s3.create_bucket(Bucket="cloudtrail-logs-123456789012")
+    trail = clients("cloudtrail")
+    trail.create_trail(Name=TRAIL, S3BucketName="cloudtrail-logs-123456789012", IsMultiRegionTrail=True)
+    # created trails are not logging until StartLogging: exactly the stopped state
+
+    role = clients("iam").create_role(
+        RoleName="SageMakerNotebookRole",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    clients("sagemaker").create_notebook_instance(
+        NotebookInstanceName=NOTEBOOK, InstanceType="ml.t3.medium", RoleArn=role, DirectInternetAccess="Enabled"
     )

@@ -20,9 +20,11 @@ def event(name: str) -> dict:
 @pytest.fixture
 def twin():
     """Warden deployed on moto in enforce mode, with the public training bucket, the exempt
-    website bucket and the account's public access block turned off."""
-    with Twin(parameters={"Mode": "enforce"}) as deployed:
+    website bucket, the account's public access block off, and the encryption family's resources
+    broken as local.scenarios.encryption_turned_off describes."""
+    with Twin(parameters={"Mode": "enforce", "DefaultKmsKeyArn": scenarios.key_arn("default-key")}) as deployed:
         scenarios.public_training_bucket(deployed.client("s3"))
         scenarios.exempt_website_bucket(deployed.client("s3"))
         scenarios.account_block_off(deployed.client("s3control"))
+        scenarios.encryption_turned_off(deployed.client)
         yield deployed

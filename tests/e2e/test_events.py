@@ -40,6 +40,54 @@ EXPECTED = {
 }
 
 
+S = scenarios
+
+
+def bucket_encryption(twin, bucket):
+    rule = twin.client("s3").get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    return rule["ApplyServerSideEncryptionByDefault"].get("KMSMasterKeyID"), rule.get("BucketKeyEnabled")
+
+
+def key_state(twin, name):
+    return twin.client("kms").describe_key(KeyId=S.KEYS[name])["KeyMetadata"]["KeyState"]
+
+
+# file -> (what a person checks afterwards, expected value)
+ENCRYPTION_END_STATE = {
+    "cloudtrail-s3-deletebucketencryption.json": (lambda t: bucket_encryption(t, S.FEATURES_BUCKET), (S.key_arn("features-bucket-key"), True)),
+    "config-s3-default-encryption-kms.json": (lambda t: bucket_encryption(t, S.FEATURES_BUCKET), (S.key_arn("features-bucket-key"), True)),
+    "cloudtrail-s3-putbucketencryption-sse-s3.json": (lambda t: bucket_encryption(t, S.ARTIFACTS_BUCKET), (S.key_arn("default-key"), True)),
+    "cloudtrail-kms-disablekey.json": (lambda t: key_state(t, "training-data-key"), "Enabled"),
+    "cloudtrail-kms-schedulekeydeletion.json": (lambda t: key_state(t, "feature-store-key"), "Enabled"),
+    "config-kms-cmk-not-scheduled-for-deletion.json": (lambda t: key_state(t, "feature-store-key"), "Enabled"),
+    "cloudtrail-kms-disablekeyrotation.json": (
+        lambda t: t.client("kms").get_key_rotation_status(KeyId=S.KEYS["model-artifacts-key"])["KeyRotationEnabled"], True),
+    "config-cmk-backing-key-rotation-enabled.json": (
+        lambda t: t.client("kms").get_key_rotation_status(KeyId=S.KEYS["model-artifacts-key"])["KeyRotationEnabled"], True),
+    "cloudtrail-ec2-disableebsencryptionbydefault.json": (
+        lambda t: t.client("ec2").get_ebs_encryption_by_default()["EbsEncryptionByDefault"], True),
+    "config-ec2-ebs-encryption-by-default.json": (
+        lambda t: t.client("ec2").get_ebs_encryption_by_default()["EbsEncryptionByDefault"], True),
+    "cloudtrail-sqs-setqueueattributes-sse-off.json": (
+        lambda t: t.client("sqs").get_queue_attributes(QueueUrl=t.client("sqs").get_queue_url(QueueName=S.QUEUE)["QueueUrl"],
+                                                       AttributeNames=["SqsManagedSseEnabled"])["Attributes"]["SqsManagedSseEnabled"], "true"),
+    "cloudtrail-sns-settopicattributes-kms-removed.json": (
+        lambda t: t.client("sns").get_topic_attributes(TopicArn=f"arn:aws:sns:us-east-1:{S.ACCOUNT}:{S.TOPIC}")["Attributes"]["KmsMasterKeyId"],
+        S.key_arn("alerts-topic-key")),
+    "cloudtrail-cloudtrail-stoplogging.json": (lambda t: t.client("cloudtrail").get_trail_status(Name=S.TRAIL)["IsLogging"], True),
+    "guardduty-stealth-cloudtrailloggingdisabled.json": (lambda t: t.client("cloudtrail").get_trail_status(Name=S.TRAIL)["IsLogging"], True),
+    "cloudtrail-sagemaker-createnotebookinstance-internet.json": (
+        lambda t: t.client("sagemaker").describe_notebook_instance(NotebookInstanceName=S.NOTEBOOK)["NotebookInstanceStatus"], "Stopped"),
+    "cloudtrail-sagemaker-updatenotebookinstance-rootaccess.json": (
+        lambda t: t.client("sagemaker").describe_notebook_instance(NotebookInstanceName=S.NOTEBOOK)["NotebookInstanceStatus"], "Stopped"),
+    "config-sagemaker-notebook-no-direct-internet-access.json": (
+        lambda t: t.client("sagemaker").describe_notebook_instance(NotebookInstanceName=S.NOTEBOOK)["NotebookInstanceStatus"], "Stopped"),
+}
+ENCRYPTION = "encryption"
+EXPECTED.update({name: (1, "enforce", "SUCCEEDED", "remediated", ENCRYPTION) for name in ENCRYPTION_END_STATE})
+EXPECTED["cloudtrail-sqs-setqueueattributes-unrelated.json"] = (1, "ignored", "SUCCEEDED", None, UNCHANGED)
+
+
 def test_every_event_file_has_an_expectation():
     assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted(EXPECTED)
 
@@ -103,6 +151,13 @@ def test_event_file_end_to_end(twin, name):
         body = result.notifications[0]["body"]
         for must_mention in (BUCKET, twin.account, twin.region, "HOW TO UNDO", "s3.console.aws.amazon.com"):
             assert must_mention in body
+    elif end_state == ENCRYPTION:
+        read, expected = ENCRYPTION_END_STATE[name]
+        assert read(twin) == expected
+        assert after[BUCKET] == before[BUCKET], "the encryption family changes no public-access setting"
+        record = result.audit_records[0]
+        assert record["outcome"] == "remediated" and record["verification"]["exposed"] == []
+        assert record["before"] is not None, "the before-snapshot is on record for rollback"
     elif end_state == ACCOUNT_BLOCKED:
         assert all(account_block(twin).values())
         assert after[BUCKET] == before[BUCKET], "the account fix changes no bucket setting"

@@ -142,11 +142,14 @@ def test_bucket_deleted_between_triage_and_remediation_ends_as_resource_gone(twi
     assert "no longer exists" in message["body"]
 
 
-def test_event_for_a_bucket_that_no_longer_exists_is_ignored():
+def test_event_for_a_bucket_that_no_longer_exists_ends_as_resource_gone():
     with Twin(parameters={"Mode": "enforce"}) as twin:  # no bucket created
         result = twin.send(event(PUBLIC_POLICY_EVENT))
-    assert result.decision == "ignored"
-    assert "no longer exists" in result.executions[0].triage["reason"]
+    assert result.decision == "resource-gone"
+    assert result.status == "SUCCEEDED"
+    (message,) = result.notifications
+    assert message["attributes"]["outcome"] == "resource-gone"
+    assert "no longer exists" in message["body"]
 
 
 def test_exemption_by_resource_pattern():

@@ -78,6 +78,13 @@ def bucket_finding(**overrides) -> Finding:
 
 # --- every valid events/ file -------------------------------------------------------------------
 
+KEY = "AWS::KMS::Key"
+KEY_ARN = lambda suffix: f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1a2b3c4d-0000-4000-8000-00000000{suffix}"  # noqa: E731
+BOB = f"arn:aws:sts::{ACCOUNT}:assumed-role/PlatformAdmin/bob"
+ALICE_ML = f"arn:aws:sts::{ACCOUNT}:assumed-role/DataScientist/alice"
+NOTEBOOK = "AWS::SageMaker::NotebookInstance"
+NOTEBOOK_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:notebook-instance/research-notebook"
+
 # file, source, type, resource_type, resource_arn, actor, severity, remediation
 VALID = [
     ("cloudtrail-s3-deletebucketpublicaccessblock.json", "cloudtrail", "DeleteBucketPublicAccessBlock",
@@ -112,6 +119,49 @@ VALID = [
      BUCKET, TRAINING_BUCKET_ARN, GD_ACTOR, "LOW", QUARANTINE),  # severity 2
     ("guardduty-s3-bucketpublicaccessgranted.json", "guardduty", "Policy:S3/BucketPublicAccessGranted",
      BUCKET, TRAINING_BUCKET_ARN, GD_ACTOR, "HIGH", QUARANTINE),  # severity 8
+] + [
+    # the encryption family
+    (name, source, type_, resource_type, resource_arn, actor, severity, remediation)
+    for name, source, type_, resource_type, resource_arn, actor, severity, remediation in [
+        ("cloudtrail-s3-deletebucketencryption.json", "cloudtrail", "DeleteBucketEncryption", BUCKET,
+         "arn:aws:s3:::ml-features-prod", BOB, "HIGH", "s3-restore-default-encryption"),
+        ("cloudtrail-s3-putbucketencryption-sse-s3.json", "cloudtrail", "PutBucketEncryption", BUCKET,
+         "arn:aws:s3:::ml-model-artifacts", BOB, "HIGH", "s3-restore-default-encryption"),
+        ("config-s3-default-encryption-kms.json", "config", "s3-default-encryption-kms", BUCKET,
+         "arn:aws:s3:::ml-features-prod", None, "HIGH", "s3-restore-default-encryption"),
+        ("cloudtrail-kms-disablekey.json", "cloudtrail", "DisableKey", KEY, KEY_ARN("a001"), BOB, "HIGH",
+         "kms-keep-key-usable"),
+        # the request names the key by id only; the ARN is built in the event's account and region
+        ("cloudtrail-kms-schedulekeydeletion.json", "cloudtrail", "ScheduleKeyDeletion", KEY, KEY_ARN("a002"), BOB,
+         "HIGH", "kms-keep-key-usable"),
+        ("config-kms-cmk-not-scheduled-for-deletion.json", "config", "kms-cmk-not-scheduled-for-deletion-conformance-pack-q9",
+         KEY, KEY_ARN("a002"), None, "HIGH", "kms-keep-key-usable"),
+        ("cloudtrail-kms-disablekeyrotation.json", "cloudtrail", "DisableKeyRotation", KEY, KEY_ARN("a003"), BOB, "HIGH",
+         "kms-enable-key-rotation"),
+        ("config-cmk-backing-key-rotation-enabled.json", "config", "securityhub-cmk-backing-key-rotation-enabled-5e6f",
+         KEY, KEY_ARN("a003"), None, "HIGH", "kms-enable-key-rotation"),
+        ("cloudtrail-ec2-disableebsencryptionbydefault.json", "cloudtrail", "DisableEbsEncryptionByDefault", ACCOUNT_TYPE,
+         ACCOUNT_ARN, BOB, "HIGH", "ec2-enable-ebs-encryption-by-default"),
+        ("config-ec2-ebs-encryption-by-default.json", "config", "ec2-ebs-encryption-by-default", ACCOUNT_TYPE,
+         ACCOUNT_ARN, None, "HIGH", "ec2-enable-ebs-encryption-by-default"),
+        ("cloudtrail-sqs-setqueueattributes-sse-off.json", "cloudtrail", "SetQueueAttributes", "AWS::SQS::Queue",
+         f"arn:aws:sqs:{REGION}:{ACCOUNT}:inference-requests", BOB, "HIGH", "sqs-restore-queue-encryption"),
+        ("cloudtrail-sqs-setqueueattributes-unrelated.json", "cloudtrail", "SetQueueAttributes", "AWS::SQS::Queue",
+         f"arn:aws:sqs:{REGION}:{ACCOUNT}:inference-requests", BOB, "HIGH", "sqs-restore-queue-encryption"),
+        ("cloudtrail-sns-settopicattributes-kms-removed.json", "cloudtrail", "SetTopicAttributes", "AWS::SNS::Topic",
+         f"arn:aws:sns:{REGION}:{ACCOUNT}:model-alerts", BOB, "HIGH", "sns-restore-topic-encryption"),
+        ("cloudtrail-cloudtrail-stoplogging.json", "cloudtrail", "StopLogging", "AWS::CloudTrail::Trail",
+         f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/management-events", BOB, "HIGH", "cloudtrail-restart-logging"),
+        ("guardduty-stealth-cloudtrailloggingdisabled.json", "guardduty", "Stealth:IAMUser/CloudTrailLoggingDisabled",
+         "AWS::CloudTrail::Trail", f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/management-events",
+         "AssumedRole:CompromisedRole", "LOW", "cloudtrail-restart-logging"),
+        ("cloudtrail-sagemaker-createnotebookinstance-internet.json", "cloudtrail", "CreateNotebookInstance", NOTEBOOK,
+         NOTEBOOK_ARN, ALICE_ML, "HIGH", "sagemaker-stop-exposed-notebook"),
+        ("cloudtrail-sagemaker-updatenotebookinstance-rootaccess.json", "cloudtrail", "UpdateNotebookInstance", NOTEBOOK,
+         NOTEBOOK_ARN, ALICE_ML, "HIGH", "sagemaker-stop-exposed-notebook"),
+        ("config-sagemaker-notebook-no-direct-internet-access.json", "config", "sagemaker-notebook-no-direct-internet-access",
+         NOTEBOOK, NOTEBOOK_ARN, None, "HIGH", "sagemaker-stop-exposed-notebook"),
+    ]
 ]
 VALID_FILES = [row[0] for row in VALID]
 
@@ -355,9 +405,9 @@ def test_config_bad_bucket_id_names_the_config_field():
 
 def test_cloudtrail_unsupported_event_source_is_rejected_and_named():
     event = load("cloudtrail-s3-putbucketacl-public.json")
-    event["detail"]["eventSource"] = "ec2.amazonaws.com"
+    event["detail"]["eventSource"] = "dynamodb.amazonaws.com"
     reason = rejection(event)
-    assert "unsupported CloudTrail eventSource" in reason and "ec2.amazonaws.com" in reason
+    assert "unsupported CloudTrail eventSource" in reason and "dynamodb.amazonaws.com" in reason
 
 
 def test_cloudtrail_without_request_parameters_is_rejected_and_named():

@@ -22,7 +22,13 @@ TEMPLATE, _ = decode(str(ROOT / "template.yaml"))
 RESOURCES = TEMPLATE["Resources"]
 ASL = json.loads((ROOT / "statemachines" / "remediation.asl.json").read_text())
 # Actions that AWS does not allow to be scoped to a resource, so "*" is the narrowest possible.
-UNSCOPABLE = {"s3:GetAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock"}
+UNSCOPABLE = {
+    "s3:GetAccountPublicAccessBlock",
+    "s3:PutAccountPublicAccessBlock",
+    "ec2:GetEbsEncryptionByDefault",
+    "ec2:EnableEbsEncryptionByDefault",
+    "config:GetResourceConfigHistory",
+}
 
 
 def _run(*command: str) -> subprocess.CompletedProcess:
@@ -66,6 +72,7 @@ EXPECTED_ACTIONS = {
     "TriageFunction": union("tag_permissions", registry.all_remediations())
     | {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
     "S3PublicAccessFunction": union("permissions", registry.family("s3_public")) | AUDIT_UPDATE,
+    "EncryptionFunction": union("permissions", registry.family("encryption")) | AUDIT_UPDATE,
     "VerifyFunction": union("verify_permissions", registry.all_remediations()) | AUDIT_UPDATE,
     "NotifyFunction": {"sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"} | AUDIT_UPDATE,
 }
@@ -95,10 +102,18 @@ def test_no_wildcard_actions_and_resources_scoped_where_aws_allows(function):
             assert set(statement_actions) <= UNSCOPABLE, f"{statement['Sid']} could be scoped to resources"
 
 
-def test_remediation_role_cannot_touch_objects_or_delete_buckets():
-    granted = actions("S3PublicAccessFunction")
-    for dangerous in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:DeleteBucket", "s3:DeleteBucketPublicAccessBlock"):
-        assert dangerous not in granted
+NEVER_GRANTED = {
+    # reading or destroying data, or undoing protection
+    "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:DeleteBucket", "s3:DeleteBucketPublicAccessBlock",
+    "s3:PutBucketEncryption", "kms:Decrypt", "kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:DisableKeyRotation",
+    "cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "sagemaker:DeleteNotebookInstance", "sqs:DeleteQueue",
+    "sns:DeleteTopic", "ec2:DisableEbsEncryptionByDefault",
+}
+
+
+@pytest.mark.parametrize("function", ["S3PublicAccessFunction", "EncryptionFunction", "VerifyFunction", "TriageFunction"])
+def test_roles_can_neither_read_nor_destroy_data_nor_undo_protection(function):
+    assert not actions(function) & NEVER_GRANTED
 
 
 def rule_patterns() -> dict[str, dict]:
@@ -108,19 +123,27 @@ def rule_patterns() -> dict[str, dict]:
 
 def test_rules_listen_for_exactly_the_registry_triggers():
     patterns = list(rule_patterns().values())
-    cloudtrail = {name for p in patterns if p["source"] == ["aws.s3"] for name in p["detail"]["eventName"]}
-    config = {w["wildcard"].strip("*") for p in patterns if p["source"] == ["aws.config"] for w in p["detail"]["configRuleName"]}
-    guardduty = {t for p in patterns if p["source"] == ["aws.guardduty"] for t in p["detail"]["type"]}
+    kind = lambda p: p["detail-type"][0]  # noqa: E731
+    cloudtrail = {n for p in patterns if kind(p) == "AWS API Call via CloudTrail" for n in p["detail"]["eventName"]}
+    config = {
+        w["wildcard"].strip("*")
+        for p in patterns
+        if kind(p) == "Config Rules Compliance Change"
+        for w in p["detail"]["configRuleName"]
+    }
+    guardduty = {t for p in patterns if kind(p) == "GuardDuty Finding" for t in p["detail"]["type"]}
     remediations = registry.all_remediations()
     assert cloudtrail == {e for r in remediations for e in r.triggers.cloudtrail_events}
     assert config == {c for r in remediations for c in r.triggers.config_rules}
     assert guardduty == {t for r in remediations for t in r.triggers.guardduty_types}
 
 
-def test_cloudtrail_rule_ignores_failed_calls_and_config_rule_only_non_compliant():
-    patterns = rule_patterns()
-    assert patterns["S3PublicCloudTrail"]["detail"]["errorCode"] == [{"exists": False}]
-    assert patterns["S3PublicConfig"]["detail"]["newEvaluationResult"] == {"complianceType": ["NON_COMPLIANT"]}
+def test_cloudtrail_rules_ignore_failed_calls_and_config_rules_only_non_compliant():
+    for pattern in rule_patterns().values():
+        if pattern["detail-type"] == ["AWS API Call via CloudTrail"]:
+            assert pattern["detail"]["errorCode"] == [{"exists": False}]
+        if pattern["detail-type"] == ["Config Rules Compliance Change"]:
+            assert pattern["detail"]["newEvaluationResult"] == {"complianceType": ["NON_COMPLIANT"]}
 
 
 def test_every_rule_target_has_a_dead_letter_queue_and_retry_policy():

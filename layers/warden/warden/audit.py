@@ -97,3 +97,16 @@ def _decode(attribute: dict) -> Any:
         except ValueError:
             return value
     return value
+
+
+def history(resource_arn: str, limit: int = 25) -> list[dict[str, Any]]:
+    """A resource's records, newest first (the by-resource index)."""
+    items = _dynamodb().query(
+        TableName=_table_name(),
+        IndexName="by-resource",
+        KeyConditionExpression="resource_arn = :arn",
+        ExpressionAttributeValues={":arn": {"S": resource_arn}},
+        ScanIndexForward=False,
+        Limit=limit,
+    )["Items"]
+    return [{k: _decode(v) for k, v in item.items()} for item in items]

@@ -77,26 +77,93 @@ def account_resource(account: str) -> str:
 
 
 # --- resource locators: how each source names a resource, per service / resource type ---------
+# Every identifier is validated before it reaches an ARN, an API call or a message.
+
+KmsKeyId = Annotated[str, StringConstraints(pattern=r"^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")]
+KmsKeyArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{32,40}$")]
+QueueUrl = Annotated[str, StringConstraints(pattern=r"^https://[a-z0-9.-]+/[0-9]{12}/[A-Za-z0-9_-]{1,75}(\.fifo)?$")]
+TopicArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,251}(\.fifo)?$")]
+TrailName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$")]
+TrailArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:[0-9]{12}:trail/[A-Za-z0-9._-]{3,128}$")]
+NotebookName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
+ACCOUNT_LEVEL_CLOUDTRAIL_EVENTS = frozenset({"DisableEbsEncryptionByDefault", "EnableEbsEncryptionByDefault"})
+
+
+class _BucketRef(BaseModel):
+    bucketName: BucketName
+
+
+class _KeyRef(BaseModel):
+    keyId: KmsKeyArn | KmsKeyId
+
+
+class _QueueRef(BaseModel):
+    queueUrl: QueueUrl
+
+
+class _TopicRef(BaseModel):
+    topicArn: TopicArn
+
+
+class _TrailRef(BaseModel):
+    name: TrailArn | TrailName
+
+
+class _NotebookRef(BaseModel):
+    notebookInstanceName: NotebookName
 
 
 def _bucket(name: str, region: str) -> tuple[str, str]:
     return "AWS::S3::Bucket", f"arn:{partition_of(region)}:s3:::{name}"
 
 
-class _BucketRequest(BaseModel):
-    bucketName: BucketName
+def _kms_key(key: str, region: str, account: str) -> tuple[str, str]:
+    arn = key if key.startswith("arn:") else f"arn:{partition_of(region)}:kms:{region}:{account}:key/{key}"
+    return "AWS::KMS::Key", arn
 
 
-CLOUDTRAIL_RESOURCES: dict[str, Callable[[dict, str], tuple[str, str]]] = {
-    "s3.amazonaws.com": lambda params, region: _bucket(
-        _BucketRequest.model_validate(params).bucketName, region
+def _trail(name: str, region: str, account: str) -> tuple[str, str]:
+    arn = name if name.startswith("arn:") else f"arn:{partition_of(region)}:cloudtrail:{region}:{account}:trail/{name}"
+    return "AWS::CloudTrail::Trail", arn
+
+
+def _notebook(name: str, region: str, account: str) -> tuple[str, str]:
+    # SageMaker ARNs carry the name in lower case.
+    return "AWS::SageMaker::NotebookInstance", f"arn:{partition_of(region)}:sagemaker:{region}:{account}:notebook-instance/{name.lower()}"
+
+
+def _queue(url: str, region: str) -> tuple[str, str]:
+    account, name = url.rsplit("/", 2)[1:]
+    return "AWS::SQS::Queue", f"arn:{partition_of(region)}:sqs:{region}:{account}:{name}"
+
+
+def _ec2(params: dict, region: str, account: str, event_name: str) -> tuple[str, str]:
+    if event_name in ACCOUNT_LEVEL_CLOUDTRAIL_EVENTS:
+        return ACCOUNT_RESOURCE_TYPE, account_resource(account)
+    raise RejectedEvent(f"unsupported CloudTrail event ec2.amazonaws.com {event_name!r}")
+
+
+# eventSource -> (requestParameters, region, account, eventName) -> (resource type, ARN)
+CLOUDTRAIL_RESOURCES: dict[str, Callable[[dict, str, str, str], tuple[str, str]]] = {
+    "s3.amazonaws.com": lambda p, region, account, name: _bucket(_BucketRef.model_validate(p).bucketName, region),
+    "kms.amazonaws.com": lambda p, region, account, name: _kms_key(_KeyRef.model_validate(p).keyId, region, account),
+    "ec2.amazonaws.com": _ec2,
+    "sqs.amazonaws.com": lambda p, region, account, name: _queue(_QueueRef.model_validate(p).queueUrl, region),
+    "sns.amazonaws.com": lambda p, region, account, name: ("AWS::SNS::Topic", _TopicRef.model_validate(p).topicArn),
+    "cloudtrail.amazonaws.com": lambda p, region, account, name: _trail(_TrailRef.model_validate(p).name, region, account),
+    "sagemaker.amazonaws.com": lambda p, region, account, name: _notebook(
+        _NotebookRef.model_validate(p).notebookInstanceName, region, account
     ),
 }
 
-CONFIG_RESOURCES: dict[str, Callable[[str, str], tuple[str, str]]] = {
-    "AWS::S3::Bucket": lambda resource_id, region: _bucket(
-        _BucketRequest(bucketName=resource_id).bucketName, region
+# Config resourceType -> (resourceId, region, account) -> (resource type, ARN)
+CONFIG_RESOURCES: dict[str, Callable[[str, str, str], tuple[str, str]]] = {
+    "AWS::S3::Bucket": lambda rid, region, account: _bucket(_BucketRef(bucketName=rid).bucketName, region),
+    "AWS::KMS::Key": lambda rid, region, account: _kms_key(_KeyRef(keyId=rid).keyId, region, account),
+    "AWS::SageMaker::NotebookInstance": lambda rid, region, account: _notebook(
+        _NotebookRef(notebookInstanceName=rid).notebookInstanceName, region, account
     ),
+    ACCOUNT_RESOURCE_TYPE: lambda rid, region, account: (ACCOUNT_RESOURCE_TYPE, account_resource(account)),
 }
 
 # --- CloudTrail ------------------------------------------------------------------------------
@@ -144,7 +211,9 @@ def _from_cloudtrail(event: dict) -> Finding:
     if detail.requestParameters is None:
         raise RejectedEvent("detail.requestParameters: missing; cannot tell which resource")
     try:
-        resource_type, resource_arn = locate(detail.requestParameters, detail.awsRegion)
+        resource_type, resource_arn = locate(
+            detail.requestParameters, detail.awsRegion, detail.recipientAccountId, detail.eventName
+        )
     except ValidationError as error:
         raise RejectedEvent(
             f"AWS API Call via CloudTrail event is malformed: {_describe(error, 'detail.requestParameters.')}"
@@ -196,19 +265,16 @@ def _from_config(event: dict) -> Finding:
             f"Config rule {detail.configRuleName} reports {detail.newEvaluationResult.complianceType}: "
             "only NON_COMPLIANT is acted on"
         )
-    if detail.resourceType == ACCOUNT_RESOURCE_TYPE:
-        resource_type, resource_arn = ACCOUNT_RESOURCE_TYPE, account_resource(detail.awsAccountId)
-    else:
-        locate = CONFIG_RESOURCES.get(detail.resourceType)
-        if locate is None:
-            raise RejectedEvent(f"unsupported Config resourceType {detail.resourceType!r}")
-        try:
-            resource_type, resource_arn = locate(detail.resourceId, detail.awsRegion)
-        except ValidationError:
-            raise RejectedEvent(
-                f"Config Rules Compliance Change event is malformed: detail.resourceId: "
-                f"{repr(detail.resourceId)[:60]} is not a valid {detail.resourceType} identifier"
-            ) from None
+    locate = CONFIG_RESOURCES.get(detail.resourceType)
+    if locate is None:
+        raise RejectedEvent(f"unsupported Config resourceType {detail.resourceType!r}")
+    try:
+        resource_type, resource_arn = locate(detail.resourceId, detail.awsRegion, detail.awsAccountId)
+    except ValidationError:
+        raise RejectedEvent(
+            f"Config Rules Compliance Change event is malformed: detail.resourceId: "
+            f"{repr(detail.resourceId)[:60]} is not a valid {detail.resourceType} identifier"
+        ) from None
     when = detail.resultRecordedTime or detail.notificationCreationTime or parsed.time
     return Finding(
         id=f"config:{parsed.id}",
@@ -245,6 +311,18 @@ class _GuardDutyResource(BaseModel):
     accessKeyDetails: _AccessKeyDetails | None = None
 
 
+class _ApiCallAction(BaseModel):
+    affectedResources: dict[ShortText, ShortText] | None = None
+
+
+class _Action(BaseModel):
+    awsApiCallAction: _ApiCallAction | None = None
+
+
+class _Service(BaseModel):
+    action: _Action | None = None
+
+
 class _GuardDutyDetail(BaseModel):
     id: ShortText
     arn: ShortText | None = None
@@ -254,6 +332,7 @@ class _GuardDutyDetail(BaseModel):
     severity: float = Field(ge=0, le=10)
     updatedAt: datetime
     resource: _GuardDutyResource
+    service: _Service | None = None
 
 
 class _GuardDutyEvent(EventBridgeModel):
@@ -273,10 +352,22 @@ def _guardduty_severity(score: float) -> Literal["LOW", "MEDIUM", "HIGH", "CRITI
 
 def _from_guardduty(event: dict) -> Finding:
     detail = parse(event=event, model=_GuardDutyEvent).detail
+    affected = {}
+    if detail.service and detail.service.action and detail.service.action.awsApiCallAction:
+        affected = detail.service.action.awsApiCallAction.affectedResources or {}
     if detail.type in ACCOUNT_LEVEL_GUARDDUTY_TYPES:
         resource_type, resource_arn = ACCOUNT_RESOURCE_TYPE, account_resource(detail.accountId)
     elif detail.resource.s3BucketDetails:
         resource_type, resource_arn = _bucket(detail.resource.s3BucketDetails[0].name, detail.region)
+    elif "AWS::CloudTrail::Trail" in affected:
+        try:
+            trail = _TrailRef(name=affected["AWS::CloudTrail::Trail"]).name
+        except ValidationError:
+            raise RejectedEvent(
+                "GuardDuty Finding event is malformed: detail.service.action.awsApiCallAction.affectedResources: "
+                "not a valid trail"
+            ) from None
+        resource_type, resource_arn = _trail(trail, detail.region, detail.accountId)
     else:
         raise RejectedEvent(
             f"GuardDuty {detail.type}: detail.resource names no resource Warden can act on "

@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-OUTCOMES = ("remediated", "would-remediate", "exempt", "duplicate", "resource-gone", "failed", "rejected")
+OUTCOMES = (
+    "remediated",
+    "would-remediate",
+    "exempt",
+    "duplicate",
+    "resource-gone",
+    "needs-decision",
+    "failed",
+    "rejected",
+)
 SUBJECT_LIMIT = 99  # SNS allows fewer than 100 characters
 
 HEADLINES = {
@@ -20,6 +29,7 @@ HEADLINES = {
     "exempt": "Exempt, left alone",
     "duplicate": "Duplicate suppressed",
     "resource-gone": "Resource gone, nothing to fix",
+    "needs-decision": "NEEDS A DECISION",
     "failed": "FAILED to fix",
     "rejected": "Rejected event",
 }
@@ -28,6 +38,14 @@ HEADLINES = {
 EXPOSURES = {
     "s3-quarantine-public-bucket": "public S3 bucket",
     "s3-account-block-public-access": "account S3 Block Public Access off",
+    "s3-restore-default-encryption": "S3 default encryption weakened",
+    "sqs-restore-queue-encryption": "SQS queue encryption off",
+    "sns-restore-topic-encryption": "SNS topic encryption off",
+    "ec2-enable-ebs-encryption-by-default": "EBS encryption by default off",
+    "kms-keep-key-usable": "KMS key disabled or pending deletion",
+    "kms-enable-key-rotation": "KMS key rotation off",
+    "cloudtrail-restart-logging": "CloudTrail logging stopped",
+    "sagemaker-stop-exposed-notebook": "SageMaker notebook exposed",
 }
 
 
@@ -65,7 +83,7 @@ def execution_link(execution_arn: str | None) -> str | None:
 
 
 def _severity(outcome: str, finding: dict | None) -> str:
-    if outcome in ("failed", "rejected"):
+    if outcome in ("failed", "rejected", "needs-decision"):
         return "HIGH"
     if outcome in ("exempt", "duplicate", "resource-gone"):
         return "INFO"
@@ -92,6 +110,11 @@ def _changes(title: str, changes: list[dict]) -> list[str]:
     lines = [title]
     lines += [f"  - {c['summary']}" for c in changes] or ["  (nothing)"]
     return lines + [""]
+
+
+def _advice(result: dict) -> list[str]:
+    advice = result.get("advice") or []
+    return ["WHAT YOU NEED TO DO", *[f"  {line}" for line in advice], ""] if advice else []
 
 
 def _undo(changes: list[dict], finding_id: str) -> list[str]:
@@ -142,11 +165,21 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
             lines += ["VERIFICATION", "  Re-read the resource after the change: " + (
                 "no public access remains." if not verification.get("exposed") else "; ".join(verification["exposed"])
             ), ""]
+            lines += _advice(result)
             lines += _undo(changes, finding["id"])
         elif outcome == "would-remediate":
             lines += [f"Mode is dry-run: nothing was changed. ({state.get('reason', '')})", ""]
             lines += _changes("WHAT WARDEN WOULD DO", changes)
+            lines += _advice(result)
             lines += ["TO LET WARDEN FIX IT", "  Fix it by hand as above, or set the Mode parameter to enforce.", ""]
+        elif outcome == "needs-decision":
+            lines += [
+                "WHY WARDEN DID NOT ACT",
+                f"  {_error_text(state).split(': ', 1)[-1]}",
+                "",
+                "  Nothing was changed. Decide the fix, apply it by hand or give Warden what it needs and replay.",
+                "",
+            ]
         elif outcome in ("exempt", "duplicate", "resource-gone"):
             why = _error_text(state) if state.get("error") else state.get("reason", "")
             lines += ["DECISION", f"  {HEADLINES[outcome]}: {why}", ""]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from warden.findings import Finding
-from warden.remediations import s3_public  # noqa: F401  (registers its remediations)
+from warden.remediations import encryption, kms, s3_public, sagemaker, trail_logging  # noqa: F401  (they register)
 from warden.remediations.base import REMEDIATIONS, Remediation
 
 

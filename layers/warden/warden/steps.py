@@ -66,11 +66,13 @@ def _decide(finding: Finding, remediation: Remediation, settings: Settings, lamb
     try:
         tags = remediation.resource_tags(finding, for_finding(finding))
     except ResourceGone as gone:
-        return "ignored", f"{gone}; nothing is exposed"
+        return "resource-gone", f"{gone}; nothing is left to fix"
     reason = exempt_reason(finding, tags, settings)
     if reason:
         return "exempt", reason
-    holder = first_claim(f"{remediation.name}#{finding.resource_arn}", finding.id, settings.dedupe_window_seconds, lambda_context)
+    # Region is part of the key: account-level settings such as EBS encryption are per region.
+    dedupe_key = f"{remediation.name}#{finding.region}#{finding.resource_arn}"
+    holder = first_claim(dedupe_key, finding.id, settings.dedupe_window_seconds, lambda_context)
     if holder != finding.id:
         return "duplicate", (
             f"{remediation.name} on this resource was already started by {holder} "
@@ -134,20 +136,22 @@ def remediate(state: dict[str, Any], family: str) -> dict[str, Any]:
     metrics.add_dimension(name="remediation", value=remediation.name)
     metrics.add_metric(name="Plans", unit=MetricUnit.Count, value=1)
     if state["decision"] == "enforce" and changes:
-        applied = remediation.apply(finding, [Change.from_dict(c) for c in changes], aws)["applied"]
-        audit.update(finding.id, applied=applied)
+        after = remediation.apply(finding, [Change.from_dict(c) for c in changes], aws)
+        applied = after.pop("applied")
+        audit.update(finding.id, applied=applied, after=after)
         metrics.add_metric(name="Remediations", unit=MetricUnit.Count, value=1)
     if not changes:
         audit.update(finding.id, outcome="ignored", reason="already compliant when Warden looked; nothing to change")
     logger.info("remediation planned" if state["decision"] != "enforce" else "remediation applied",
                 extra={"changes": len(changes), "applied": applied})
-    return {"before": before, "changes": changes, "applied": applied, "changed": bool(applied)}
+    advice = remediation.advice(finding, before) if changes else []
+    return {"before": before, "changes": changes, "applied": applied, "changed": bool(applied), "advice": advice}
 
 
 def verify(state: dict[str, Any]) -> dict[str, Any]:
     """Re-read the resource; raise StillExposed (the workflow's failure path) if anything remains."""
     finding, remediation = _load(state)
-    exposed = remediation.verify(finding, for_finding(finding))
+    exposed = remediation.verify(finding, for_finding(finding), state.get("result"))
     audit.update(finding.id, verification={"exposed": exposed, "verified_at": _now()})
     metrics.add_dimension(name="result", value="still-exposed" if exposed else "fixed")
     metrics.add_metric(name="Verifications", unit=MetricUnit.Count, value=1)

@@ -7,8 +7,11 @@ and a test checks it. `plan` is pure so the interesting logic is testable withou
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar, Iterator
+
+from botocore.exceptions import ClientError
 
 from warden.findings import Finding
 
@@ -35,6 +38,14 @@ class StillExposed(WardenError):
 
 class PartiallyApplied(WardenError):
     """Some changes were applied before a later one failed; the message lists which."""
+
+
+class NeedsDecision(WardenError):
+    """Warden does not know the safe fix (e.g. which KMS key) and will not guess: a person decides."""
+
+
+class RetryLater(WardenError):
+    """The resource is in a transitional state (e.g. a notebook still starting); the workflow retries."""
 
 
 @dataclass(frozen=True)
@@ -87,12 +98,57 @@ class Remediation:
     def apply(self, finding: Finding, changes: list[Change], aws) -> dict[str, Any]:
         raise NotImplementedError
 
-    def verify(self, finding: Finding, aws) -> list[str]:
-        """Return what is still exposed (empty when the fix held)."""
+    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
+        """Return what is still exposed (empty when the fix held). `result` is what remediate returned."""
         raise NotImplementedError
+
+    def advice(self, finding: Finding, before: dict[str, Any]) -> list[str]:
+        """What a person still has to do after (or instead of) Warden's change. Pure."""
+        return []
 
     def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
         raise NotImplementedError
+
+
+def error_code(error: ClientError) -> str:
+    return error.response.get("Error", {}).get("Code", "")
+
+
+DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
+
+
+@contextmanager
+def aws_errors(gone_codes: tuple[str, ...], what: str) -> Iterator[None]:
+    """Map AWS errors to the workflow's: a vanished resource is ResourceGone, a refusal AccessDenied."""
+    try:
+        yield
+    except ClientError as error:
+        code = error_code(error)
+        if code in gone_codes:
+            raise ResourceGone(f"{what} no longer exists") from None
+        if code in DENIED:
+            raise AccessDenied(f"{error.operation_name} was denied: {error}") from None
+        raise
+
+
+def apply_in_order(changes: list[Change], call: Callable[[Change], Any], gone_codes: tuple[str, ...]) -> list[str]:
+    """Apply changes one by one; if one fails, say exactly which were applied before it."""
+    applied: list[str] = []
+    for change in changes:
+        try:
+            call(change)
+        except ClientError as error:
+            code = error_code(error)
+            done = f"; already applied: {', '.join(applied)}" if applied else "; nothing was applied"
+            if code in gone_codes:
+                raise ResourceGone(f"the resource vanished during {change.action}{done}") from None
+            if code in DENIED:
+                raise AccessDenied(f"{change.action} was denied{done}") from None
+            if applied:
+                raise PartiallyApplied(f"{change.action} failed with {code}{done}") from error
+            raise
+        applied.append(change.action)
+    return applied
 
 
 REMEDIATIONS: dict[str, Remediation] = {}

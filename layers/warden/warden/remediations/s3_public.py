@@ -19,12 +19,14 @@ from warden.findings import ACCOUNT_RESOURCE_TYPE, Finding
 from warden.remediations.base import (
     AccessDenied,
     Change,
-    PartiallyApplied,
     Remediation,
     ResourceGone,
     Triggers,
+    apply_in_order,
     register,
 )
+
+BUCKET_GONE = ("NoSuchBucket",)
 
 BLOCK_SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 ALL_BLOCKED = {setting: True for setting in BLOCK_SETTINGS}
@@ -324,9 +326,9 @@ class QuarantinePublicBucket(Remediation):
             "s3:PutBucketAcl": s3.put_bucket_acl,
             "s3:PutBucketTagging": s3.put_bucket_tagging,
         }
-        return _apply_in_order(changes, lambda change: calls[change.action](Bucket=bucket, **change.params))
+        return {"applied": apply_in_order(changes, lambda c: calls[c.action](Bucket=bucket, **c.params), BUCKET_GONE)}
 
-    def verify(self, finding: Finding, aws) -> list[str]:
+    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
         s3, bucket = aws.client("s3"), finding.resource_name
         exposed = []
         block = self._public_access_block(s3, bucket) or {}
@@ -431,11 +433,10 @@ class BlockAccountPublicAccess(Remediation):
 
     def apply(self, finding: Finding, changes: list[Change], aws) -> dict[str, Any]:
         s3control = aws.client("s3control")
-        return _apply_in_order(
-            changes, lambda change: s3control.put_public_access_block(AccountId=finding.account, **change.params)
-        )
+        put = s3control.put_public_access_block
+        return {"applied": apply_in_order(changes, lambda c: put(AccountId=finding.account, **c.params), ())}
 
-    def verify(self, finding: Finding, aws) -> list[str]:
+    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
         block = self._read(aws.client("s3control"), finding.account) or {}
         off = [s for s in BLOCK_SETTINGS if not block.get(s)]
         return [f"account Block Public Access settings still off: {', '.join(off)}"] if off else []
@@ -458,23 +459,3 @@ class BlockAccountPublicAccess(Remediation):
                 return None
             raise
         return {s: bool(config.get(s)) for s in BLOCK_SETTINGS}
-
-
-def _apply_in_order(changes: list[Change], call) -> dict[str, Any]:
-    """Apply changes one by one; if one fails, say exactly which were applied before it."""
-    applied: list[str] = []
-    for change in changes:
-        try:
-            call(change)
-        except ClientError as error:
-            code = _client_error(error)
-            done = f"; already applied: {', '.join(applied)}" if applied else "; nothing was applied"
-            if code == "NoSuchBucket":
-                raise ResourceGone(f"the bucket vanished during {change.action}{done}") from None
-            if code in ("AccessDenied", "AccessDeniedException"):
-                raise AccessDenied(f"{change.action} was denied{done}") from None
-            if applied:
-                raise PartiallyApplied(f"{change.action} failed with {code}{done}") from error
-            raise
-        applied.append(change.action)
-    return {"applied": applied}
