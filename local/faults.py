@@ -1,0 +1,316 @@
+"""Record and break AWS API calls on moto: least-privilege evidence and fault injection.
+
+    with record_api_calls() as calls:          # every call any boto3 client makes, with its IAM action
+        remediation.snapshot(finding, aws)
+    {call.action for call in calls}            # e.g. {"s3:GetBucketPolicy", "s3:GetAccountPublicAccessBlock"}
+
+    with attribute_calls_to_functions(twin):   # on the twin: which Warden function made each call
+        ...                                    # call.function == "S3PublicAccessFunction"
+
+    with inject(Fault("s3", "PutPublicAccessBlock", throttling("s3"), times=1)) as fault:
+        twin.send(event)                       # the first PutPublicAccessBlock is throttled
+    fault.hits                                 # how many requests the fault answered
+
+Recording uses botocore's own event hooks: a `provide-client-params` handler (emitted once per
+call, with the caller's parameters) on every client created while recording (warden.aws caches clients, so the cache is cleared on entry and exit). Faults answer
+at the wire, in place of moto's response, so botocore's retry logic sees exactly what it would
+see from AWS (status, error code, protocol-specific body) and retries or raises as it would.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+from unittest import mock
+
+import botocore.session
+from botocore.awsrequest import AWSResponse
+
+# --- operation -> IAM action -----------------------------------------------------------------
+
+# botocore service names whose IAM prefix differs from the name.
+IAM_PREFIXES = {"s3control": "s3"}
+
+# Operations whose IAM action is not "<prefix>:<OperationName>" (AWS Service Authorization
+# Reference, "Actions defined by Amazon S3"). Everything else maps to its own name.
+IAM_ACTIONS = {
+    ("s3", "GetPublicAccessBlock"): "s3:GetBucketPublicAccessBlock",
+    ("s3", "PutPublicAccessBlock"): "s3:PutBucketPublicAccessBlock",
+    ("s3", "DeletePublicAccessBlock"): "s3:PutBucketPublicAccessBlock",  # S3 authorizes the delete with Put
+    ("s3", "DeleteBucketTagging"): "s3:PutBucketTagging",
+    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
+    ("s3", "PutBucketEncryption"): "s3:PutEncryptionConfiguration",
+    ("s3", "DeleteBucketEncryption"): "s3:PutEncryptionConfiguration",
+    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
+    ("s3", "ListObjectsV2"): "s3:ListBucket",
+    ("s3", "HeadBucket"): "s3:ListBucket",
+    ("s3control", "GetPublicAccessBlock"): "s3:GetAccountPublicAccessBlock",
+    ("s3control", "PutPublicAccessBlock"): "s3:PutAccountPublicAccessBlock",
+    ("s3control", "DeletePublicAccessBlock"): "s3:PutAccountPublicAccessBlock",
+}
+
+
+def iam_action(service: str, operation: str) -> str:
+    """The IAM action AWS checks for one API operation of a botocore service."""
+    return IAM_ACTIONS.get((service, operation), f"{IAM_PREFIXES.get(service, service)}:{operation}")
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    service: str  # botocore service name, e.g. "s3control"
+    operation: str  # API operation, e.g. "PutPublicAccessBlock"
+    params: dict[str, Any] = field(compare=False, repr=False)
+    region: str | None = None
+    function: str | None = None  # the Warden function (template logical id) that made it, on the twin
+
+    @property
+    def action(self) -> str:
+        return iam_action(self.service, self.operation)
+
+    def resource(self, account: str, partition: str = "aws") -> str | None:
+        """The ARN IAM authorizes the call against, for the services Warden calls; None = unknown."""
+        params, region = self.params, self.region
+        if self.service == "s3":
+            return f"arn:{partition}:s3:::{params['Bucket']}" if "Bucket" in params else "*"
+        if self.service == "s3control":
+            return "*"  # account-level public access block: no resource type exists
+        if self.service == "dynamodb" and "TableName" in params:
+            table = f"arn:{partition}:dynamodb:{region}:{account}:table/{params['TableName']}"
+            return f"{table}/index/{params['IndexName']}" if "IndexName" in params else table
+        if self.service == "sns" and "TopicArn" in params:
+            return params["TopicArn"]
+        return None
+
+
+_context = threading.local()  # which Warden function the current thread is running, on the twin
+
+
+@contextmanager
+def record_api_calls() -> Iterator[list[ApiCall]]:
+    """Every API call made by any botocore client created inside the block (one per call, not
+    per retry attempt), in order."""
+    from warden.aws import reset_clients
+
+    calls: list[ApiCall] = []
+    lock = threading.Lock()
+    create_client = botocore.session.Session.create_client
+
+    def recording_create_client(self, *args, **kwargs):
+        client = create_client(self, *args, **kwargs)
+
+        def before_call(model, params, **_):  # returns None: the parameters are left as they are
+            call = ApiCall(
+                service=model.service_model.service_name,
+                operation=model.name,
+                params=params,
+                region=client.meta.region_name,
+                function=getattr(_context, "function", None),
+            )
+            with lock:
+                calls.append(call)
+
+        client.meta.events.register("provide-client-params", before_call)
+        return client
+
+    reset_clients()
+    try:
+        with mock.patch.object(botocore.session.Session, "create_client", recording_create_client):
+            yield calls
+    finally:
+        reset_clients()
+
+
+@contextmanager
+def attribute_calls_to_functions(twin) -> Iterator[None]:
+    """While active, calls made inside a Warden handler on `twin` carry that function's logical id."""
+    invoke = twin._invoke
+
+    def invoke_as(function, event=None):
+        _context.function = twin.functions[function.function_name]["logical"]
+        try:
+            return invoke(function, event)
+        finally:
+            _context.function = None
+
+    twin._invoke = invoke_as
+    try:
+        yield
+    finally:
+        twin._invoke = invoke
+
+
+# --- what a role allows -------------------------------------------------------------------------
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def allowed(statements: list[dict], action: str, resource: str | None) -> bool:
+    """True when an Allow statement grants `action` on `resource` (None: on some resource).
+    IAM wildcards (* and ?) in actions and resources are honoured; actions are case-insensitive."""
+    for statement in statements:
+        if statement.get("Effect") != "Allow":
+            continue
+        if not any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in _as_list(statement.get("Action", []))):
+            continue
+        if resource is None or any(fnmatch.fnmatchcase(resource, r) for r in _as_list(statement.get("Resource", []))):
+            return True
+    return False
+
+
+def role_statements(twin, logical_id: str) -> list[dict]:
+    """The inline policy statements the twin deployed for one function (conditions resolved)."""
+    spec = twin.template["Resources"][logical_id]["Properties"]
+    return [s for policy in twin._resolve(spec.get("Policies", [])) if isinstance(policy, dict) for s in policy.get("Statement", [])]
+
+
+# --- faults --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Error:
+    """An AWS error response: HTTP status, error code, message."""
+
+    status: int
+    code: str
+    message: str
+
+
+def throttling(service: str) -> Error:
+    """The error each service really answers when it throttles."""
+    return {
+        "s3": Error(503, "SlowDown", "Please reduce your request rate."),
+        "s3control": Error(503, "SlowDown", "Please reduce your request rate."),
+        "dynamodb": Error(400, "ProvisionedThroughputExceededException", "The level of configured provisioned throughput for the table was exceeded."),
+        "sns": Error(429, "Throttled", "Rate exceeded"),  # not retried by botocore: the workflow retries
+    }.get(service, Error(400, "ThrottlingException", "Rate exceeded"))
+
+
+def access_denied(service: str) -> Error:
+    if service in ("s3", "s3control"):
+        return Error(403, "AccessDenied", "Access Denied")
+    if service == "sns":
+        return Error(403, "AuthorizationError", "User is not authorized to perform: SNS:Publish")
+    return Error(400, "AccessDeniedException", "User is not authorized to perform this action")
+
+
+@dataclass
+class Fault:
+    """Answer `times` requests for service.operation with `error` (None: every one), after letting
+    the first `after` through.
+    `before` runs instead, or as well, just before the matching request reaches moto (e.g. to
+    delete the resource at that moment); with error None the request then proceeds."""
+
+    service: str
+    operation: str
+    error: Error | None = None
+    times: int | None = 1
+    before: Callable[[], None] | None = None
+    after: int = 0  # let this many matching requests through untouched first
+    hits: int = 0  # requests that matched (and were answered with the error, when there is one)
+    requests: int = 0  # matching requests seen, including those passed on to moto
+
+    def __post_init__(self) -> None:
+        model = botocore.session.get_session().get_service_model(self.service)
+        self._event = f"before-send.{model.service_id.hyphenize()}.{self.operation}"
+        self._protocol = model.protocol
+
+    def _matches(self, event_name: str) -> bool:
+        return event_name == self._event
+
+    def _answer(self, request) -> AWSResponse | None:
+        self.requests += 1
+        if self.requests <= self.after or (self.times is not None and self.hits >= self.times):
+            return None
+        self.hits += 1
+        if self.before is not None:
+            self.before()
+        if self.error is None:
+            return None
+        return _error_response(request.url, self._protocol, self.error)
+
+
+def _error_response(url: str, protocol: str, error: Error) -> AWSResponse:
+    from moto.core.botocore_stubber import MockRawResponse
+
+    headers = {"x-amzn-RequestId": "fault-injected", "x-amz-request-id": "fault-injected"}
+    if protocol in ("json", "rest-json"):
+        headers["Content-Type"] = "application/x-amz-json-1.0"
+        headers["x-amzn-ErrorType"] = error.code
+        body = json.dumps({"__type": error.code, "message": error.message})
+    elif protocol == "rest-xml":
+        headers["Content-Type"] = "application/xml"
+        body = f"<Error><Code>{error.code}</Code><Message>{error.message}</Message></Error>"
+    else:  # query (SNS, STS, IAM) and ec2
+        headers["Content-Type"] = "text/xml"
+        body = (
+            "<ErrorResponse><Error><Type>Sender</Type>"
+            f"<Code>{error.code}</Code><Message>{error.message}</Message></Error>"
+            "<RequestId>fault-injected</RequestId></ErrorResponse>"
+        )
+    return AWSResponse(url, error.status, headers, MockRawResponse(body))
+
+
+@contextmanager
+def inject(*faults: Fault) -> Iterator[Fault | tuple[Fault, ...]]:
+    """Install faults in front of moto for the duration of the block (works with the twin and
+    with plain mock_aws). Yields the fault, or the tuple of faults."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    original = BotocoreStubber.__call__
+
+    def answer(self, event_name, request, **kwargs):
+        for fault in faults:
+            if fault._matches(event_name):
+                response = fault._answer(request)
+                if response is not None:
+                    return response
+        return original(self, event_name, request, **kwargs)
+
+    with mock.patch.object(BotocoreStubber, "__call__", answer):
+        yield faults[0] if len(faults) == 1 else faults
+
+
+@contextmanager
+def without_backoff() -> Iterator[list[tuple[str, float]]]:
+    """Skip the waits between retries, botocore's (standard mode's exponential backoff) and the
+    workflow's (moto's Retry interpreter), and list what each would have waited:
+    ("botocore", seconds) or ("workflow", seconds). Retry counts and outcomes are unchanged."""
+    from botocore.retries.standard import ExponentialBackoff
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    waits: list[tuple[str, float]] = []
+    delay_amount = ExponentialBackoff.delay_amount
+
+    def no_delay(self, context):
+        waits.append(("botocore", delay_amount(self, context)))
+        return 0
+
+    class _Time:
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            waits.append(("workflow", seconds))
+
+    with mock.patch.object(ExponentialBackoff, "delay_amount", no_delay), mock.patch.object(retrier_decl, "time", _Time):
+        yield waits
+
+
+__all__ = [
+    "ApiCall",
+    "Error",
+    "Fault",
+    "access_denied",
+    "allowed",
+    "attribute_calls_to_functions",
+    "iam_action",
+    "inject",
+    "record_api_calls",
+    "role_statements",
+    "throttling",
+    "without_backoff",
+]

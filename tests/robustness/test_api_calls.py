@@ -1,0 +1,171 @@
+"""Least privilege, observed: every AWS API call a remediation makes on moto is one it declares,
+and every call a Warden function makes on the twin is granted by that function's role.
+
+tests/unit/test_template.py proves the roles grant exactly the declared permissions; these tests
+close the loop by recording what the code really calls (botocore event hooks on every client).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from unittest import mock
+
+import pytest
+
+from local.faults import ApiCall, allowed, attribute_calls_to_functions, record_api_calls, role_statements
+from tests.robustness.world import event_files, expose_every_family, findings_by_remediation, function_env, phase_functions
+from warden import registry
+from warden.aws import for_finding
+from warden.remediations.base import Remediation, WardenError
+from warden.remediations.s3_public import QuarantinePublicBucket
+
+FINDINGS = findings_by_remediation()
+
+
+def exercise(twin, remediation: Remediation, finding) -> dict[str, list[ApiCall]]:
+    """Run every phase of one remediation on the twin's account, each with the environment of the
+    function that runs it in the workflow; the calls of each phase. Raises LookupError when the
+    resource is not exposed (nothing planned)."""
+    aws, functions, calls = for_finding(finding), phase_functions(remediation.family), {}
+
+    @contextmanager
+    def phase(name: str):
+        with mock.patch.dict(os.environ, function_env(twin, functions[name])), record_api_calls() as recorded:
+            yield
+        calls[name] = list(recorded)
+
+    with phase("resource_tags"):
+        remediation.resource_tags(finding, aws)
+    with phase("snapshot"):
+        before = remediation.snapshot(finding, aws)
+    with phase("plan"):
+        changes = remediation.plan(finding, before)
+    if not changes:
+        raise LookupError("nothing to change")
+    with phase("apply"):
+        remediation.apply(finding, changes, aws)
+    with phase("verify"):
+        still_exposed = remediation.verify(finding, aws)
+    assert still_exposed == [], f"{remediation.name} did not fix {finding.resource_arn}: {still_exposed}"
+    return calls
+
+
+def undeclared(remediation: Remediation, calls: dict[str, list[ApiCall]]) -> dict[str, set[str]]:
+    """Per phase, the IAM actions called that the remediation does not declare for that phase."""
+    declared = {
+        "resource_tags": set(remediation.tag_permissions),
+        "snapshot": set(remediation.permissions),
+        "plan": set(),  # plan is pure: no AWS call at all
+        "apply": set(remediation.permissions),
+        "verify": set(remediation.verify_permissions),
+    }
+    # rollback is not exercised: no Warden function runs it (the undo is a person's command), and
+    # undoing a protective fix needs actions Warden must never hold (kms:DisableKey, cloudtrail:StopLogging).
+    problems = {phase: {c.action for c in calls[phase]} - allowed_actions for phase, allowed_actions in declared.items()}
+    return {phase: actions for phase, actions in problems.items() if actions}
+
+
+def test_every_remediation_has_an_event_file():
+    missing = sorted({r.name for r in registry.all_remediations()} - set(FINDINGS))
+    assert not missing, f"no file in events/ triggers {missing}: add one, so its API calls are checked"
+
+
+@pytest.mark.parametrize("remediation", registry.all_remediations(), ids=lambda r: r.name)
+def test_every_api_call_a_remediation_makes_is_declared(twin, remediation):
+    expose_every_family(twin)
+    tried = []
+    for name, finding in FINDINGS.get(remediation.name, []):
+        try:
+            calls = exercise(twin, remediation, finding)
+        except LookupError:
+            tried.append(f"{name}: nothing to change")
+            continue
+        except WardenError as error:  # e.g. the resource this event names is not in the scenario
+            tried.append(f"{name}: {type(error).__name__}: {error}")
+            continue
+        break
+    else:
+        pytest.fail(
+            f"no event file exposes {remediation.name} on the twin's scenario, so its calls were never "
+            f"observed; expose the resource in local/scenarios.py (tried: {tried})"
+        )
+
+    assert calls["snapshot"], "the snapshot read nothing: the recorder is not seeing calls"
+    assert calls["apply"], "apply changed nothing although changes were planned"
+    assert calls["verify"], "verify re-read nothing"
+    assert undeclared(remediation, calls) == {}, (
+        f"{remediation.name} ({name}) calls actions it does not declare; the role would refuse them in production"
+    )
+
+
+class _ReadsVersioningToo(QuarantinePublicBucket):
+    """A remediation that makes one call it does not declare (never registered)."""
+
+    def snapshot(self, finding, aws):
+        aws.client("s3").get_bucket_versioning(Bucket=finding.resource_name)
+        return super().snapshot(finding, aws)
+
+
+def test_an_undeclared_call_is_caught(twin):
+    name, finding = FINDINGS[QuarantinePublicBucket.name][0]
+    calls = exercise(twin, _ReadsVersioningToo(), finding)
+    assert undeclared(_ReadsVersioningToo(), calls) == {"snapshot": {"s3:GetBucketVersioning"}}
+
+
+def test_account_level_calls_map_to_their_own_iam_actions(twin):
+    """s3control's GetPublicAccessBlock is s3:GetAccountPublicAccessBlock, not the bucket action."""
+    (name, finding), *_ = [f for f in FINDINGS["s3-account-block-public-access"]]
+    calls = exercise(twin, registry.get("s3-account-block-public-access"), finding)
+    assert [(c.service, c.operation, c.action) for c in calls["apply"]] == [
+        ("s3control", "PutPublicAccessBlock", "s3:PutAccountPublicAccessBlock")
+    ]
+    assert {c.action for c in calls["snapshot"]} == {"s3:GetAccountPublicAccessBlock"}
+
+
+ALARM = {
+    "source": "aws.cloudwatch",
+    "alarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:warden-ExecutionsFailedAlarm",
+    "accountId": "123456789012",
+    "time": "2026-11-21T10:00:00.000+0000",
+    "region": "us-east-1",
+    "alarmData": {
+        "alarmName": "warden-ExecutionsFailedAlarm",
+        "state": {"value": "ALARM", "reason": "Threshold Crossed"},
+        "previousState": {"value": "OK"},
+        "configuration": {"description": "A Warden workflow execution failed."},
+    },
+}
+
+
+def test_every_call_on_the_twin_is_granted_to_the_function_that_made_it(twin):
+    """Every events/ file through the real rules and workflow, then an alarm action: each call
+    a handler makes must be allowed (action and resource) by its own role in template.yaml."""
+    expose_every_family(twin)
+    with attribute_calls_to_functions(twin), record_api_calls() as calls:
+        for path in event_files():
+            twin.send(json.loads(path.read_text()))
+        twin.invoke("NotifyFunction", ALARM)
+
+    by_function = [c for c in calls if c.function]
+    functions = {name for name, spec in twin.template["Resources"].items() if spec["Type"] == "AWS::Serverless::Function"}
+    assert {c.function for c in by_function} == functions, "every function ran and its calls were attributed"
+    refused = sorted(
+        {
+            f"{c.function}: {c.action} on {c.resource(twin.account)}"
+            for c in by_function
+            if not allowed(role_statements(twin, c.function), c.action, c.resource(twin.account))
+        }
+    )
+    assert refused == [], "calls the function's own role would refuse in production"
+
+
+def test_a_call_outside_the_role_is_refused_by_the_check(twin):
+    statements = role_statements(twin, "VerifyFunction")
+    bucket = "arn:aws:s3:::ml-training-data-prod"
+    assert allowed(statements, "s3:GetBucketPolicyStatus", bucket)
+    assert not allowed(statements, "s3:PutBucketPolicy", bucket)
+    assert not allowed(statements, "sns:Publish", "arn:aws:sns:us-east-1:123456789012:warden-NotificationTopic")
+    assert not allowed(role_statements(twin, "TriageFunction"), "dynamodb:PutItem", "arn:aws:dynamodb:us-east-1:123456789012:table/other")
+

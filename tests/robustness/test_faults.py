@@ -1,0 +1,244 @@
+"""Fault injection on the twin: throttling, refusals, resources vanishing mid-flight and a broken
+notification topic. Faults answer at the wire in place of moto (local/faults.py), so botocore's
+standard retry mode and the workflow's Retry/Catch see exactly what AWS would send."""
+
+from __future__ import annotations
+
+import pytest
+
+from local import scenarios
+from local.faults import (
+    Error,
+    Fault,
+    access_denied,
+    attribute_calls_to_functions,
+    inject,
+    record_api_calls,
+    throttling,
+    without_backoff,
+)
+from tests.robustness.world import bucket_public_access, event_for_bucket, load, quarantined
+from warden.remediations.s3_public import BLOCK_SETTINGS
+
+BUCKET = scenarios.TRAINING_BUCKET
+PUBLIC_POLICY = "cloudtrail-s3-putbucketpolicy-public.json"
+ACCOUNT_EVENT = "config-s3-account-level-public-access-blocks.json"
+
+
+@pytest.fixture
+def waits():
+    """Retries happen as in AWS, without the waits between them (the suite stays fast); the waits
+    that would have happened are listed."""
+    with without_backoff() as waited:
+        yield waited
+
+
+def account_block(twin) -> dict:
+    config = twin.client("s3control").get_public_access_block(AccountId=twin.account)["PublicAccessBlockConfiguration"]
+    return {s: config[s] for s in BLOCK_SETTINGS}
+
+
+def delete_bucket(twin, bucket: str = BUCKET):
+    def delete() -> None:
+        s3 = twin.client("s3")
+        for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+            s3.delete_object(Bucket=bucket, Key=item["Key"])
+        s3.delete_bucket(Bucket=bucket)
+
+    return delete
+
+
+# --- throttling: any call Warden makes, throttled once, and the event is still fixed --------------
+
+
+def calls_of_a_remediated_event(twin) -> list[tuple[str, str]]:
+    """(service, operation) of every call Warden's functions make for one remediated event, in order."""
+    scenarios.public_training_bucket(twin.client("s3"), name="baseline-bucket")
+    with attribute_calls_to_functions(twin), record_api_calls() as calls:
+        result = twin.send(event_for_bucket(PUBLIC_POLICY, "baseline-bucket", "baseline"))
+    assert result.status == "SUCCEEDED"
+    return list(dict.fromkeys((c.service, c.operation) for c in calls if c.function))
+
+
+def test_every_aws_call_warden_makes_survives_one_throttling_error(twin, waits):
+    operations = calls_of_a_remediated_event(twin)
+    assert len(operations) >= 10, operations  # S3 reads and writes, DynamoDB claims and audit, SNS
+    for index, (service, operation) in enumerate(operations):
+        bucket = f"throttled-{index}-{operation.lower()}"[:63]
+        scenarios.public_training_bucket(twin.client("s3"), name=bucket)
+        with inject(Fault(service, operation, throttling(service), times=1)) as fault:
+            result = twin.send(event_for_bucket(PUBLIC_POLICY, bucket, f"throttle-{index}"))
+
+        where = f"{service}.{operation} throttled once"
+        assert fault.hits == 1, f"{where}: the fault never fired"
+        assert fault.requests >= 2, f"{where}: nobody retried"
+        assert result.status == "SUCCEEDED", f"{where}: {result.executions[0].error} {result.executions[0].cause}"
+        assert [n["attributes"]["outcome"] for n in result.notifications] == ["remediated"], where
+        assert quarantined(twin.client("s3"), bucket), where
+
+
+def test_sns_throttling_is_retried_by_the_workflow_not_lost(twin, waits):
+    """SNS answers 429 Throttled, which botocore's standard mode does not retry: the Notify
+    state's Retry on States.TaskFailed does, and exactly one message arrives."""
+    with inject(Fault("sns", "Publish", throttling("sns"), times=1)) as fault:
+        result = twin.send(load(PUBLIC_POLICY))
+    assert fault.hits == 1 and fault.requests == 2
+    assert waits == [("workflow", 2)], "the Notify state's Retry (IntervalSeconds 2), not botocore"
+    assert result.status == "SUCCEEDED"
+    assert [n["attributes"]["outcome"] for n in result.notifications] == ["remediated"]
+    assert result.audit_records[0]["outcome"] == "remediated"
+
+
+def test_throttling_that_outlasts_the_retries_fails_loudly(twin, waits):
+    before = bucket_public_access(twin.client("s3"), BUCKET)
+    with inject(Fault("s3", "GetPublicAccessBlock", throttling("s3"), times=None)) as fault:
+        result = twin.send(load(PUBLIC_POLICY))
+    # warden.aws.CLIENT_CONFIG's max_attempts=5 counts retries: 1 attempt + 5 retries, 5 backoffs
+    assert fault.requests == 6
+    assert [source for source, _ in waits] == ["botocore"] * 5
+    assert result.status == "FAILED"
+    assert result.executions[0].error == "Warden.RemediationFailed"
+    (message,) = result.notifications
+    assert message["attributes"]["outcome"] == "failed"
+    assert "SlowDown" in message["body"]
+    assert bucket_public_access(twin.client("s3"), BUCKET) == before, "nothing was changed"
+
+
+# --- refusals: the workflow fails, says so, and never changes anything it has not recorded -------
+
+DENIALS = {
+    # name: (event, fault, what the failure message must say, whether some change was applied)
+    "triage cannot read tags": (PUBLIC_POLICY, Fault("s3", "GetBucketTagging", access_denied("s3")), "GetBucketTagging was denied", False),
+    "first read of the snapshot": (PUBLIC_POLICY, Fault("s3", "GetPublicAccessBlock", access_denied("s3")), "GetPublicAccessBlock was denied", False),
+    "before-snapshot cannot be recorded": (
+        PUBLIC_POLICY,
+        Fault("dynamodb", "UpdateItem", access_denied("dynamodb"), after=1),  # the first is Triage's dedupe claim
+        "AccessDeniedException",
+        False,
+    ),
+    "first change": (PUBLIC_POLICY, Fault("s3", "PutPublicAccessBlock", access_denied("s3")), "s3:PutBucketPublicAccessBlock was denied; nothing was applied", False),
+    "third change": (
+        PUBLIC_POLICY,
+        Fault("s3", "PutBucketAcl", access_denied("s3")),
+        "s3:PutBucketAcl was denied; already applied: s3:PutBucketPublicAccessBlock, s3:PutBucketPolicy",
+        True,
+    ),
+    "account-level change": (ACCOUNT_EVENT, Fault("s3control", "PutPublicAccessBlock", access_denied("s3control")), "s3:PutAccountPublicAccessBlock was denied; nothing was applied", False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DENIALS))
+def test_access_denied_fails_cleanly_and_notifies(twin, case):
+    name, fault, says, applied_some = DENIALS[case]
+    s3 = twin.client("s3")
+    bucket_before, account_before = bucket_public_access(s3, BUCKET), account_block(twin)
+
+    with inject(fault):
+        result = twin.send(load(name))
+
+    assert fault.hits == 1
+    assert result.status == "FAILED"
+    assert result.executions[0].error == "Warden.RemediationFailed"
+    (message,) = result.notifications
+    assert message["attributes"]["outcome"] == "failed" and message["attributes"]["severity"] == "HIGH"
+    assert says in message["body"]
+    assert account_block(twin) == account_before, "the account setting is unchanged"
+    if not applied_some:
+        assert bucket_public_access(s3, BUCKET) == bucket_before, "nothing was changed"
+    else:
+        assert bucket_public_access(s3, BUCKET) != bucket_before
+        record = result.audit_records[0]
+        assert record["before"]["policy"] == scenarios.TRAINING_POLICY, "what was applied can be rolled back"
+    if "NotifyTriageFailed" in result.executions[0].states:  # Triage itself failed: no finding recorded
+        assert result.audit_records == []
+    else:
+        assert result.audit_records[0]["outcome"] == "failed"
+
+
+# --- the resource changes under Warden's feet -----------------------------------------------------
+
+
+def test_bucket_deleted_in_the_middle_of_the_fix_is_resource_gone(twin):
+    gone = Fault("s3", "PutBucketPolicy", before=delete_bucket(twin))
+    with inject(gone):
+        result = twin.send(load(PUBLIC_POLICY))
+    assert gone.hits == 1
+    assert result.status == "SUCCEEDED"
+    (message,) = result.notifications
+    assert message["attributes"]["outcome"] == "resource-gone"
+    assert "vanished during s3:PutBucketPolicy; already applied: s3:PutBucketPublicAccessBlock" in message["body"]
+
+
+def test_bucket_deleted_between_fix_and_verification_is_resource_gone(twin):
+    # the snapshot reads the public access block first; the second read is Verify's
+    gone = Fault("s3", "GetPublicAccessBlock", before=delete_bucket(twin), after=1)
+    with inject(gone):
+        result = twin.send(load(PUBLIC_POLICY))
+    assert gone.hits == 1
+    assert "Verify" in result.executions[0].states
+    assert result.status == "SUCCEEDED"
+    assert [n["attributes"]["outcome"] for n in result.notifications] == ["resource-gone"]
+
+
+def test_account_block_turned_on_by_someone_else_meanwhile_is_already_compliant(twin):
+    def someone_turns_it_on() -> None:
+        twin.client("s3control").put_public_access_block(
+            AccountId=twin.account, PublicAccessBlockConfiguration={s: True for s in BLOCK_SETTINGS}
+        )
+
+    meanwhile = Fault("s3control", "GetPublicAccessBlock", before=someone_turns_it_on)
+    with inject(meanwhile):
+        result = twin.send(load(ACCOUNT_EVENT))
+    assert meanwhile.hits == 1
+    assert result.decision == "enforce"
+    assert result.executions[0].states[-1] == "AlreadyCompliant"
+    assert result.notifications == [], "nobody is paged for nothing"
+    record = result.audit_records[0]
+    assert record["changes"] == [] and "applied" not in record, "Warden changed nothing"
+
+
+def test_account_block_deleted_meanwhile_is_turned_back_on(twin):
+    def someone_deletes_it() -> None:
+        twin.client("s3control").delete_public_access_block(AccountId=twin.account)
+
+    meanwhile = Fault("s3control", "GetPublicAccessBlock", before=someone_deletes_it)
+    with inject(meanwhile):
+        result = twin.send(load(ACCOUNT_EVENT))
+    assert result.status == "SUCCEEDED"
+    assert all(account_block(twin).values())
+    assert "delete-public-access-block" in result.notifications[0]["body"], "the undo restores 'no configuration'"
+
+
+# --- the notification topic fails: the failure still surfaces -------------------------------------
+
+BROKEN_TOPIC = Error(400, "KMSAccessDenied", "The ciphertext refers to a customer master key that does not exist or that you do not have access to.")
+
+
+@pytest.mark.parametrize(
+    "name, fault, outcome_before",
+    [
+        (PUBLIC_POLICY, None, "remediated"),
+        (PUBLIC_POLICY, Fault("s3", "PutBucketAcl", access_denied("s3")), "failed"),
+    ],
+    ids=["after a fix", "after a failed fix"],
+)
+def test_broken_topic_fails_the_execution_so_the_alarm_fires(twin, waits, name, fault, outcome_before):
+    publish = Fault("sns", "Publish", BROKEN_TOPIC, times=None)
+    with inject(publish, *([fault] if fault else [])):
+        result = twin.send(load(name))
+
+    execution = result.executions[0]
+    assert publish.requests == 3, "one attempt and the Notify state's two retries"
+    assert waits == [("workflow", 2), ("workflow", 4)]
+    assert result.notifications == []
+    assert execution.status == "FAILED", "ExecutionsFailed counts this execution: the alarm fires"
+    assert execution.error == "KMSAccessDeniedException"
+    assert "KMSAccessDenied" in execution.cause
+    record = result.audit_records[0]
+    assert "notified_at" not in record, "the audit trail does not claim anyone was told"
+    if outcome_before == "remediated":
+        assert quarantined(twin.client("s3"), BUCKET), "the fix itself stands"
+        assert record["verification"]["exposed"] == []
+    alarm = twin.template["Resources"]["ExecutionsFailedAlarm"]["Properties"]
+    assert alarm["MetricName"] == "ExecutionsFailed"
+    assert alarm["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "RemediationStateMachine"}}]

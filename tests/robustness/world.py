@@ -1,0 +1,117 @@
+"""What the robustness tests share: the e2e scenario on the twin, and events/ as findings.
+
+Everything here is derived from the registry, local/scenarios.py and events/, so a new
+remediation family is covered as soon as it registers, ships its events and its scenario.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from local import scenarios
+from warden import registry
+from warden.findings import Finding, RejectedEvent, parse_finding
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+
+
+def event_files() -> list[Path]:
+    return sorted(EVENTS.glob("*.json"))
+
+
+def expose_every_family(twin) -> None:
+    """On top of tests/conftest.py's `twin` (public training bucket, exempt website bucket,
+    account block off): every other family's scenario from local/scenarios.py, once."""
+    setup = getattr(scenarios, "encryption_turned_off", None)
+    if setup is not None and not twin.client("kms").list_keys()["Keys"]:
+        setup(twin.client)
+
+
+def findings_by_remediation() -> dict[str, list[tuple[str, Finding]]]:
+    """remediation name -> [(event file name, finding)] for every events/ file that parses and
+    that some remediation answers."""
+    found: dict[str, list[tuple[str, Finding]]] = defaultdict(list)
+    for path in event_files():
+        try:
+            finding = parse_finding(json.loads(path.read_text()))
+        except RejectedEvent:
+            continue
+        remediation = registry.remediation_for(finding)
+        if remediation is not None:
+            found[remediation.name].append((path.name, finding))
+    return dict(found)
+
+
+def _function_of_state(asl: dict, state: str) -> str:
+    """The template logical id of the Lambda a Task state invokes ("${XFunctionArn}" -> XFunction)."""
+    return asl["States"][state]["Resource"].strip("${}").removesuffix("Arn")
+
+
+def phase_functions(family: str) -> dict[str, str]:
+    """Which function runs each phase of a remediation of `family`, read from the workflow."""
+    asl = json.loads((ROOT / "statemachines" / "remediation.asl.json").read_text())
+    remediate_state = next(c["Next"] for c in asl["States"]["Remediation"]["Choices"] if c.get("StringEquals") == family)
+    remediate = _function_of_state(asl, remediate_state)
+    return {
+        "resource_tags": _function_of_state(asl, "Triage"),
+        "snapshot": remediate,
+        "plan": remediate,
+        "apply": remediate,
+        "verify": _function_of_state(asl, "Verify"),
+    }
+
+
+def function_env(twin, logical_id: str) -> dict[str, str]:
+    """The environment the twin gives a function's handler (from template.yaml)."""
+    return twin.functions[twin.physical[logical_id]]["env"]
+
+
+def load(name: str) -> dict:
+    return json.loads((EVENTS / name).read_text())
+
+
+def event_for_bucket(name: str, bucket: str, event_id: str | None = None) -> dict:
+    """An events/ file about the scenario's training bucket, retold about `bucket` (with its own
+    event id, so each is a distinct finding)."""
+    text = (EVENTS / name).read_text().replace(scenarios.TRAINING_BUCKET, bucket)
+    event = json.loads(text)
+    if event_id is not None:
+        event["id"] = event_id
+        detail = event.get("detail")
+        if isinstance(detail, dict):
+            for key in ("eventID", "id"):
+                if key in detail:
+                    detail[key] = event_id
+    return event
+
+
+def bucket_public_access(s3, bucket: str) -> dict:
+    """What a person would check: Block Public Access, policy, ACL grants, tags."""
+    try:
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    except s3.exceptions.ClientError:
+        block = None
+    try:
+        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    except s3.exceptions.ClientError:
+        policy = None
+    try:
+        tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}
+    except s3.exceptions.ClientError:
+        tags = {}
+    return {"block": block, "policy": policy, "acl": s3.get_bucket_acl(Bucket=bucket)["Grants"], "tags": tags}
+
+
+def quarantined(s3, bucket: str) -> bool:
+    from warden.remediations.s3_public import BLOCK_SETTINGS, public_grants, split_policy
+
+    state = bucket_public_access(s3, bucket)
+    return (
+        state["block"] is not None
+        and all(state["block"].get(s) for s in BLOCK_SETTINGS)
+        and (state["policy"] is None or not split_policy(state["policy"])[0])
+        and not public_grants({"Grants": state["acl"]})
+    )
