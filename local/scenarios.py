@@ -142,3 +142,46 @@ def encryption_turned_off(clients) -> None:
     clients("sagemaker").create_notebook_instance(
         NotebookInstanceName=NOTEBOOK, InstanceType="ml.t3.medium", RoleArn=role, DirectInternetAccess="Enabled"
     )
+
+
+# --- IAM: over-broad policies and abused credentials -------------------------------------------
+
+PIPELINE_ROLE = "ml-pipeline-role"  # inline DebugAllAccess grants *; AdministratorAccess attached
+INSTANCE_ROLE = "inference-instance-role"  # its instance credentials were used from outside AWS
+BREAK_GLASS_ROLE = "BreakGlassAdmin"  # protected: listed in ProtectedPrincipalArns
+SSO_ROLE = "AWSReservedSSO_AdministratorAccess_0123456789abcdef"  # protected always
+CI_USER = "ci-deployer"  # its access key was used from a malicious IP
+CI_ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
+PLATFORM_POLICY = "MLPlatformPolicy"  # v1 fine, v2 (default) grants *
+TEAM_POLICY = "TeamWideAccess"  # only version grants sagemaker:* on *
+TEAM_POLICY_ID = "ANPAZ3EXAMPLE7TEAMWIDE"
+ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
+BUCKET_READ = {"Sid": "ReadTrainingData", "Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{TRAINING_BUCKET}/*"}
+ALL_ACCESS = {"Sid": "DebugEverything", "Effect": "Allow", "Action": "*", "Resource": "*"}
+SAGEMAKER_ALL = {"Sid": "AllOfSageMaker", "Effect": "Allow", "Action": "sagemaker:*", "Resource": "*"}
+TRUST_EC2 = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+
+
+def document(*statements: dict) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def iam_over_broad(clients) -> None:
+    """The IAM exposures the events in events/ report, with fixed ids where events name them."""
+    iam = clients("iam")
+    for role in (PIPELINE_ROLE, INSTANCE_ROLE, BREAK_GLASS_ROLE):
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(TRUST_EC2))
+    iam.create_role(RoleName=SSO_ROLE, Path="/aws-reserved/sso.amazonaws.com/", AssumeRolePolicyDocument=json.dumps(TRUST_EC2))
+    iam.put_role_policy(RoleName=PIPELINE_ROLE, PolicyName="DebugAllAccess", PolicyDocument=document(ALL_ACCESS, BUCKET_READ))
+    for role in (PIPELINE_ROLE, BREAK_GLASS_ROLE, SSO_ROLE):
+        iam.attach_role_policy(RoleName=role, PolicyArn=ADMIN_POLICY_ARN)
+
+    arn = iam.create_policy(PolicyName=PLATFORM_POLICY, PolicyDocument=document(BUCKET_READ))["Policy"]["Arn"]
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=document(ALL_ACCESS), SetAsDefault=True)
+    with mock.patch("moto.iam.models.random_policy_id", return_value=TEAM_POLICY_ID):
+        iam.create_policy(PolicyName=TEAM_POLICY, PolicyDocument=document(SAGEMAKER_ALL, BUCKET_READ))
+    iam.attach_role_policy(RoleName=INSTANCE_ROLE, PolicyArn=f"arn:aws:iam::{ACCOUNT}:policy/{TEAM_POLICY}")
+
+    iam.create_user(UserName=CI_USER)
+    with mock.patch("moto.iam.models.generate_access_key_id_from_account_id", return_value=CI_ACCESS_KEY):
+        iam.create_access_key(UserName=CI_USER)

@@ -112,12 +112,14 @@ class Twin:
         region: str = "us-east-1",
         stack_name: str = "warden",
         log_level: str = "ERROR",
+        aws_managed_policies: bool = True,
     ):
         self.template_path = Path(template)
         self.region = region
         self.account = PSEUDO_ACCOUNT
         self.stack_name = stack_name
         self.log_level = log_level
+        self.aws_managed_policies = aws_managed_policies  # loading them costs ~2 s per twin
         self.template = self._load_template()
         self.parameters = self._parameters(parameters or {})
         self.physical: dict[str, str] = {}  # logical id -> Ref value
@@ -132,10 +134,22 @@ class Twin:
     # ------------------------------------------------------------------ lifecycle
 
     def __enter__(self) -> Twin:
+        try:
+            return self._start()
+        except BaseException:
+            self._stack.close()  # a half-started twin must not leave moto patched
+            raise
+
+    def _start(self) -> Twin:
         from moto import mock_aws
 
         self._stack.enter_context(mock.patch.dict(os.environ, {**TWIN_ENV, "AWS_DEFAULT_REGION": self.region}))
-        self._stack.enter_context(mock_aws(config={"stepfunctions": {"execute_state_machine": True}}))
+        # AWS-managed policies (AdministratorAccess...) exist in every real account, so in the twin too.
+        config = {
+            "stepfunctions": {"execute_state_machine": True},
+            "iam": {"load_aws_managed_policies": self.aws_managed_policies},
+        }
+        self._stack.enter_context(mock_aws(config=config))
         from moto.awslambda.models import LambdaFunction
 
         twin = self
@@ -202,6 +216,8 @@ class Twin:
                 return re.sub(r"\$\{([^}]+)\}", lambda m: self._sub_var(m.group(1)), value)
             if key == "Fn::Join":
                 return value[0].join(str(v) for v in self._resolve(value[1]))
+            if key == "Fn::Split":
+                return str(self._resolve(value[1])).split(value[0])
             if key == "Fn::If":
                 return self._resolve(value[1] if self._condition(value[0]) else value[2])
             if key == "Fn::Equals":

@@ -18,13 +18,24 @@ def event(name: str) -> dict:
 
 
 @pytest.fixture
-def twin():
+def twin(request):
     """Warden deployed on moto in enforce mode, with the public training bucket, the exempt
     website bucket, the account's public access block off, and the encryption family's resources
-    broken as local.scenarios.encryption_turned_off describes."""
-    with Twin(parameters={"Mode": "enforce", "DefaultKmsKeyArn": scenarios.key_arn("default-key")}) as deployed:
+    broken as local.scenarios.encryption_turned_off describes, and the IAM exposures of
+    local.scenarios.iam_over_broad (IamMode enforce; BreakGlassAdmin protected)."""
+    parameters = {
+        "Mode": "enforce",
+        "IamMode": "enforce",
+        "DefaultKmsKeyArn": scenarios.key_arn("default-key"),
+        "ProtectedPrincipalArns": f"arn:aws:iam::{scenarios.ACCOUNT}:role/{scenarios.BREAK_GLASS_ROLE}",
+    }
+    # Only IAM scenarios need AWS-managed policies (AdministratorAccess); loading them costs ~2 s a test.
+    iam = "iam" in request.node.name
+    with Twin(parameters=parameters, aws_managed_policies=iam) as deployed:
         scenarios.public_training_bucket(deployed.client("s3"))
         scenarios.exempt_website_bucket(deployed.client("s3"))
         scenarios.account_block_off(deployed.client("s3control"))
         scenarios.encryption_turned_off(deployed.client)
+        if iam:
+            scenarios.iam_over_broad(deployed.client)
         yield deployed

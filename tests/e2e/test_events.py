@@ -88,6 +88,50 @@ EXPECTED.update({name: (1, "enforce", "SUCCEEDED", "remediated", ENCRYPTION) for
 EXPECTED["cloudtrail-sqs-setqueueattributes-unrelated.json"] = (1, "ignored", "SUCCEEDED", None, UNCHANGED)
 
 
+def default_document(twin, policy):
+    iam = twin.client("iam")
+    arn = f"arn:aws:iam::{S.ACCOUNT}:policy/{policy}"
+    version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    return version, iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]["Statement"]
+
+
+def attached(twin, role):
+    return [p["PolicyArn"] for p in twin.client("iam").list_attached_role_policies(RoleName=role)["AttachedPolicies"]]
+
+
+def key_status(twin):
+    keys = twin.client("iam").list_access_keys(UserName=S.CI_USER)["AccessKeyMetadata"]
+    return [k["Status"] for k in keys if k["AccessKeyId"] == S.CI_ACCESS_KEY]
+
+
+def revoke_condition(twin):
+    document = twin.client("iam").get_role_policy(RoleName=S.INSTANCE_ROLE, PolicyName="AWSRevokeOlderSessions")["PolicyDocument"]
+    (statement,) = document["Statement"]
+    return statement["Effect"], statement["Action"], list(statement["Condition"]["DateLessThan"])
+
+
+IAM_END_STATE = {
+    # an earlier version without over-broad access becomes the default again
+    "cloudtrail-iam-createpolicyversion-admin.json": (lambda t: default_document(t, S.PLATFORM_POLICY), ("v1", [S.BUCKET_READ])),
+    # no such earlier version: a new default without the offending statement, the other kept as it was
+    "cloudtrail-iam-createpolicy-full-access.json": (lambda t: default_document(t, S.TEAM_POLICY), ("v2", [S.BUCKET_READ])),
+    "config-iam-policy-no-statements-with-full-access.json": (lambda t: default_document(t, S.TEAM_POLICY), ("v2", [S.BUCKET_READ])),
+    "cloudtrail-iam-putrolepolicy-admin.json": (
+        lambda t: t.client("iam").get_role_policy(RoleName=S.PIPELINE_ROLE, PolicyName="DebugAllAccess")["PolicyDocument"]["Statement"],
+        [S.BUCKET_READ]),
+    "cloudtrail-iam-attachrolepolicy-administratoraccess.json": (lambda t: attached(t, S.PIPELINE_ROLE), []),
+    "guardduty-iam-instancecredentialexfiltration-outsideaws.json": (revoke_condition, ("Deny", "*", ["aws:TokenIssueTime"])),
+    "guardduty-iam-instancecredentialexfiltration-insideaws.json": (revoke_condition, ("Deny", "*", ["aws:TokenIssueTime"])),
+    "guardduty-iam-maliciousipcaller-accesskey.json": (key_status, ["Inactive"]),
+    "guardduty-iam-maliciousipcaller-custom-accesskey.json": (key_status, ["Inactive"]),
+}
+ENCRYPTION_END_STATE.update(IAM_END_STATE)  # same checks: read the state a person would look at
+EXPECTED.update({name: (1, "enforce", "SUCCEEDED", "remediated", ENCRYPTION) for name in IAM_END_STATE})
+EXPECTED["cloudtrail-iam-putrolepolicy-scoped.json"] = (1, "ignored", "SUCCEEDED", None, UNCHANGED)
+EXPECTED["cloudtrail-iam-attachrolepolicy-break-glass.json"] = (1, "exempt", "SUCCEEDED", "exempt", UNCHANGED)
+EXPECTED["cloudtrail-iam-attachrolepolicy-sso-reserved.json"] = (1, "exempt", "SUCCEEDED", "exempt", UNCHANGED)
+
+
 def test_every_event_file_has_an_expectation():
     assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted(EXPECTED)
 

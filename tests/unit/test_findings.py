@@ -162,6 +162,38 @@ VALID = [
         ("config-sagemaker-notebook-no-direct-internet-access.json", "config", "sagemaker-notebook-no-direct-internet-access",
          NOTEBOOK, NOTEBOOK_ARN, None, "HIGH", "sagemaker-stop-exposed-notebook"),
     ]
+] + [
+    # the IAM family
+    ("cloudtrail-iam-createpolicyversion-admin.json", "cloudtrail", "CreatePolicyVersion", "AWS::IAM::Policy",
+     f"arn:aws:iam::{ACCOUNT}:policy/MLPlatformPolicy", BOB, "HIGH", "iam-restrict-managed-policy"),
+    # CreatePolicy: the ARN comes from the response, the request has only the name
+    ("cloudtrail-iam-createpolicy-full-access.json", "cloudtrail", "CreatePolicy", "AWS::IAM::Policy",
+     f"arn:aws:iam::{ACCOUNT}:policy/TeamWideAccess", BOB, "HIGH", "iam-restrict-managed-policy"),
+    # Config names policies by id; the remediation resolves the ARN
+    ("config-iam-policy-no-statements-with-full-access.json", "config", "iam-policy-no-statements-with-full-access",
+     "AWS::IAM::Policy", f"arn:aws:iam::{ACCOUNT}:policy-id/ANPAZ3EXAMPLE7TEAMWIDE", None, "HIGH", "iam-restrict-managed-policy"),
+    ("cloudtrail-iam-putrolepolicy-admin.json", "cloudtrail", "PutRolePolicy", "AWS::IAM::Role",
+     f"arn:aws:iam::{ACCOUNT}:role/ml-pipeline-role", BOB, "HIGH", "iam-strip-inline-policy"),
+    ("cloudtrail-iam-putrolepolicy-scoped.json", "cloudtrail", "PutRolePolicy", "AWS::IAM::Role",
+     f"arn:aws:iam::{ACCOUNT}:role/ml-pipeline-role", BOB, "HIGH", "iam-strip-inline-policy"),
+    ("cloudtrail-iam-attachrolepolicy-administratoraccess.json", "cloudtrail", "AttachRolePolicy", "AWS::IAM::Role",
+     f"arn:aws:iam::{ACCOUNT}:role/ml-pipeline-role", BOB, "HIGH", "iam-detach-admin-policies"),
+    ("cloudtrail-iam-attachrolepolicy-break-glass.json", "cloudtrail", "AttachRolePolicy", "AWS::IAM::Role",
+     f"arn:aws:iam::{ACCOUNT}:role/BreakGlassAdmin", BOB, "HIGH", "iam-detach-admin-policies"),
+    ("cloudtrail-iam-attachrolepolicy-sso-reserved.json", "cloudtrail", "AttachRolePolicy", "AWS::IAM::Role",
+     f"arn:aws:iam::{ACCOUNT}:role/AWSReservedSSO_AdministratorAccess_0123456789abcdef", BOB, "HIGH", "iam-detach-admin-policies"),
+    ("guardduty-iam-instancecredentialexfiltration-outsideaws.json", "guardduty",
+     "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS", "AWS::IAM::Role",
+     f"arn:aws:iam::{ACCOUNT}:role/inference-instance-role", "AssumedRole:inference-instance-role", "HIGH", "iam-revoke-role-sessions"),
+    ("guardduty-iam-instancecredentialexfiltration-insideaws.json", "guardduty",
+     "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.InsideAWS", "AWS::IAM::Role",
+     f"arn:aws:iam::{ACCOUNT}:role/inference-instance-role", "AssumedRole:inference-instance-role", "HIGH", "iam-revoke-role-sessions"),
+    ("guardduty-iam-maliciousipcaller-accesskey.json", "guardduty", "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
+     "AWS::IAM::AccessKey", f"arn:aws:iam::{ACCOUNT}:user/ci-deployer/accesskey/AKIAIOSFODNN7EXAMPLE", "IAMUser:ci-deployer",
+     "MEDIUM", "iam-deactivate-access-key"),
+    ("guardduty-iam-maliciousipcaller-custom-accesskey.json", "guardduty", "UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom",
+     "AWS::IAM::AccessKey", f"arn:aws:iam::{ACCOUNT}:user/ci-deployer/accesskey/AKIAIOSFODNN7EXAMPLE", "IAMUser:ci-deployer",
+     "MEDIUM", "iam-deactivate-access-key"),
 ]
 VALID_FILES = [row[0] for row in VALID]
 

@@ -23,6 +23,7 @@ RESOURCES = TEMPLATE["Resources"]
 ASL = json.loads((ROOT / "statemachines" / "remediation.asl.json").read_text())
 # Actions that AWS does not allow to be scoped to a resource, so "*" is the narrowest possible.
 UNSCOPABLE = {
+    "iam:ListPolicies",
     "s3:GetAccountPublicAccessBlock",
     "s3:PutAccountPublicAccessBlock",
     "ec2:GetEbsEncryptionByDefault",
@@ -47,8 +48,8 @@ def test_sam_validate_lint_passes():
     assert "is a valid SAM Template" in result.stdout + result.stderr
 
 
-def statements(function: str) -> list[dict]:
-    """Every statement of a function's inline policies, taking both branches of an Fn::If."""
+def statements(function: str, effect: str = "Allow") -> list[dict]:
+    """Every statement of a function's inline policies with that effect, taking both branches of an Fn::If."""
     found = []
     for policy in RESOURCES[function]["Properties"]["Policies"]:
         for statement in policy["Statement"]:
@@ -56,7 +57,7 @@ def statements(function: str) -> list[dict]:
                 found += [branch for branch in statement["Fn::If"][1:] if isinstance(branch, dict) and "Effect" in branch]
             else:
                 found.append(statement)
-    return found
+    return [s for s in found if s["Effect"] == effect]
 
 
 def actions(function: str) -> set[str]:
@@ -73,6 +74,7 @@ EXPECTED_ACTIONS = {
     | {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
     "S3PublicAccessFunction": union("permissions", registry.family("s3_public")) | AUDIT_UPDATE,
     "EncryptionFunction": union("permissions", registry.family("encryption")) | AUDIT_UPDATE,
+    "IamFunction": union("permissions", registry.family("iam")) | AUDIT_UPDATE,
     "VerifyFunction": union("verify_permissions", registry.all_remediations()) | AUDIT_UPDATE,
     "NotifyFunction": {"sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"} | AUDIT_UPDATE,
 }
@@ -97,7 +99,6 @@ def test_no_wildcard_actions_and_resources_scoped_where_aws_allows(function):
     for statement in statements(function):
         statement_actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert all("*" not in action for action in statement_actions), statement
-        assert statement["Effect"] == "Allow"
         if statement["Resource"] == "*":
             assert set(statement_actions) <= UNSCOPABLE, f"{statement['Sid']} could be scoped to resources"
 
@@ -111,7 +112,7 @@ NEVER_GRANTED = {
 }
 
 
-@pytest.mark.parametrize("function", ["S3PublicAccessFunction", "EncryptionFunction", "VerifyFunction", "TriageFunction"])
+@pytest.mark.parametrize("function", ["S3PublicAccessFunction", "EncryptionFunction", "IamFunction", "VerifyFunction", "TriageFunction"])
 def test_roles_can_neither_read_nor_destroy_data_nor_undo_protection(function):
     assert not actions(function) & NEVER_GRANTED
 
@@ -205,3 +206,31 @@ def test_runtime_and_architecture():
     assert function_globals["Architectures"] == ["arm64"]
     layer = RESOURCES["WardenLayer"]["Metadata"]
     assert layer == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+
+
+ESCALATION = {
+    "iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile", "iam:CreateRole",
+    "iam:PassRole", "iam:AttachUserPolicy", "iam:AttachRolePolicy", "iam:AttachGroupPolicy", "iam:AddUserToGroup",
+    "iam:UpdateAssumeRolePolicy", "iam:CreatePolicy", "iam:DeleteAccessKey", "iam:DeleteUser", "iam:DeleteRole",
+    "sts:AssumeRole",
+}
+
+
+def test_iam_role_can_only_take_permissions_away():
+    """It cannot create users or keys, attach any policy (AdministratorAccess included), or pass roles."""
+    granted = {a for function in EXPECTED_ACTIONS for a in actions(function)}
+    assert not granted & ESCALATION
+    assert not any(a.startswith("iam:Attach") or a.startswith("iam:Create") and a != "iam:CreatePolicyVersion" for a in granted)
+
+
+def test_iam_role_denies_itself_the_always_protected_principals():
+    denies = statements("IamFunction", effect="Deny")
+    resources = json.dumps([s["Resource"] for s in denies])
+    for protected in ("role/aws-reserved/*", "role/aws-service-role/*", "role/${AWS::StackName}-*", "ProtectedPrincipalArns", "DeployerPrincipalArn"):
+        assert protected in resources
+
+
+def test_policy_versions_are_only_changed_in_this_account():
+    for statement in statements("IamFunction"):
+        if set(statement["Action"]) & {"iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicyVersion"}:
+            assert "${AWS::AccountId}:policy/*" in json.dumps(statement["Resource"])

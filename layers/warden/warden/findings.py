@@ -86,6 +86,10 @@ TopicArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:sns:[a-z0-
 TrailName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$")]
 TrailArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:[0-9]{12}:trail/[A-Za-z0-9._-]{3,128}$")]
 NotebookName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
+IamName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_+=,.@-]{1,128}$")]
+PolicyArn = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/([A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,128}$")]
+AccessKeyId = Annotated[str, StringConstraints(pattern=r"^(AKIA|ASIA)[A-Z0-9]{12,124}$")]
+PolicyId = Annotated[str, StringConstraints(pattern=r"^ANPA[A-Z0-9]{12,124}$")]
 ACCOUNT_LEVEL_CLOUDTRAIL_EVENTS = frozenset({"DisableEbsEncryptionByDefault", "EnableEbsEncryptionByDefault"})
 
 
@@ -113,6 +117,28 @@ class _NotebookRef(BaseModel):
     notebookInstanceName: NotebookName
 
 
+class _PolicyRef(BaseModel):
+    policyArn: PolicyArn
+
+
+class _CreatedPolicy(BaseModel):
+    arn: PolicyArn
+
+
+class _CreatePolicyResponse(BaseModel):
+    policy: _CreatedPolicy
+
+
+# Which request parameter names the IAM principal, per principal kind.
+IAM_PRINCIPAL_PARAMETERS = {"userName": ("AWS::IAM::User", "user"), "roleName": ("AWS::IAM::Role", "role"), "groupName": ("AWS::IAM::Group", "group")}
+
+
+class _PrincipalRef(BaseModel):
+    userName: IamName | None = None
+    roleName: IamName | None = None
+    groupName: IamName | None = None
+
+
 def _bucket(name: str, region: str) -> tuple[str, str]:
     return "AWS::S3::Bucket", f"arn:{partition_of(region)}:s3:::{name}"
 
@@ -137,23 +163,41 @@ def _queue(url: str, region: str) -> tuple[str, str]:
     return "AWS::SQS::Queue", f"arn:{partition_of(region)}:sqs:{region}:{account}:{name}"
 
 
-def _ec2(params: dict, region: str, account: str, event_name: str) -> tuple[str, str]:
+def iam_principal(kind: str, name: str, account: str, region: str = "us-east-1") -> str:
+    return f"arn:{partition_of(region)}:iam::{account}:{kind}/{name}"
+
+
+def _iam(params: dict, region: str, account: str, event_name: str, response: dict | None) -> tuple[str, str]:
+    if event_name == "CreatePolicy":
+        return "AWS::IAM::Policy", _CreatePolicyResponse.model_validate(response or {}).policy.arn
+    if event_name == "CreatePolicyVersion":
+        return "AWS::IAM::Policy", _PolicyRef.model_validate(params).policyArn
+    principal = _PrincipalRef.model_validate(params)
+    for parameter, (resource_type, kind) in IAM_PRINCIPAL_PARAMETERS.items():
+        name = getattr(principal, parameter)
+        if name:
+            return resource_type, iam_principal(kind, name, account, region)
+    raise RejectedEvent(f"IAM {event_name}: detail.requestParameters names no user, role or group")
+
+
+def _ec2(params: dict, region: str, account: str, event_name: str, response: dict | None = None) -> tuple[str, str]:
     if event_name in ACCOUNT_LEVEL_CLOUDTRAIL_EVENTS:
         return ACCOUNT_RESOURCE_TYPE, account_resource(account)
     raise RejectedEvent(f"unsupported CloudTrail event ec2.amazonaws.com {event_name!r}")
 
 
-# eventSource -> (requestParameters, region, account, eventName) -> (resource type, ARN)
-CLOUDTRAIL_RESOURCES: dict[str, Callable[[dict, str, str, str], tuple[str, str]]] = {
-    "s3.amazonaws.com": lambda p, region, account, name: _bucket(_BucketRef.model_validate(p).bucketName, region),
-    "kms.amazonaws.com": lambda p, region, account, name: _kms_key(_KeyRef.model_validate(p).keyId, region, account),
+# eventSource -> (requestParameters, region, account, eventName, responseElements) -> (resource type, ARN)
+CLOUDTRAIL_RESOURCES: dict[str, Callable[[dict, str, str, str, dict | None], tuple[str, str]]] = {
+    "s3.amazonaws.com": lambda p, region, account, *_: _bucket(_BucketRef.model_validate(p).bucketName, region),
+    "kms.amazonaws.com": lambda p, region, account, *_: _kms_key(_KeyRef.model_validate(p).keyId, region, account),
     "ec2.amazonaws.com": _ec2,
-    "sqs.amazonaws.com": lambda p, region, account, name: _queue(_QueueRef.model_validate(p).queueUrl, region),
-    "sns.amazonaws.com": lambda p, region, account, name: ("AWS::SNS::Topic", _TopicRef.model_validate(p).topicArn),
-    "cloudtrail.amazonaws.com": lambda p, region, account, name: _trail(_TrailRef.model_validate(p).name, region, account),
-    "sagemaker.amazonaws.com": lambda p, region, account, name: _notebook(
+    "sqs.amazonaws.com": lambda p, region, account, *_: _queue(_QueueRef.model_validate(p).queueUrl, region),
+    "sns.amazonaws.com": lambda p, region, account, *_: ("AWS::SNS::Topic", _TopicRef.model_validate(p).topicArn),
+    "cloudtrail.amazonaws.com": lambda p, region, account, *_: _trail(_TrailRef.model_validate(p).name, region, account),
+    "sagemaker.amazonaws.com": lambda p, region, account, *_: _notebook(
         _NotebookRef.model_validate(p).notebookInstanceName, region, account
     ),
+    "iam.amazonaws.com": _iam,
 }
 
 # Config resourceType -> (resourceId, region, account) -> (resource type, ARN)
@@ -164,7 +208,16 @@ CONFIG_RESOURCES: dict[str, Callable[[str, str, str], tuple[str, str]]] = {
         _NotebookRef(notebookInstanceName=rid).notebookInstanceName, region, account
     ),
     ACCOUNT_RESOURCE_TYPE: lambda rid, region, account: (ACCOUNT_RESOURCE_TYPE, account_resource(account)),
+    # Config names IAM policies by policy id; the remediation looks the ARN up.
+    "AWS::IAM::Policy": lambda rid, region, account: (
+        "AWS::IAM::Policy",
+        f"arn:{partition_of(region)}:iam::{account}:policy-id/{_PolicyIdRef(policyId=rid).policyId}",
+    ),
 }
+
+
+class _PolicyIdRef(BaseModel):
+    policyId: PolicyId
 
 # --- CloudTrail ------------------------------------------------------------------------------
 
@@ -192,6 +245,7 @@ class _CloudTrailDetail(BaseModel):
     eventID: ShortText
     userIdentity: _UserIdentity
     requestParameters: dict[str, Any] | None = None
+    responseElements: dict[str, Any] | None = None
     errorCode: ShortText | None = None
 
 
@@ -212,7 +266,7 @@ def _from_cloudtrail(event: dict) -> Finding:
         raise RejectedEvent("detail.requestParameters: missing; cannot tell which resource")
     try:
         resource_type, resource_arn = locate(
-            detail.requestParameters, detail.awsRegion, detail.recipientAccountId, detail.eventName
+            detail.requestParameters, detail.awsRegion, detail.recipientAccountId, detail.eventName, detail.responseElements
         )
     except ValidationError as error:
         raise RejectedEvent(
@@ -301,7 +355,8 @@ class _S3BucketDetail(BaseModel):
 
 
 class _AccessKeyDetails(BaseModel):
-    userName: ShortText | None = None
+    accessKeyId: AccessKeyId | None = None
+    userName: IamName | None = None
     userType: ShortText | None = None
 
 
@@ -350,8 +405,20 @@ def _guardduty_severity(score: float) -> Literal["LOW", "MEDIUM", "HIGH", "CRITI
     return "LOW"
 
 
+def _credentials(key: _AccessKeyDetails, account: str, region: str) -> tuple[str, str, dict]:
+    """The credentials a GuardDuty finding names: a role's sessions, or a user's (or root's) access key."""
+    if key.userType == "AssumedRole":
+        return "AWS::IAM::Role", iam_principal("role", key.userName, account, region), {}
+    if key.userType in ("IAMUser", "Root") and key.accessKeyId:
+        user = iam_principal("user", key.userName, account, region) if key.userType == "IAMUser" else f"arn:{partition_of(region)}:iam::{account}:root"
+        details = {"principal_arn": user, "user_name": key.userName, "access_key_id": key.accessKeyId}
+        return "AWS::IAM::AccessKey", f"{user}/accesskey/{key.accessKeyId}", details
+    raise RejectedEvent(f"GuardDuty credentials of userType {key.userType!r} are not something Warden can revoke")
+
+
 def _from_guardduty(event: dict) -> Finding:
     detail = parse(event=event, model=_GuardDutyEvent).detail
+    details: dict[str, Any] = {}
     affected = {}
     if detail.service and detail.service.action and detail.service.action.awsApiCallAction:
         affected = detail.service.action.awsApiCallAction.affectedResources or {}
@@ -368,6 +435,9 @@ def _from_guardduty(event: dict) -> Finding:
                 "not a valid trail"
             ) from None
         resource_type, resource_arn = _trail(trail, detail.region, detail.accountId)
+    elif ":IAMUser/" in detail.type and detail.resource.accessKeyDetails and detail.resource.accessKeyDetails.userName:
+        # IAMUser findings are about the credentials used: GuardDuty's resource type for them.
+        resource_type, resource_arn, details = _credentials(detail.resource.accessKeyDetails, detail.accountId, detail.region)
     else:
         raise RejectedEvent(
             f"GuardDuty {detail.type}: detail.resource names no resource Warden can act on "
@@ -387,6 +457,7 @@ def _from_guardduty(event: dict) -> Finding:
         time=detail.updatedAt.isoformat(),
         severity=_guardduty_severity(detail.severity),
         raw_ref=detail.arn or detail.id,
+        details=details,
     )
 
 

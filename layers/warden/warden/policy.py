@@ -21,6 +21,7 @@ MODES = ("enforce", "dry-run")
 @dataclass(frozen=True)
 class Settings:
     mode: str
+    family_modes: dict[str, str]  # e.g. {"iam": "dry-run"}: a family's own mode overrides `mode`
     exempt_tag_key: str
     exempt_resource_patterns: tuple[str, ...]
     protected_principal_arns: tuple[str, ...]
@@ -34,14 +35,25 @@ class Settings:
         if mode not in MODES:
             # Never fall back to enforcing: an unknown mode means "only say what you would do".
             mode = "dry-run"
+        family_modes = {
+            key.removeprefix("WARDEN_MODE_").lower(): value
+            for key, value in env.items()
+            if key.startswith("WARDEN_MODE_") and value in MODES
+        }
         return cls(
             mode=mode,
+            family_modes=family_modes,
             exempt_tag_key=env.get("WARDEN_EXEMPT_TAG_KEY", "warden:exempt"),
             exempt_resource_patterns=_split(env.get("WARDEN_EXEMPT_RESOURCES", "")),
-            protected_principal_arns=_split(env.get("WARDEN_PROTECTED_PRINCIPAL_ARNS", "")),
+            protected_principal_arns=_split(env.get("WARDEN_PROTECTED_PRINCIPAL_ARNS", ""))
+            + _split(env.get("WARDEN_DEPLOYER_ARN", "")),
             warden_role_arns=_split(env.get("WARDEN_ROLE_ARNS", "")),
             dedupe_window_seconds=max(1, int(env.get("WARDEN_DEDUPE_WINDOW_SECONDS", "300") or 300)),
         )
+
+
+    def mode_for(self, family: str) -> str:
+        return self.family_modes.get(family, self.mode)
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -83,3 +95,33 @@ def exempt_reason(finding: Finding, tags: dict[str, str], settings: Settings) ->
         value = tags[settings.exempt_tag_key]
         return f"resource is tagged {settings.exempt_tag_key}={value!r}" if value else f"resource is tagged {settings.exempt_tag_key}"
     return None
+
+
+def _principal_key(arn: str) -> tuple:
+    """Comparable identity: roles by (account, name) whether given as role or session ARN."""
+    identity = _role_identity(arn, None)
+    return ("role", *identity) if identity else ("arn", arn)
+
+
+def protected_reason(principal_arn: str, settings: Settings) -> str | None:
+    """Why Warden must never change this principal, or None. These hold whatever the settings say."""
+    identity = _role_identity(principal_arn, None)
+    name = identity[1] if identity else ""
+    if re.match(r"^arn:[\w-]+:iam::[0-9]{12}:root$", principal_arn):
+        return "it is the account root"
+    if name.startswith("AWSReservedSSO_") or "/aws-reserved/sso.amazonaws.com/" in principal_arn:
+        return "it is an AWS IAM Identity Center (SSO) reserved role"
+    if name.startswith("AWSServiceRoleFor") or "/aws-service-role/" in principal_arn:
+        return "it is a service-linked role"
+    if caused_by_warden_principal(principal_arn, settings):
+        return "it is one of Warden's own roles"
+    key = _principal_key(principal_arn)
+    for protected in settings.protected_principal_arns:
+        if _principal_key(protected) == key:
+            return "it is listed in ProtectedPrincipalArns (or deployed this stack)"
+    return None
+
+
+def caused_by_warden_principal(principal_arn: str, settings: Settings) -> bool:
+    identity = _role_identity(principal_arn, None)
+    return identity is not None and identity in {_role_identity(arn, None) for arn in settings.warden_role_arns}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from warden.findings import Finding
-from warden.remediations import encryption, kms, s3_public, sagemaker, trail_logging  # noqa: F401  (they register)
+from warden.remediations import encryption, iam, kms, s3_public, sagemaker, trail_logging  # noqa: F401  (they register)
 from warden.remediations.base import REMEDIATIONS, Remediation
 
 
@@ -22,7 +22,7 @@ def _triggered_by(remediation: Remediation, finding: Finding) -> bool:
 def remediation_for(finding: Finding) -> Remediation | None:
     """The one remediation for this finding's resource type and trigger, if any."""
     for remediation in REMEDIATIONS.values():
-        if remediation.resource_type == finding.resource_type and _triggered_by(remediation, finding):
+        if remediation.handles(finding.resource_type) and _triggered_by(remediation, finding):
             return remediation
     return None
 

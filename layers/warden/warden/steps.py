@@ -23,7 +23,7 @@ from warden.aws import client, for_finding
 from warden.findings import Finding, RejectedEvent, parse_finding
 from warden.notify import compose, compose_alarm
 from warden.observability import logger, metrics
-from warden.policy import Settings, caused_by_warden, exempt_reason
+from warden.policy import Settings, caused_by_warden, exempt_reason, protected_reason
 from warden.remediations.base import Change, NotRemediable, Remediation, ResourceGone, StillExposed
 
 # --- triage ------------------------------------------------------------------------------------
@@ -63,13 +63,19 @@ def _decide(finding: Finding, remediation: Remediation, settings: Settings, lamb
     reason = getattr(remediation, "ignore_reason", lambda _: None)(finding)
     if reason:
         return "ignored", reason
+    aws = for_finding(finding)
     try:
-        tags = remediation.resource_tags(finding, for_finding(finding))
+        tags = remediation.resource_tags(finding, aws)
+        principals = remediation.principals(finding, aws)
     except ResourceGone as gone:
         return "resource-gone", f"{gone}; nothing is left to fix"
     reason = exempt_reason(finding, tags, settings)
     if reason:
         return "exempt", reason
+    for principal in principals:
+        reason = protected_reason(principal, settings)
+        if reason:
+            return "exempt", f"the fix would change {principal}, a protected principal: {reason}"
     # Region is part of the key: account-level settings such as EBS encryption are per region.
     dedupe_key = f"{remediation.name}#{finding.region}#{finding.resource_arn}"
     holder = first_claim(dedupe_key, finding.id, settings.dedupe_window_seconds, lambda_context)
@@ -78,9 +84,9 @@ def _decide(finding: Finding, remediation: Remediation, settings: Settings, lamb
             f"{remediation.name} on this resource was already started by {holder} "
             f"within the {settings.dedupe_window_seconds}s dedupe window"
         )
-    if settings.mode == "dry-run":
-        return "dry-run", "Mode is dry-run"
-    return "enforce", "Mode is enforce"
+    mode = settings.mode_for(remediation.family)
+    source = f"the {remediation.family} family's mode" if remediation.family in settings.family_modes else "Mode"
+    return mode, f"{source} is {mode}"
 
 
 def triage(event: Any, lambda_context=None, execution: str | None = None) -> dict[str, Any]:

@@ -80,14 +80,23 @@ class Remediation:
     name: ClassVar[str]
     family: ClassVar[str]  # which Lambda runs it: "s3_public", "encryption", ...
     resource_type: ClassVar[str]
+    resource_types: ClassVar[tuple[str, ...]] = ()  # when it handles several (IAM users, roles, groups)
     triggers: ClassVar[Triggers]
     permissions: ClassVar[tuple[str, ...]]  # calls made by snapshot/apply/rollback
     verify_permissions: ClassVar[tuple[str, ...]]  # calls made by verify
     tag_permissions: ClassVar[tuple[str, ...]] = ()  # calls made by resource_tags (triage)
 
+    def handles(self, resource_type: str) -> bool:
+        return resource_type in (self.resource_types or (self.resource_type,))
+
     def resource_tags(self, finding: Finding, aws) -> dict[str, str]:
         """Tags used for exemptions; raise ResourceGone if the resource no longer exists."""
         return {}
+
+    def principals(self, finding: Finding, aws) -> list[str]:
+        """The IAM principals whose permissions this fix would change (checked against protected
+        principals before anything is planned). Empty for fixes that change no principal."""
+        return []
 
     def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
         raise NotImplementedError
