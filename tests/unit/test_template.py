@@ -234,3 +234,10 @@ def test_policy_versions_are_only_changed_in_this_account():
     for statement in statements("IamFunction"):
         if set(statement["Action"]) & {"iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicyVersion"}:
             assert "${AWS::AccountId}:policy/*" in json.dumps(statement["Resource"])
+
+
+def test_iam_forwarder_forwards_exactly_what_the_iam_rule_listens_for():
+    forwarder, matches = decode(str(ROOT / "iam-forwarder.yaml"))
+    assert not matches
+    assert forwarder["Resources"]["ForwardIamEvents"]["Properties"]["EventPattern"] == rule_patterns()["IamCloudTrail"]
+    assert _run(str(BIN / "cfn-lint"), "iam-forwarder.yaml").returncode == 0

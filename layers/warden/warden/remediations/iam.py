@@ -91,6 +91,8 @@ def strip_overbroad(document: dict) -> tuple[dict | None, list]:
     """(document without the over-broad statements, or None if none is left; the removed ones)."""
     statements = _as_list(document.get("Statement"))
     removed = [s for s in statements if grants_overbroad_access(s)]
+    if not removed:
+        return document, []  # untouched, even a single statement written without a list
     kept = [s for s in statements if not grants_overbroad_access(s)]
     return ({**document, "Statement": kept} if kept else None), removed
 
