@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import string
 from unittest import mock
+
+from moto.moto_api._internal import mock_random as moto_random
 
 ACCOUNT = "123456789012"
 TRAINING_BUCKET = "ml-training-data-prod"
@@ -185,3 +188,58 @@ def iam_over_broad(clients) -> None:
     iam.create_user(UserName=CI_USER)
     with mock.patch("moto.iam.models.generate_access_key_id_from_account_id", return_value=CI_ACCESS_KEY):
         iam.create_access_key(UserName=CI_USER)
+
+
+# --- abused inference APIs ---------------------------------------------------------------------
+
+REST_API = "inference-api"  # stage prod: 500 rps / burst 1000, and a usage plan at 100 / 200
+HTTP_API_ID = "llmgatew"  # moto's HTTP API ids are 8 letters; stage prod has no limits set
+API_STAGE = "prod"
+REST_ALARM = "warden-abuse-inference-api-4xx"
+HTTP_ALARM = "warden-abuse-llm-gateway-count"
+REST_LATENCY_ALARM = "warden-abuse-inference-api-latency"  # a second alarm on the same REST stage
+
+
+def abused_apis(clients, alarm_state: str = "ALARM") -> dict[str, str]:
+    """A REST and an HTTP inference API under attack, each with its abuse alarm. Returns ids."""
+    rest = clients("apigateway")
+    api_id = rest.create_rest_api(name=REST_API)["id"]
+    root = rest.get_resources(restApiId=api_id)["items"][0]["id"]
+    rest.put_method(restApiId=api_id, resourceId=root, httpMethod="POST", authorizationType="NONE")
+    rest.put_integration(restApiId=api_id, resourceId=root, httpMethod="POST", type="MOCK")
+    deployment = rest.create_deployment(restApiId=api_id)["id"]
+    rest.create_stage(restApiId=api_id, stageName=API_STAGE, deploymentId=deployment)
+    rest.update_stage(
+        restApiId=api_id,
+        stageName=API_STAGE,
+        patchOperations=[
+            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "500"},
+            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "1000"},
+        ],
+    )
+    plan = rest.create_usage_plan(
+        name="partners", apiStages=[{"apiId": api_id, "stage": API_STAGE}], throttle={"rateLimit": 100.0, "burstLimit": 200}
+    )["id"]
+
+    http = clients("apigatewayv2")
+    # The event files name this API by id; moto draws API ids letter by letter from random.choice
+    # over the lowercase alphabet, so hand it these letters (other draws are left alone).
+    letters = iter(HTTP_API_ID)
+    draw = moto_random.choice
+    pick = lambda pool: next(letters, None) or draw(pool) if pool == string.ascii_lowercase else draw(pool)  # noqa: E731
+    with mock.patch.object(moto_random, "choice", side_effect=pick):
+        http_id = http.create_api(Name="llm-gateway", ProtocolType="HTTP")["ApiId"]
+    http.create_stage(ApiId=http_id, StageName=API_STAGE)
+
+    cloudwatch = clients("cloudwatch")
+    for name, metric, dimensions in (
+        (REST_ALARM, "4XXError", [{"Name": "ApiName", "Value": REST_API}, {"Name": "Stage", "Value": API_STAGE}]),
+        (HTTP_ALARM, "Count", [{"Name": "ApiId", "Value": http_id}, {"Name": "Stage", "Value": API_STAGE}]),
+        (REST_LATENCY_ALARM, "Latency", [{"Name": "ApiName", "Value": REST_API}, {"Name": "Stage", "Value": API_STAGE}]),
+    ):
+        cloudwatch.put_metric_alarm(
+            AlarmName=name, Namespace="AWS/ApiGateway", MetricName=metric, Dimensions=dimensions, Statistic="Sum",
+            Period=60, EvaluationPeriods=1, Threshold=1000, ComparisonOperator="GreaterThanThreshold",
+        )  # fmt: skip
+        cloudwatch.set_alarm_state(AlarmName=name, StateValue=alarm_state, StateReason="test")
+    return {"rest_api_id": api_id, "usage_plan_id": plan, "http_api_id": http_id}

@@ -28,6 +28,9 @@ def twin(request):
         "IamMode": "enforce",
         "DefaultKmsKeyArn": scenarios.key_arn("default-key"),
         "ProtectedPrincipalArns": f"arn:aws:iam::{scenarios.ACCOUNT}:role/{scenarios.BREAK_GLASS_ROLE}",
+        # one quick cool-down round: the scenario's alarms stay in ALARM, so the throttle escalates
+        "CooldownSeconds": "1",
+        "MaxCooldowns": "1",
     }
     # Only IAM scenarios need AWS-managed policies (AdministratorAccess); loading them costs ~2 s a test.
     iam = "iam" in request.node.name
@@ -38,4 +41,6 @@ def twin(request):
         scenarios.encryption_turned_off(deployed.client)
         if iam:
             scenarios.iam_over_broad(deployed.client)
+        if "cloudwatch" in request.node.name:
+            scenarios.abused_apis(deployed.client)
         yield deployed

@@ -132,6 +132,26 @@ EXPECTED["cloudtrail-iam-attachrolepolicy-break-glass.json"] = (1, "exempt", "SU
 EXPECTED["cloudtrail-iam-attachrolepolicy-sso-reserved.json"] = (1, "exempt", "SUCCEEDED", "exempt", UNCHANGED)
 
 
+def rest_limits(twin):
+    rest = twin.client("apigateway")
+    api_id = next(a["id"] for a in rest.get_rest_apis()["items"] if a["name"] == S.REST_API)
+    settings = rest.get_stage(restApiId=api_id, stageName=S.API_STAGE)["methodSettings"]["*/*"]
+    plan = next(p for p in rest.get_usage_plans()["items"] if p["name"] == "partners")
+    return settings["throttlingRateLimit"], settings["throttlingBurstLimit"], plan["throttle"]
+
+
+THROTTLED = (10.0, 20, {"rateLimit": 10.0, "burstLimit": 20})
+# The scenario's alarms stay in ALARM: after the one cool-down round the throttle stays on and on-call is told.
+ENCRYPTION_END_STATE["cloudwatch-alarm-apigw-rest-4xx.json"] = (rest_limits, THROTTLED)
+ENCRYPTION_END_STATE["cloudwatch-alarm-apigw-rest-latency-second-alarm.json"] = (rest_limits, THROTTLED)
+for name in ("cloudwatch-alarm-apigw-rest-4xx.json", "cloudwatch-alarm-apigw-rest-latency-second-alarm.json"):
+    EXPECTED[name] = (1, "enforce", "SUCCEEDED", ("remediated", "escalated"), ENCRYPTION)
+# moto does not implement apigatewayv2 UpdateStage: on the twin the HTTP API fix fails, loudly.
+# tests/unit/test_throttle.py checks the exact HTTP API calls against botocore's real API model.
+EXPECTED["cloudwatch-alarm-apigw-http-count.json"] = (1, "enforce", "FAILED", "failed", UNCHANGED)
+EXPECTED["cloudwatch-alarm-unrelated-prefix.json"] = (0, None, None, None, UNCHANGED)
+
+
 def test_every_event_file_has_an_expectation():
     assert sorted(p.name for p in EVENTS.glob("*.json")) == sorted(EXPECTED)
 
@@ -170,7 +190,8 @@ def test_event_file_end_to_end(twin, name):
     assert len(result.matched_rules) == rules
     assert result.decision == decision
     assert result.status == status
-    assert [n["attributes"]["outcome"] for n in result.notifications] == ([outcome] if outcome else [])
+    outcomes = list(outcome) if isinstance(outcome, tuple) else [outcome] if outcome else []
+    assert [n["attributes"]["outcome"] for n in result.notifications] == outcomes
     for message in result.notifications:
         assert len(message["subject"]) < 100
         assert set(message["attributes"]) == {"severity", "outcome", "remediation"}
@@ -200,7 +221,7 @@ def test_event_file_end_to_end(twin, name):
         assert read(twin) == expected
         assert after[BUCKET] == before[BUCKET], "the encryption family changes no public-access setting"
         record = result.audit_records[0]
-        assert record["outcome"] == "remediated" and record["verification"]["exposed"] == []
+        assert record["outcome"] == outcomes[-1] and record["verification"]["exposed"] == []
         assert record["before"] is not None, "the before-snapshot is on record for rollback"
     elif end_state == ACCOUNT_BLOCKED:
         assert all(account_block(twin).values())

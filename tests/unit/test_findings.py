@@ -78,6 +78,7 @@ def bucket_finding(**overrides) -> Finding:
 
 # --- every valid events/ file -------------------------------------------------------------------
 
+REST_STAGE = "arn:aws:apigateway:us-east-1::/restapis/by-name/inference-api/stages/prod"
 KEY = "AWS::KMS::Key"
 KEY_ARN = lambda suffix: f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1a2b3c4d-0000-4000-8000-00000000{suffix}"  # noqa: E731
 BOB = f"arn:aws:sts::{ACCOUNT}:assumed-role/PlatformAdmin/bob"
@@ -194,6 +195,17 @@ VALID = [
     ("guardduty-iam-maliciousipcaller-custom-accesskey.json", "guardduty", "UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom",
      "AWS::IAM::AccessKey", f"arn:aws:iam::{ACCOUNT}:user/ci-deployer/accesskey/AKIAIOSFODNN7EXAMPLE", "IAMUser:ci-deployer",
      "MEDIUM", "iam-deactivate-access-key"),
+] + [
+    # abused APIs: REST alarms name the API, HTTP alarms its id
+    (name, "cloudwatch", f"AWS/ApiGateway/{metric}", stage_type, arn, None, "HIGH", "apigw-throttle-stage")
+    for name, metric, stage_type, arn in [
+        ("cloudwatch-alarm-apigw-rest-4xx.json", "4XXError", "AWS::ApiGateway::Stage", REST_STAGE),
+        ("cloudwatch-alarm-apigw-rest-latency-second-alarm.json", "Latency", "AWS::ApiGateway::Stage", REST_STAGE),
+        # the rule's alarm-name prefix keeps this one out; the parser itself accepts it
+        ("cloudwatch-alarm-unrelated-prefix.json", "Count", "AWS::ApiGateway::Stage", REST_STAGE),
+        ("cloudwatch-alarm-apigw-http-count.json", "Count", "AWS::ApiGatewayV2::Stage",
+         f"arn:aws:apigateway:{REGION}::/apis/llmgatew/stages/prod"),
+    ]
 ]
 VALID_FILES = [row[0] for row in VALID]
 
@@ -237,6 +249,7 @@ def test_finding_id_and_raw_ref_lead_back_to_the_original(name):
         "cloudtrail": (f"cloudtrail:{detail.get('eventID')}", detail.get("eventID")),
         "config": (f"config:{event['id']}", detail.get("configRuleARN")),
         "guardduty": (f"guardduty:{detail.get('id')}", detail.get("arn")),
+        "cloudwatch": (f"cloudwatch:{event['id']}", (event.get("resources") or [None])[0]),
     }[finding.source]
     assert (finding.id, finding.raw_ref) == expected
     assert datetime.fromisoformat(finding.time).tzinfo is not None  # ISO 8601 with a zone

@@ -28,6 +28,7 @@ UNSCOPABLE = {
     "s3:PutAccountPublicAccessBlock",
     "ec2:GetEbsEncryptionByDefault",
     "ec2:EnableEbsEncryptionByDefault",
+    "ec2:DisableEbsEncryptionByDefault",
     "config:GetResourceConfigHistory",
 }
 
@@ -75,8 +76,16 @@ EXPECTED_ACTIONS = {
     "S3PublicAccessFunction": union("permissions", registry.family("s3_public")) | AUDIT_UPDATE,
     "EncryptionFunction": union("permissions", registry.family("encryption")) | AUDIT_UPDATE,
     "IamFunction": union("permissions", registry.family("iam")) | AUDIT_UPDATE,
+    # the throttle lifts itself: its function also restores (rollback) and reads the alarm
+    "ThrottleFunction": union("permissions", registry.family("throttle"))
+    | union("rollback_permissions", registry.family("throttle"))
+    | {"cloudwatch:DescribeAlarms"}
+    | AUDIT_UPDATE,
     "VerifyFunction": union("verify_permissions", registry.all_remediations()) | AUDIT_UPDATE,
     "NotifyFunction": {"sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"} | AUDIT_UPDATE,
+    # reads the record, restores with every remediation's rollback, records the rollback
+    "RollbackFunction": union("rollback_permissions", registry.all_remediations())
+    | {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"},
 }
 
 
@@ -216,11 +225,48 @@ ESCALATION = {
 }
 
 
+ROLLBACK_REATTACHES = {"iam:AttachUserPolicy", "iam:AttachRolePolicy", "iam:AttachGroupPolicy"}
+
+
 def test_iam_role_can_only_take_permissions_away():
-    """It cannot create users or keys, attach any policy (AdministratorAccess included), or pass roles."""
-    granted = {a for function in EXPECTED_ACTIONS for a in actions(function)}
+    """It cannot create users or keys, attach any policy (AdministratorAccess included), or pass roles.
+    Only the operator-started Rollback function may attach: it puts back exactly what Warden detached."""
+    granted = {a for function in EXPECTED_ACTIONS if function != "RollbackFunction" for a in actions(function)}
     assert not granted & ESCALATION
     assert not any(a.startswith("iam:Attach") or a.startswith("iam:Create") and a != "iam:CreatePolicyVersion" for a in granted)
+    rollback = actions("RollbackFunction")
+    assert not rollback & (ESCALATION - ROLLBACK_REATTACHES)
+    assert not any(a.startswith("iam:Create") for a in rollback)
+
+
+def test_rollback_function_is_started_only_by_a_person():
+    """No rule, workflow state, alarm or resource policy can invoke it: undoing a fix is an operator's call."""
+    template_text = json.dumps(TEMPLATE)
+    machine = RESOURCES["RemediationStateMachine"]["Properties"]
+    assert "RollbackFunction" not in json.dumps(machine)
+    assert "RollbackFunction" not in json.dumps(ASL)
+    invoke_permissions = [s for s in RESOURCES.values() if s["Type"] == "AWS::Lambda::Permission"]
+    assert "RollbackFunction" not in json.dumps(invoke_permissions)
+    assert "Events" not in RESOURCES["RollbackFunction"]["Properties"]
+    # its own API calls are Warden's: triage ignores them instead of fixing the rollback again
+    roles = RESOURCES["TriageFunction"]["Properties"]["Environment"]["Variables"]["WARDEN_ROLE_ARNS"]["Fn::Join"][1]
+    assert {"Fn::GetAtt": ["RollbackFunctionRole", "Arn"]} in roles
+    assert "RollbackFunctionName" in template_text
+
+
+def test_rollback_role_can_neither_read_nor_destroy_data():
+    """It may undo protection (that is what a rollback is) but never reads or deletes data, keys or resources."""
+    destroys = {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:DeleteBucket", "kms:Decrypt", "cloudtrail:DeleteTrail",
+                "sagemaker:DeleteNotebookInstance", "sqs:DeleteQueue", "sns:DeleteTopic", "iam:DeleteUser", "iam:DeleteRole"}  # fmt: skip
+    assert not actions("RollbackFunction") & destroys
+
+
+def test_rollback_role_denies_itself_the_protected_principals():
+    denies = statements("RollbackFunction", effect="Deny")
+    resources = json.dumps([s["Resource"] for s in denies])
+    for protected in ("role/aws-reserved/*", "role/aws-service-role/*", "role/${AWS::StackName}-*", "ProtectedPrincipalArns", "DeployerPrincipalArn"):
+        assert protected in resources
+    assert all("iam:Attach*" in s["Action"] for s in denies)
 
 
 def test_iam_role_denies_itself_the_always_protected_principals():

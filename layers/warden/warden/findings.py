@@ -39,7 +39,7 @@ class Finding:
     """One security-relevant observation, whatever its source."""
 
     id: str  # unique per event: "<source>:<event or finding id>"
-    source: Literal["cloudtrail", "config", "guardduty"]
+    source: Literal["cloudtrail", "config", "guardduty", "cloudwatch"]
     type: str  # CloudTrail eventName, Config rule name or GuardDuty finding type
     account: str
     region: str
@@ -461,10 +461,103 @@ def _from_guardduty(event: dict) -> Finding:
     )
 
 
+# --- CloudWatch alarms (abused API endpoints) --------------------------------------------------
+
+ApiName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 ._-]{1,128}$")]
+ApiId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{6,32}$")]
+StageName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_$-]{1,128}$")]
+
+
+class _AlarmMetric(BaseModel):
+    namespace: ShortText
+    name: ShortText
+    dimensions: dict[ShortText, ShortText] = Field(default_factory=dict, max_length=30)
+
+
+class _MetricStat(BaseModel):
+    metric: _AlarmMetric
+
+
+class _AlarmMetricQuery(BaseModel):
+    metricStat: _MetricStat | None = None
+
+
+class _AlarmConfiguration(BaseModel):
+    metrics: list[_AlarmMetricQuery] = Field(min_length=1, max_length=20)
+
+
+class _AlarmState(BaseModel):
+    value: Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
+    timestamp: datetime | None = None
+
+
+class _AlarmDetail(BaseModel):
+    alarmName: Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f]{1,255}$")]
+    state: _AlarmState
+    configuration: _AlarmConfiguration
+
+
+class _AlarmEvent(EventBridgeModel):
+    detail: _AlarmDetail
+
+
+class _RestStage(BaseModel):
+    ApiName: ApiName
+    Stage: StageName
+
+
+class _HttpStage(BaseModel):
+    ApiId: ApiId
+    Stage: StageName
+
+
+def _from_alarm(event: dict) -> Finding:
+    parsed = parse(event=event, model=_AlarmEvent)
+    detail = parsed.detail
+    if detail.state.value != "ALARM":
+        raise RejectedEvent(f"alarm {detail.alarmName} is {detail.state.value}: only ALARM is acted on")
+    metric = next((q.metricStat.metric for q in detail.configuration.metrics if q.metricStat), None)
+    if metric is None or metric.namespace != "AWS/ApiGateway":
+        raise RejectedEvent(f"alarm {detail.alarmName} does not watch an AWS/ApiGateway metric")
+    region, partition = parsed.region, partition_of(parsed.region)
+    try:
+        if "ApiId" in metric.dimensions:
+            stage = _HttpStage.model_validate(metric.dimensions)
+            resource_type = "AWS::ApiGatewayV2::Stage"
+            resource_arn = f"arn:{partition}:apigateway:{region}::/apis/{stage.ApiId}/stages/{stage.Stage}"
+            details = {"api_id": stage.ApiId, "stage": stage.Stage}
+        else:
+            rest = _RestStage.model_validate(metric.dimensions)
+            # REST API metrics name the API, not its id: the remediation looks the id up.
+            resource_type = "AWS::ApiGateway::Stage"
+            resource_arn = f"arn:{partition}:apigateway:{region}::/restapis/by-name/{rest.ApiName}/stages/{rest.Stage}"
+            details = {"api_name": rest.ApiName, "stage": rest.Stage}
+    except ValidationError as error:
+        raise RejectedEvent(
+            f"CloudWatch Alarm State Change event is malformed: detail.configuration.metrics.dimensions: {_describe(error)}"
+        ) from None
+    details["alarm_name"] = detail.alarmName
+    return Finding(
+        id=f"cloudwatch:{parsed.id}",
+        source="cloudwatch",
+        type=f"{metric.namespace}/{metric.name}",
+        account=parsed.account,
+        region=region,
+        resource_type=resource_type,
+        resource_arn=resource_arn,
+        actor=None,  # an alarm does not say who sent the traffic
+        time=(detail.state.timestamp or parsed.time).isoformat(),
+        severity="HIGH",
+        raw_ref=(parsed.resources or [detail.alarmName])[0],
+        details=details,
+    )
+
+
 PARSERS: dict[str, Callable[[dict], Finding]] = {
     "AWS API Call via CloudTrail": _from_cloudtrail,
     "Config Rules Compliance Change": _from_config,
     "GuardDuty Finding": _from_guardduty,
+    "CloudWatch Alarm State Change": _from_alarm,
 }
 
 

@@ -18,6 +18,8 @@ OUTCOMES = (
     "duplicate",
     "resource-gone",
     "needs-decision",
+    "restored",
+    "escalated",
     "failed",
     "rejected",
 )
@@ -30,6 +32,8 @@ HEADLINES = {
     "duplicate": "Duplicate suppressed",
     "resource-gone": "Resource gone, nothing to fix",
     "needs-decision": "NEEDS A DECISION",
+    "restored": "Throttle lifted, limits restored",
+    "escalated": "STILL ABUSED, throttle stays on",
     "failed": "FAILED to fix",
     "rejected": "Rejected event",
 }
@@ -46,6 +50,7 @@ EXPOSURES = {
     "kms-enable-key-rotation": "KMS key rotation off",
     "cloudtrail-restart-logging": "CloudTrail logging stopped",
     "sagemaker-stop-exposed-notebook": "SageMaker notebook exposed",
+    "apigw-throttle-stage": "abused API stage",
 }
 
 
@@ -83,7 +88,7 @@ def execution_link(execution_arn: str | None) -> str | None:
 
 
 def _severity(outcome: str, finding: dict | None) -> str:
-    if outcome in ("failed", "rejected", "needs-decision"):
+    if outcome in ("failed", "rejected", "needs-decision", "escalated"):
         return "HIGH"
     if outcome in ("exempt", "duplicate", "resource-gone"):
         return "INFO"
@@ -172,6 +177,24 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
             lines += _changes("WHAT WARDEN WOULD DO", changes)
             lines += _advice(result)
             lines += ["TO LET WARDEN FIX IT", "  Fix it by hand as above, or set the Mode parameter to enforce.", ""]
+        elif outcome == "restored":
+            cooldown = state.get("cooldown") or {}
+            lines += [
+                f"The alarm is {cooldown.get('alarm_state', 'no longer in ALARM')} after {cooldown.get('round', '?')} "
+                "cool-down check(s): the limits from before the throttle are back.",
+                "",
+            ]
+            lines += _changes("WHAT WARDEN RESTORED", [{"summary": s} for s in (state.get("restore") or {}).get("restored", [])])
+        elif outcome == "escalated":
+            cooldown = state.get("cooldown") or {}
+            lines += [
+                f"The alarm is still {cooldown.get('alarm_state', 'ALARM')} after {cooldown.get('round', '?')} cool-down "
+                "checks. Warden stopped waiting and LEFT THE THROTTLE ON.",
+                "",
+                "  Decide: block the abusive callers (WAF, API keys, authorizer), then restore the limits by hand:",
+                "",
+            ]
+            lines += _undo(changes, finding["id"])
         elif outcome == "needs-decision":
             lines += [
                 "WHY WARDEN DID NOT ACT",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from warden.findings import Finding
-from warden.remediations import encryption, iam, kms, s3_public, sagemaker, trail_logging  # noqa: F401  (they register)
+from warden.remediations import encryption, iam, kms, s3_public, sagemaker, throttle, trail_logging  # noqa: F401
 from warden.remediations.base import REMEDIATIONS, Remediation
 
 
@@ -16,6 +16,8 @@ def _triggered_by(remediation: Remediation, finding: Finding) -> bool:
         return any(rule in finding.type for rule in triggers.config_rules)
     if finding.source == "guardduty":
         return finding.type in triggers.guardduty_types
+    if finding.source == "cloudwatch":
+        return finding.type in triggers.alarm_metrics
     return False
 
 

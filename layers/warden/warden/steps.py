@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from botocore.exceptions import ClientError
 
 from warden import audit, registry
 from warden.aws import client, for_finding
@@ -24,7 +25,7 @@ from warden.findings import Finding, RejectedEvent, parse_finding
 from warden.notify import compose, compose_alarm
 from warden.observability import logger, metrics
 from warden.policy import Settings, caused_by_warden, exempt_reason, protected_reason
-from warden.remediations.base import Change, NotRemediable, Remediation, ResourceGone, StillExposed
+from warden.remediations.base import Change, NotRemediable, Remediation, ResourceGone, StillExposed, WardenError
 
 # --- triage ------------------------------------------------------------------------------------
 
@@ -144,7 +145,8 @@ def remediate(state: dict[str, Any], family: str) -> dict[str, Any]:
     if state["decision"] == "enforce" and changes:
         after = remediation.apply(finding, [Change.from_dict(c) for c in changes], aws)
         applied = after.pop("applied")
-        audit.update(finding.id, applied=applied, after=after)
+        # The state right after the fix: rollback compares it with the resource then to detect drift.
+        audit.update(finding.id, applied=applied, after=after, after_snapshot=_state_after_fix(finding, remediation, aws))
         metrics.add_metric(name="Remediations", unit=MetricUnit.Count, value=1)
     if not changes:
         audit.update(finding.id, outcome="ignored", reason="already compliant when Warden looked; nothing to change")
@@ -152,6 +154,16 @@ def remediate(state: dict[str, Any], family: str) -> dict[str, Any]:
                 extra={"changes": len(changes), "applied": applied})
     advice = remediation.advice(finding, before) if changes else []
     return {"before": before, "changes": changes, "applied": applied, "changed": bool(applied), "advice": advice}
+
+
+def _state_after_fix(finding: Finding, remediation: Remediation, aws) -> dict[str, Any] | None:
+    """The snapshot right after apply; None if it cannot be read (the fix stands, and rollback
+    then needs --force because it cannot tell whether anyone changed the resource since)."""
+    try:
+        return remediation.snapshot(finding, aws)
+    except (ClientError, WardenError) as error:
+        logger.warning("no after-snapshot for rollback", extra={"error": str(error)})
+        return None
 
 
 def verify(state: dict[str, Any]) -> dict[str, Any]:

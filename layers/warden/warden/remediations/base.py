@@ -72,6 +72,7 @@ class Triggers:
     cloudtrail_events: tuple[str, ...] = ()  # eventName values
     config_rules: tuple[str, ...] = ()  # managed rule identifiers, matched as substrings
     guardduty_types: tuple[str, ...] = ()
+    alarm_metrics: tuple[str, ...] = ()  # "<namespace>/<metric>" of CloudWatch alarms
 
 
 class Remediation:
@@ -82,9 +83,14 @@ class Remediation:
     resource_type: ClassVar[str]
     resource_types: ClassVar[tuple[str, ...]] = ()  # when it handles several (IAM users, roles, groups)
     triggers: ClassVar[Triggers]
-    permissions: ClassVar[tuple[str, ...]]  # calls made by snapshot/apply/rollback
+    permissions: ClassVar[tuple[str, ...]]  # calls made by snapshot/apply
     verify_permissions: ClassVar[tuple[str, ...]]  # calls made by verify
     tag_permissions: ClassVar[tuple[str, ...]] = ()  # calls made by resource_tags (triage)
+    # Calls made by a rollback: re-reading the resource with snapshot (to detect drift and to check the
+    # restore) and the restoring calls of rollback. Declared by every remediation; no default.
+    rollback_permissions: ClassVar[tuple[str, ...]]
+    # Snapshot keys that are lookups or timestamps, not the resource's state: not compared for drift.
+    volatile_snapshot_keys: ClassVar[tuple[str, ...]] = ()
 
     def handles(self, resource_type: str) -> bool:
         return resource_type in (self.resource_types or (self.resource_type,))
@@ -117,6 +123,10 @@ class Remediation:
 
     def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
         raise NotImplementedError
+
+    def state(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        """The part of a snapshot that is the resource's state, compared to detect drift. Pure."""
+        return {k: v for k, v in snapshot.items() if k not in self.volatile_snapshot_keys}
 
 
 def error_code(error: ClientError) -> str:

@@ -133,6 +133,9 @@ class RestoreBucketEncryption(Remediation):
     )
     verify_permissions = ("s3:GetEncryptionConfiguration",)
     tag_permissions = ("s3:GetBucketTagging",)
+    # snapshot looks the key up again; DeleteBucketEncryption is authorized as s3:PutEncryptionConfiguration.
+    rollback_permissions = permissions
+    volatile_snapshot_keys = ("kms_key", "kms_key_source", "skipped")
 
     def ignore_reason(self, finding: Finding) -> str | None:
         return None  # the request never shows the key it replaced: always compare with history
@@ -273,6 +276,8 @@ class RestoreQueueEncryption(Remediation):
     )
     verify_permissions = ("sqs:GetQueueAttributes",)
     tag_permissions = ("sqs:ListQueueTags",)
+    rollback_permissions = permissions
+    volatile_snapshot_keys = ("kms_key", "kms_key_source", "skipped")
 
     def ignore_reason(self, finding: Finding) -> str | None:
         attributes = (finding.details.get("requestParameters") or {}).get("attributes") or {}
@@ -369,6 +374,8 @@ class RestoreTopicEncryption(Remediation):
     )
     verify_permissions = ("sns:GetTopicAttributes",)
     tag_permissions = ("sns:ListTagsForResource",)
+    rollback_permissions = permissions
+    volatile_snapshot_keys = ("kms_key", "kms_key_source", "skipped")
 
     def ignore_reason(self, finding: Finding) -> str | None:
         params = finding.details.get("requestParameters") or {}
@@ -440,6 +447,7 @@ class EnableEbsEncryptionByDefault(Remediation):
     )
     permissions = ("ec2:GetEbsEncryptionByDefault", "ec2:EnableEbsEncryptionByDefault")
     verify_permissions = ("ec2:GetEbsEncryptionByDefault",)
+    rollback_permissions = ("ec2:GetEbsEncryptionByDefault", "ec2:DisableEbsEncryptionByDefault")
 
     def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
         return {"enabled": aws.client("ec2").get_ebs_encryption_by_default()["EbsEncryptionByDefault"]}

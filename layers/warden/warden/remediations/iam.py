@@ -155,6 +155,14 @@ class RestrictManagedPolicy(Remediation):
     )
     verify_permissions = ("iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicies")
     tag_permissions = ("iam:ListPolicyTags", "iam:ListPolicies", "iam:ListEntitiesForPolicy", "iam:GetGroup")
+    rollback_permissions = (
+        "iam:GetPolicy",
+        "iam:ListPolicyVersions",
+        "iam:GetPolicyVersion",
+        "iam:ListPolicies",
+        "iam:SetDefaultPolicyVersion",
+        "iam:DeletePolicyVersion",  # the version Warden created, so the versions are as before
+    )
 
     def ignore_reason(self, finding: Finding) -> str | None:
         params = finding.details.get("requestParameters") or {}
@@ -275,7 +283,14 @@ class RestrictManagedPolicy(Remediation):
         return [f"default version {default} still grants {describe(removed)}"] if removed else []
 
     def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
-        aws.client("iam").set_default_policy_version(PolicyArn=before["policy_arn"], VersionId=before["default_version"])
+        iam, arn = aws.client("iam"), before["policy_arn"]
+        iam.set_default_policy_version(PolicyArn=arn, VersionId=before["default_version"])
+        # The version Warden created goes, so the policy has the versions it had. A version Warden
+        # deleted at the five-version limit cannot come back with its id; its document is in the record.
+        known = {v["id"] for v in before["versions"]}
+        for version in iam.list_policy_versions(PolicyArn=arn)["Versions"]:
+            if version["VersionId"] not in known and not version["IsDefaultVersion"]:
+                iam.delete_policy_version(PolicyArn=arn, VersionId=version["VersionId"])
 
 
 # --- inline policies ---------------------------------------------------------------------------
@@ -297,6 +312,11 @@ class StripInlinePolicy(Remediation):
     verify_permissions = ("iam:ListUserPolicies", "iam:ListRolePolicies", "iam:ListGroupPolicies",
                           "iam:GetUserPolicy", "iam:GetRolePolicy", "iam:GetGroupPolicy")  # fmt: skip
     tag_permissions = ("iam:ListUserTags", "iam:ListRoleTags", "iam:GetGroup")
+    rollback_permissions = (
+        "iam:ListUserPolicies", "iam:ListRolePolicies", "iam:ListGroupPolicies",
+        "iam:GetUserPolicy", "iam:GetRolePolicy", "iam:GetGroupPolicy",
+        "iam:PutUserPolicy", "iam:PutRolePolicy", "iam:PutGroupPolicy",
+    )  # fmt: skip
 
     def ignore_reason(self, finding: Finding) -> str | None:
         params = finding.details.get("requestParameters") or {}
@@ -394,6 +414,13 @@ class DetachAdminPolicies(Remediation):
         "iam:GetPolicy", "iam:GetPolicyVersion",
     )  # fmt: skip
     tag_permissions = ("iam:ListUserTags", "iam:ListRoleTags", "iam:GetGroup")
+    # Putting back what Warden detached is the one place Warden attaches a policy: only the rollback
+    # function, which no event can start, holds these.
+    rollback_permissions = (
+        "iam:ListAttachedUserPolicies", "iam:ListAttachedRolePolicies", "iam:ListAttachedGroupPolicies",
+        "iam:GetPolicy", "iam:GetPolicyVersion",
+        "iam:AttachUserPolicy", "iam:AttachRolePolicy", "iam:AttachGroupPolicy",
+    )  # fmt: skip
 
     def resource_tags(self, finding: Finding, aws) -> dict[str, str]:
         return _principal_tags(finding, aws)
@@ -485,6 +512,8 @@ class RevokeRoleSessions(Remediation):
     permissions = ("iam:GetRole", "iam:GetRolePolicy", "iam:PutRolePolicy")
     verify_permissions = ("iam:GetRolePolicy",)
     tag_permissions = ("iam:ListRoleTags",)
+    rollback_permissions = ("iam:GetRole", "iam:GetRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy")
+    volatile_snapshot_keys = ("now",)  # when the snapshot was taken, not the role's state
 
     def resource_tags(self, finding: Finding, aws) -> dict[str, str]:
         return _principal_tags(finding, aws)
@@ -561,6 +590,7 @@ class DeactivateAccessKey(Remediation):
     permissions = ("iam:ListAccessKeys", "iam:UpdateAccessKey")
     verify_permissions = ("iam:ListAccessKeys",)
     tag_permissions = ("iam:ListUserTags",)
+    rollback_permissions = ("iam:ListAccessKeys", "iam:UpdateAccessKey")
 
     def resource_tags(self, finding: Finding, aws) -> dict[str, str]:
         if finding.details.get("principal_arn", "").endswith(":root"):

@@ -8,6 +8,8 @@ alone and reported.
 
 from __future__ import annotations
 
+import math
+from datetime import datetime, timezone
 from typing import Any
 
 from warden.findings import Finding
@@ -41,6 +43,7 @@ class KeepKeyUsable(Remediation):
     )
     permissions = ("kms:DescribeKey", "kms:CancelKeyDeletion", "kms:EnableKey")
     verify_permissions = ("kms:DescribeKey",)
+    rollback_permissions = ("kms:DescribeKey", "kms:DisableKey", "kms:ScheduleKeyDeletion")
     tag_permissions = ("kms:ListResourceTags",)
 
     def resource_tags(self, finding: Finding, aws) -> dict[str, str]:
@@ -81,7 +84,16 @@ class KeepKeyUsable(Remediation):
         if before["key_state"] in ("Disabled", "PendingDeletion"):
             kms.disable_key(KeyId=finding.resource_name)
         if before["key_state"] == "PendingDeletion":
-            kms.schedule_key_deletion(KeyId=finding.resource_name, PendingWindowInDays=30)
+            kms.schedule_key_deletion(KeyId=finding.resource_name, PendingWindowInDays=_pending_days(before["deletion_date"]))
+
+
+def _pending_days(deletion_date: str | None) -> int:
+    """The waiting period that puts deletion back on (or near) its old date: KMS allows 7 to 30 days."""
+    try:
+        remaining = datetime.fromisoformat(deletion_date) - datetime.now(timezone.utc)
+    except (TypeError, ValueError):
+        return 30
+    return max(7, min(30, math.ceil(remaining.total_seconds() / 86400)))
 
 
 @register
@@ -95,6 +107,7 @@ class EnableKeyRotation(Remediation):
     )
     permissions = ("kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:EnableKeyRotation")
     verify_permissions = ("kms:GetKeyRotationStatus",)
+    rollback_permissions = ("kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:DisableKeyRotation")
     tag_permissions = ("kms:ListResourceTags",)
 
     def resource_tags(self, finding: Finding, aws) -> dict[str, str]:

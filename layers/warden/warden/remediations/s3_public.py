@@ -211,6 +211,18 @@ class QuarantinePublicBucket(Remediation):
         "s3:GetBucketAcl",
     )
     tag_permissions = ("s3:GetBucketTagging",)
+    # DeletePublicAccessBlock and DeleteBucketTagging are authorized as their Put actions.
+    rollback_permissions = (
+        "s3:GetBucketPublicAccessBlock",
+        "s3:GetBucketPolicy",
+        "s3:GetBucketAcl",
+        "s3:GetBucketTagging",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:PutBucketPolicy",
+        "s3:DeleteBucketPolicy",
+        "s3:PutBucketAcl",
+        "s3:PutBucketTagging",
+    )
 
     def ignore_reason(self, finding: Finding) -> str | None:
         """Events whose own request shows nothing public happened: no need to touch the bucket."""
@@ -350,6 +362,9 @@ class QuarantinePublicBucket(Remediation):
 
     def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
         s3, bucket = aws.client("s3"), finding.resource_name
+        # Block Public Access first: while it is on, S3 rejects a public policy or ACL (BlockPublicPolicy,
+        # BlockPublicAcls), so it is lifted, the policy and ACL restored, then the old block put back.
+        s3.delete_public_access_block(Bucket=bucket)
         s3.put_bucket_acl(Bucket=bucket, AccessControlPolicy=before["acl"])
         if before["policy"] is None:
             s3.delete_bucket_policy(Bucket=bucket)
@@ -361,9 +376,7 @@ class QuarantinePublicBucket(Remediation):
             )
         else:
             s3.delete_bucket_tagging(Bucket=bucket)
-        if before["public_access_block"] is None:
-            s3.delete_public_access_block(Bucket=bucket)
-        else:
+        if before["public_access_block"] is not None:
             s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=before["public_access_block"])
 
     # --- reads, each mapping "not there" to None/empty and "bucket gone" to ResourceGone ---
@@ -418,6 +431,7 @@ class BlockAccountPublicAccess(Remediation):
     )
     permissions = ("s3:GetAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock")
     verify_permissions = ("s3:GetAccountPublicAccessBlock",)
+    rollback_permissions = ("s3:GetAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock")
 
     def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
         return {"public_access_block": self._read(aws.client("s3control"), finding.account)}

@@ -37,6 +37,7 @@ class StopExposedNotebook(Remediation):
     )
     permissions = ("sagemaker:DescribeNotebookInstance", "sagemaker:StopNotebookInstance")
     verify_permissions = ("sagemaker:DescribeNotebookInstance",)
+    rollback_permissions = ("sagemaker:DescribeNotebookInstance", "sagemaker:StartNotebookInstance")
     tag_permissions = ("sagemaker:ListTags",)
 
     def ignore_reason(self, finding: Finding) -> str | None:
@@ -103,6 +104,11 @@ class StopExposedNotebook(Remediation):
     def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
         status = self._describe(finding, aws)["NotebookInstanceStatus"]
         return [] if status in ("Stopping", "Stopped") else [f"the notebook instance is {status}"]
+
+    def state(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        # A notebook Warden stopped is Stopping, then Stopped by itself: not a change by anyone.
+        settled = {"Stopping": "Stopped", "Pending": "InService"}
+        return {**snapshot, "status": settled.get(snapshot["status"], snapshot["status"])}
 
     def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
         if before["status"] in RUNNING:

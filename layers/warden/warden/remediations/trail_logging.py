@@ -25,6 +25,7 @@ class RestartTrailLogging(Remediation):
     )
     permissions = ("cloudtrail:GetTrailStatus", "cloudtrail:StartLogging")
     verify_permissions = ("cloudtrail:GetTrailStatus",)
+    rollback_permissions = ("cloudtrail:GetTrailStatus", "cloudtrail:StopLogging")
     tag_permissions = ("cloudtrail:ListTags",)
 
     def resource_tags(self, finding: Finding, aws) -> dict[str, str]:

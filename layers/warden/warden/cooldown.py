@@ -1,0 +1,51 @@
+"""The throttle's circuit breaker: after the cool-down, check the alarm; restore or wait again.
+
+Called by the Throttle function from the workflow's cool-down loop (see the ASL). A restore is a
+rollback to the before-snapshot that the remediation recorded; it never fails silently: errors
+go to the workflow's Catch and on-call is told.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from warden import audit, registry
+from warden.aws import for_finding
+from warden.findings import Finding
+from aws_lambda_powertools.metrics import MetricUnit
+
+from warden.observability import logger, metrics
+
+NOT_ABUSED = ("OK", "INSUFFICIENT_DATA")  # no data: the traffic that tripped it has stopped
+
+
+def check_alarm(state: dict[str, Any]) -> dict[str, Any]:
+    """One more cool-down round: the alarm's state, and whether the rounds are used up."""
+    finding = Finding.from_dict(state["finding"])
+    settings = state["result"]["before"]["settings"]
+    alarms = for_finding(finding).client("cloudwatch").describe_alarms(AlarmNames=[finding.details["alarm_name"]])
+    metric_alarms = alarms.get("MetricAlarms", []) + alarms.get("CompositeAlarms", [])
+    # An alarm deleted meanwhile cannot say the abuse goes on: treat it as over.
+    alarm_state = metric_alarms[0]["StateValue"] if metric_alarms else "OK"
+    rounds = (state.get("cooldown") or {}).get("round", 0) + 1
+    logger.info("cool-down check", extra={"alarm_state": alarm_state, "round": rounds})
+    metrics.add_metric(name="CooldownChecks", unit=MetricUnit.Count, value=1)
+    return {
+        "alarm_state": alarm_state,
+        "round": rounds,
+        "abuse_over": alarm_state in NOT_ABUSED,
+        "exhausted": alarm_state not in NOT_ABUSED and rounds >= settings["max_cooldowns"],
+    }
+
+
+def restore(state: dict[str, Any]) -> dict[str, Any]:
+    """Put back exactly the limits the stage had before the throttle, and record it."""
+    finding = Finding.from_dict(state["finding"])
+    remediation = registry.get(state["remediation"])
+    before = state["result"]["before"]
+    remediation.rollback(finding, before, for_finding(finding))
+    restored = [f"Undone: {change['summary']}" for change in state["result"]["changes"]]
+    metrics.add_metric(name="Restores", unit=MetricUnit.Count, value=1)
+    audit.update(finding.id, restored_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), restored=restored)
+    return {"restored": restored}
