@@ -51,10 +51,25 @@ def _show(value: Any) -> str:
     return text if len(text) <= VALUE_LIMIT else text[: VALUE_LIMIT - 3] + "..."
 
 
-def differences(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
-    """One line per top-level key whose value differs: "key: <expected> -> <actual>"."""
-    keys = sorted(set(expected) | set(actual))
-    return [f"{key}: {_show(expected.get(key))} -> {_show(actual.get(key))}" for key in keys if expected.get(key) != actual.get(key)]
+def differences(expected: Any, actual: Any, path: str = "") -> list[str]:
+    """Where two snapshots differ, one line each, as deep as the difference goes:
+    "policy.Statement: added {...}", "public_access_block.BlockPublicAcls: true -> false"."""
+    if expected == actual:
+        return []
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return [
+            line
+            for key in sorted(set(expected) | set(actual), key=str)
+            for line in differences(expected.get(key), actual.get(key), f"{path}.{key}" if path else str(key))
+        ]
+    if isinstance(expected, list) and isinstance(actual, list):
+        removed = [item for item in expected if item not in actual]
+        added = [item for item in actual if item not in expected]
+        if removed or added:
+            parts = [f"added {_show(item)}" for item in added] + [f"removed {_show(item)}" for item in removed]
+            return [f"{path or 'value'}: {'; '.join(parts)}"]
+        return [f"{path or 'value'}: same items in another order"]
+    return [f"{path or 'value'}: {_show(expected)} -> {_show(actual)}"]
 
 
 def _result(record: dict[str, Any] | None, finding_id: str, status: str, message: str, **extra: Any) -> dict[str, Any]:
