@@ -54,9 +54,27 @@ IAM_ACTIONS = {
 }
 
 
-def iam_action(service: str, operation: str) -> str:
+# Services whose IAM actions are the HTTP method of the call (apigateway:GET, apigateway:PATCH...),
+# on a resource named by the request path (arn:aws:apigateway:<region>::/restapis/<id>/stages/<name>).
+HTTP_VERB_SERVICES = {"apigateway": "apigateway", "apigatewayv2": "apigateway"}
+
+
+def iam_action(service: str, operation: str, http_method: str | None = None) -> str:
     """The IAM action AWS checks for one API operation of a botocore service."""
+    if service in HTTP_VERB_SERVICES and http_method:
+        return f"{HTTP_VERB_SERVICES[service]}:{http_method}"
     return IAM_ACTIONS.get((service, operation), f"{IAM_PREFIXES.get(service, service)}:{operation}")
+
+
+def _request_path(model, params: dict) -> str:
+    """The request URI of a REST call with its path parameters filled in (no query string)."""
+    path = model.http.get("requestUri", "/").split("?", 1)[0]
+    shape = model.input_shape
+    for name, member in (shape.members.items() if shape is not None else ()):
+        if member.serialization.get("location") == "uri" and name in params:
+            label = member.serialization.get("name", name)
+            path = path.replace("{%s}" % label, str(params[name])).replace("{%s+}" % label, str(params[name]))
+    return path
 
 
 @dataclass(frozen=True)
@@ -66,10 +84,12 @@ class ApiCall:
     params: dict[str, Any] = field(compare=False, repr=False)
     region: str | None = None
     function: str | None = None  # the Warden function (template logical id) that made it, on the twin
+    http_method: str | None = None
+    http_path: str | None = None
 
     @property
     def action(self) -> str:
-        return iam_action(self.service, self.operation)
+        return iam_action(self.service, self.operation, self.http_method)
 
     def resource(self, account: str, partition: str = "aws") -> str | None:
         """The ARN IAM authorizes the call against, for the services Warden calls; None = unknown."""
@@ -83,6 +103,9 @@ class ApiCall:
             return f"{table}/index/{params['IndexName']}" if "IndexName" in params else table
         if self.service == "sns" and "TopicArn" in params:
             return params["TopicArn"]
+        if self.service in HTTP_VERB_SERVICES and self.http_path:
+            path = self.http_path.removeprefix("/v2") if self.service == "apigatewayv2" else self.http_path
+            return f"arn:{partition}:apigateway:{region}::{path}"  # v2's /v2/apis/... is authorized as /apis/...
         return None
 
 
@@ -109,6 +132,8 @@ def record_api_calls() -> Iterator[list[ApiCall]]:
                 params=params,
                 region=client.meta.region_name,
                 function=getattr(_context, "function", None),
+                http_method=model.http.get("method"),
+                http_path=_request_path(model, params),
             )
             with lock:
                 calls.append(call)

@@ -22,14 +22,6 @@ def event_files() -> list[Path]:
     return sorted(EVENTS.glob("*.json"))
 
 
-def expose_every_family(twin) -> None:
-    """On top of tests/conftest.py's `twin` (public training bucket, exempt website bucket,
-    account block off): every other family's scenario from local/scenarios.py, once."""
-    setup = getattr(scenarios, "encryption_turned_off", None)
-    if setup is not None and not twin.client("kms").list_keys()["Keys"]:
-        setup(twin.client)
-
-
 def findings_by_remediation() -> dict[str, list[tuple[str, Finding]]]:
     """remediation name -> [(event file name, finding)] for every events/ file that parses and
     that some remediation answers."""
@@ -61,6 +53,8 @@ def phase_functions(family: str) -> dict[str, str]:
         "plan": remediate,
         "apply": remediate,
         "verify": _function_of_state(asl, "Verify"),
+        # rollback runs outside the workflow, in its own function when the template has one
+        **({"rollback": "RollbackFunction"} if (ROOT / "functions" / "rollback").is_dir() else {}),
     }
 
 
