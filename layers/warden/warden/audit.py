@@ -83,6 +83,11 @@ def read(finding_id: str) -> dict[str, Any] | None:
     return None if item is None else {k: _decode(v) for k, v in item.items()}
 
 
+def decode_item(item: dict) -> dict[str, Any]:
+    """A raw DynamoDB item (as GetItem, Query and Scan return it) as a record with JSON decoded."""
+    return {k: _decode(v) for k, v in item.items()}
+
+
 def _decode(attribute: dict) -> Any:
     kind, value = next(iter(attribute.items()))
     if kind == "NULL":

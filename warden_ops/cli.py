@@ -1,0 +1,119 @@
+"""python -m warden_ops: rollback and history against a deployed stack (or a twin, from Python).
+
+Exit status: 0 done, 1 refused (nothing was changed), 2 failed or bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, TextIO
+
+from warden import history
+from warden_ops.target import Stack, Target
+
+EXIT = {"rolled-back": 0, "refused": 1, "failed": 2}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m warden_ops", description="Operate a deployed Warden stack.")
+    parser.add_argument("--stack", default="warden", help="CloudFormation stack name (default: warden)")
+    parser.add_argument("--region", help="the stack's region (default: your AWS configuration's)")
+    parser.add_argument("--profile", help="AWS profile to use")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    undo = commands.add_parser("rollback", help="restore the before-snapshot of one fix (by its finding id)")
+    undo.add_argument("finding_id", help="the finding id, as in the notification and in `history`")
+    undo.add_argument("--force", action="store_true", help="restore even if the resource changed since the fix")
+
+    listing = commands.add_parser("history", help="list what Warden did, newest first")
+    listing.add_argument("--resource", help="resource ARN, or a shell pattern such as 'arn:aws:s3:::ml-*'")
+    listing.add_argument("--remediation", help="remediation name or pattern, e.g. s3-quarantine-public-bucket or 'iam-*'")
+    listing.add_argument("--outcome", help="remediated, would-remediate, exempt, duplicate, failed, rolled-back, ignored, ...")
+    listing.add_argument("--since", help="2026-11-01, 2026-11-01T08:00:00Z, or an age: 90m, 24h, 7d")
+    listing.add_argument("--until", help="same forms as --since")
+    listing.add_argument("--limit", type=int, default=50, help="at most this many records (default 50)")
+    return parser
+
+
+def main(argv: list[str] | None = None, target: Target | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    args = _parser().parse_args(argv)
+    target = target or Stack(args.stack, region=args.region, profile=args.profile)
+    try:
+        if args.command == "rollback":
+            return _rollback(args, target, out)
+        return _history(args, target, out)
+    except (LookupError, ValueError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _rollback(args, target: Target, out: TextIO) -> int:
+    payload = {"finding_id": args.finding_id, "force": args.force, "requested_by": target.caller()}
+    answer = target.invoke("RollbackFunction", payload)
+    if args.json:
+        print(json.dumps(answer, indent=2, default=str), file=out)
+        return EXIT.get(answer.get("status"), 2)
+    print(f"{answer['status'].upper()}: {answer['message']}", file=out)
+    for label, lines in (("changed since the fix", answer.get("drift")), ("still different", answer.get("differences"))):
+        if lines and answer["status"] != "refused":
+            print(f"  {label}:", file=out)
+            for line in lines:
+                print(f"    {line}", file=out)
+    if answer.get("warning"):
+        print(f"Note: {answer['warning']}", file=out)
+    return EXIT.get(answer.get("status"), 2)
+
+
+def _history(args, target: Target, out: TextIO) -> int:
+    found = history.records(
+        target.client("dynamodb"),
+        target.physical("AuditTable"),
+        resource=args.resource,
+        remediation=args.remediation,
+        outcome=args.outcome,
+        since=history.parse_time(args.since) if args.since else None,
+        until=history.parse_time(args.until) if args.until else None,
+        limit=args.limit,
+    )
+    if args.json:
+        print(json.dumps([_row(r) for r in found], indent=2, default=str), file=out)
+        return 0
+    if not found:
+        print("No audit records match.", file=out)
+        return 0
+    rows = [_row(r) for r in found]
+    columns = ("recorded_at", "status", "remediation", "resource_arn", "finding_id")
+    headers = ("RECORDED (UTC)", "STATUS", "REMEDIATION", "RESOURCE", "FINDING ID")
+    widths = [max(len(h), *(len(str(row[c])) for row in rows)) for c, h in zip(columns, headers)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(), file=out)
+    for row in rows:
+        print("  ".join(str(row[c]).ljust(w) for c, w in zip(columns, widths)).rstrip(), file=out)
+        if row["rolled_back"]:
+            print(f"  rolled back {row['rolled_back']}", file=out)
+        if row["reason"] and row["status"] not in ("remediated", "rolled-back"):
+            print(f"  {row['reason']}", file=out)
+    print(f"{len(rows)} record(s), newest first. Undo a fix: python -m warden_ops rollback FINDING_ID", file=out)
+    return 0
+
+
+def _row(record: dict[str, Any]) -> dict[str, Any]:
+    rollback = record.get("rollback") or {}
+    rolled_back = None
+    if record.get("rolled_back_at"):
+        forced = ", forced" if rollback.get("forced") else ""
+        rolled_back = f"{record['rolled_back_at']} by {rollback.get('requested_by') or 'an unnamed caller'}{forced}"
+    return {
+        "recorded_at": str(record.get("recorded_at", ""))[:19].replace("T", " "),
+        "status": history.status(record),
+        "remediation": record.get("remediation"),
+        "resource_arn": record.get("resource_arn"),
+        "finding_id": record.get("finding_id"),
+        "decision": record.get("decision"),
+        "reason": record.get("reason"),
+        "changes": [c.get("summary") for c in record.get("changes") or []],
+        "rolled_back": rolled_back,
+    }

@@ -1,0 +1,74 @@
+"""Where the commands act: a deployed CloudFormation stack, or a running local twin."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Any, Protocol
+
+import boto3
+
+
+class Target(Protocol):
+    def physical(self, logical_id: str) -> str: ...
+
+    def client(self, service: str): ...
+
+    def invoke(self, logical_id: str, payload: dict[str, Any]) -> dict[str, Any]: ...
+
+    def caller(self) -> str | None: ...
+
+
+class Stack:
+    """A deployed Warden stack, found by name; its resources by logical id (template.yaml's names)."""
+
+    def __init__(self, name: str = "warden", region: str | None = None, profile: str | None = None):
+        self.name = name
+        self.session = boto3.session.Session(region_name=region, profile_name=profile)
+
+    def client(self, service: str):
+        return self.session.client(service)
+
+    @cached_property
+    def _resources(self) -> dict[str, str]:
+        paginator = self.client("cloudformation").get_paginator("list_stack_resources")
+        return {
+            summary["LogicalResourceId"]: summary["PhysicalResourceId"]
+            for page in paginator.paginate(StackName=self.name)
+            for summary in page["StackResourceSummaries"]
+        }
+
+    def physical(self, logical_id: str) -> str:
+        try:
+            return self._resources[logical_id]
+        except KeyError:
+            raise LookupError(f"stack {self.name!r} has no resource {logical_id!r}; is it a Warden stack of this version?") from None
+
+    def invoke(self, logical_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        response = self.client("lambda").invoke(FunctionName=self.physical(logical_id), Payload=json.dumps(payload))
+        body = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError"):
+            raise RuntimeError(f"{logical_id} failed: {body.get('errorType')}: {body.get('errorMessage')}")
+        return body
+
+    def caller(self) -> str | None:
+        return self.client("sts").get_caller_identity()["Arn"]
+
+
+class TwinTarget:
+    """The local twin (local.twin.Twin), already running: the same commands, on moto."""
+
+    def __init__(self, twin):
+        self.twin = twin
+
+    def physical(self, logical_id: str) -> str:
+        return self.twin.physical[logical_id]
+
+    def client(self, service: str):
+        return self.twin.client(service)
+
+    def invoke(self, logical_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return self.twin.invoke(logical_id, payload)
+
+    def caller(self) -> str | None:
+        return self.twin.client("sts").get_caller_identity()["Arn"]
