@@ -122,7 +122,7 @@ def run() -> int:
 
 def replay(event_path: str, mode: str, scenario: str, parameters: dict[str, str], as_json: bool) -> int:
     """Run one event file through the twin and print what happened."""
-    with Twin(parameters={"Mode": mode, **parameters}) as twin:
+    with Twin(parameters={"Mode": mode, **parameters}, aws_managed_policies=True) as twin:
         if scenario == "public-training-bucket":
             scenarios.public_training_bucket(twin.client("s3"))
             scenarios.exempt_website_bucket(twin.client("s3"))

@@ -15,6 +15,7 @@ moto, so Warden's own API calls produce no events here; replay those events from
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import io
 import json
@@ -112,14 +113,16 @@ class Twin:
         region: str = "us-east-1",
         stack_name: str = "warden",
         log_level: str = "ERROR",
-        aws_managed_policies: bool = True,
+        aws_managed_policies: bool = False,
     ):
         self.template_path = Path(template)
         self.region = region
         self.account = PSEUDO_ACCOUNT
         self.stack_name = stack_name
         self.log_level = log_level
-        self.aws_managed_policies = aws_managed_policies  # loading them costs ~2 s per twin
+        # AWS-managed IAM policies (AdministratorAccess...): real accounts have them, but loading
+        # them costs ~2 s per twin, so only IAM scenarios ask for them.
+        self.aws_managed_policies = aws_managed_policies
         self.template = self._load_template()
         self.parameters = self._parameters(parameters or {})
         self.physical: dict[str, str] = {}  # logical id -> Ref value
@@ -172,7 +175,7 @@ class Twin:
         self._stack.close()
 
     def client(self, service: str):
-        return boto3.client(service, region_name=self.region)
+        return _session().client(service, region_name=self.region)
 
     # ------------------------------------------------------------------ the template
 
@@ -261,6 +264,7 @@ class Twin:
     def _deploy(self) -> None:
         self._deploy_tables()
         self._deploy_queues_and_topics()
+        self._deploy_parameters()
         self._deploy_functions()
         self._deploy_state_machine()
         self._subscribe_inbox()
@@ -299,6 +303,15 @@ class Twin:
                 Name=f"{self.stack_name}-{logical}", Attributes={"KmsMasterKeyId": props.get("KmsMasterKeyId", "")}
             )["TopicArn"]
             self.physical[logical] = arn
+
+    def _deploy_parameters(self) -> None:
+        """SSM parameters (the run-time settings document), with the template's initial value."""
+        ssm = self.client("ssm")
+        for logical, spec in self._resources("AWS::SSM::Parameter").items():
+            props = self._resolve(spec["Properties"])
+            name = props.get("Name") or f"{self.stack_name}-{logical}"
+            ssm.put_parameter(Name=name, Value=props["Value"], Type=props["Type"], Description=props.get("Description", ""))
+            self.physical[logical] = name
 
     def _function_specs(self) -> dict[str, dict]:
         return self._resources("AWS::Serverless::Function")
@@ -499,6 +512,13 @@ class Twin:
                     }
                 )
                 sqs.delete_message(QueueUrl=self.inbox_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@functools.lru_cache(maxsize=1)
+def _session() -> boto3.session.Session:
+    """One session for every twin: its loader keeps botocore's parsed service models (moto resets
+    boto3's default session, which would otherwise reload them for each twin)."""
+    return boto3.session.Session()
 
 
 class _NoValue:

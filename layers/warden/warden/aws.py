@@ -15,10 +15,16 @@ from botocore.config import Config
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=15)
 
 
+@lru_cache(maxsize=1)
+def _session() -> boto3.session.Session:
+    # One session per container: its loader caches the parsed service models for every client.
+    return boto3.session.Session()
+
+
 @lru_cache(maxsize=None)
 def client(service: str, region: str | None = None):
     """A client for the stack's own region (or `region`), shared by every call in this container."""
-    return boto3.session.Session().client(service, region_name=region, config=CLIENT_CONFIG)
+    return _session().client(service, region_name=region, config=CLIENT_CONFIG)
 
 
 class Aws:
