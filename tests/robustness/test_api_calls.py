@@ -15,7 +15,7 @@ from unittest import mock
 import pytest
 
 from local.faults import ApiCall, allowed, attribute_calls_to_functions, record_api_calls, role_statements
-from tests.robustness.world import ROOT, event_files, findings_by_remediation, function_env, phase_functions
+from tests.robustness.world import ROOT, event_files, s3_twin, findings_by_remediation, function_env, phase_functions
 from warden import registry
 from warden.aws import for_finding
 from warden.remediations.base import Remediation, WardenError
@@ -76,38 +76,42 @@ def test_every_remediation_has_an_event_file():
     assert not missing, f"no file in events/ triggers {missing}: add one, so its API calls are checked"
 
 
-def _scenario_id(remediation: Remediation) -> str:
-    """The test id: the remediation's name, plus the event source when tests/conftest.py sets up
-    that source's scenario only for tests whose name mentions it (e.g. "cloudwatch")."""
-    sources = {name.split("-", 1)[0] for name, _ in FINDINGS.get(remediation.name, [])}
-    return "-".join([remediation.name, *sorted(s for s in sources if s not in remediation.name and s == "cloudwatch")])
-
-
-@pytest.mark.parametrize("remediation", registry.all_remediations(), ids=_scenario_id)
-def test_every_api_call_a_remediation_makes_is_declared(twin, remediation):
+def observe(twin, remediation: Remediation) -> tuple[str, dict[str, list[ApiCall]]] | str:
+    """(event file, calls per phase) for the first events/ file that exposes `remediation` on the
+    twin, or why none did."""
     tried = []
     for name, finding in FINDINGS.get(remediation.name, []):
         try:
-            calls = exercise(twin, remediation, finding)
+            return name, exercise(twin, remediation, finding)
         except LookupError:
             tried.append(f"{name}: nothing to change")
-            continue
         except (WardenError, NotImplementedError) as error:  # not in the scenario, or an API moto lacks
             tried.append(f"{name}: {type(error).__name__}: {error}")
-            continue
-        break
-    else:
-        pytest.fail(
-            f"no event file exposes {remediation.name} on the twin's scenario, so its calls were never "
-            f"observed; expose the resource in local/scenarios.py (tried: {tried})"
-        )
+    return f"no event file exposes it on the twin's scenario (tried: {tried}); expose it in local/scenarios.py"
 
-    assert calls["snapshot"], "the snapshot read nothing: the recorder is not seeing calls"
-    assert calls["apply"], "apply changed nothing although changes were planned"
-    assert calls["verify"], "verify re-read nothing"
-    assert undeclared(remediation, calls) == {}, (
-        f"{remediation.name} ({name}) calls actions it does not declare; the role would refuse them in production"
-    )
+
+# One twin for all remediations (each builds in seconds); tests/conftest.py sets up the IAM and
+# API-throttling scenarios only for tests whose name says so, hence the id.
+@pytest.mark.parametrize("scenarios", ["all-families-iam-cloudwatch"])
+def test_every_api_call_each_remediation_makes_is_declared(twin, scenarios):
+    problems = {}
+    for remediation in registry.all_remediations():
+        observed = observe(twin, remediation)
+        if isinstance(observed, str):
+            problems[remediation.name] = observed
+            continue
+        name, calls = observed
+        if not (calls["snapshot"] and calls["apply"] and calls["verify"]):
+            problems[remediation.name] = f"{name}: a phase made no call at all: {sorted(p for p, c in calls.items() if not c)}"
+        elif undeclared(remediation, calls):
+            problems[remediation.name] = f"{name}: calls undeclared actions {undeclared(remediation, calls)}"
+    assert problems == {}, "these remediations make calls their role would refuse in production, or were never observed"
+
+
+@pytest.fixture(scope="module")
+def s3_only():
+    with s3_twin() as twin:
+        yield twin
 
 
 class _ReadsVersioningToo(QuarantinePublicBucket):
@@ -118,7 +122,8 @@ class _ReadsVersioningToo(QuarantinePublicBucket):
         return super().snapshot(finding, aws)
 
 
-def test_an_undeclared_call_is_caught(twin):
+def test_an_undeclared_call_is_caught(s3_only):
+    twin = s3_only
     name, finding = FINDINGS[QuarantinePublicBucket.name][0]
     calls = exercise(twin, _ReadsVersioningToo(), finding)
     problems = undeclared(_ReadsVersioningToo(), calls)
@@ -126,8 +131,9 @@ def test_an_undeclared_call_is_caught(twin):
     assert set(problems) <= {"snapshot", "rollback"}  # a rollback re-reads with snapshot too
 
 
-def test_account_level_calls_map_to_their_own_iam_actions(twin):
+def test_account_level_calls_map_to_their_own_iam_actions(s3_only):
     """s3control's GetPublicAccessBlock is s3:GetAccountPublicAccessBlock, not the bucket action."""
+    twin = s3_only
     (name, finding), *_ = [f for f in FINDINGS["s3-account-block-public-access"]]
     calls = exercise(twin, registry.get("s3-account-block-public-access"), finding)
     assert [(c.service, c.operation, c.action) for c in calls["apply"]] == [
@@ -180,7 +186,8 @@ def test_every_call_on_the_twin_is_granted_to_the_function_that_made_it(twin, sc
     assert refused == [], "calls the function's own role would refuse in production"
 
 
-def test_a_call_outside_the_role_is_refused_by_the_check(twin):
+def test_a_call_outside_the_role_is_refused_by_the_check(s3_only):
+    twin = s3_only
     statements = role_statements(twin, "VerifyFunction")
     bucket = "arn:aws:s3:::ml-training-data-prod"
     assert allowed(statements, "s3:GetBucketPolicyStatus", bucket)

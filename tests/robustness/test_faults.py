@@ -4,6 +4,9 @@ standard retry mode and the workflow's Retry/Catch see exactly what AWS would se
 
 from __future__ import annotations
 
+import itertools
+import re
+
 import pytest
 
 from local import scenarios
@@ -17,12 +20,47 @@ from local.faults import (
     throttling,
     without_backoff,
 )
-from tests.robustness.world import bucket_public_access, event_for_bucket, load, quarantined
+from tests.robustness.world import (
+    bucket_public_access,
+    event_for_bucket,
+    forget_claims,
+    public_bucket,
+    quarantined,
+    s3_twin,
+    training_policy,
+)
 from warden.remediations.s3_public import BLOCK_SETTINGS
 
-BUCKET = scenarios.TRAINING_BUCKET
+_buckets = itertools.count()
 PUBLIC_POLICY = "cloudtrail-s3-putbucketpolicy-public.json"
 ACCOUNT_EVENT = "config-s3-account-level-public-access-blocks.json"
+
+
+@pytest.fixture(scope="module")
+def shared_twin():
+    with s3_twin() as twin:
+        yield twin
+
+
+@pytest.fixture
+def twin(shared_twin, request):
+    """One twin for the module (building one takes seconds): each test gets its own public bucket
+    (see `bucket`), the account's block off again and an empty dedupe window."""
+    scenarios.account_block_off(shared_twin.client("s3control"))
+    forget_claims(shared_twin)
+    return shared_twin
+
+
+@pytest.fixture
+def bucket(twin, request) -> str:
+    """A public training bucket of this test's own."""
+    words = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower().removeprefix("test_")).strip("-")
+    return public_bucket(twin, f"b{next(_buckets):03d}-{words}"[:63].rstrip("-"))
+
+
+def send(twin, name: str, bucket: str, tag: str = ""):
+    """An events/ file about `bucket`, with an event id of its own."""
+    return twin.send(event_for_bucket(name, bucket, f"{bucket}{tag}"))
 
 
 @pytest.fixture
@@ -38,7 +76,7 @@ def account_block(twin) -> dict:
     return {s: config[s] for s in BLOCK_SETTINGS}
 
 
-def delete_bucket(twin, bucket: str = BUCKET):
+def delete_bucket(twin, bucket: str):
     def delete() -> None:
         s3 = twin.client("s3")
         for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
@@ -77,11 +115,11 @@ def test_every_aws_call_warden_makes_survives_one_throttling_error(twin, waits):
         assert quarantined(twin.client("s3"), bucket), where
 
 
-def test_sns_throttling_is_retried_by_the_workflow_not_lost(twin, waits):
+def test_sns_throttling_is_retried_by_the_workflow_not_lost(twin, bucket, waits):
     """SNS answers 429 Throttled, which botocore's standard mode does not retry: the Notify
     state's Retry on States.TaskFailed does, and exactly one message arrives."""
     with inject(Fault("sns", "Publish", throttling("sns"), times=1)) as fault:
-        result = twin.send(load(PUBLIC_POLICY))
+        result = send(twin, PUBLIC_POLICY, bucket)
     assert fault.hits == 1 and fault.requests == 2
     assert waits == [("workflow", 2)], "the Notify state's Retry (IntervalSeconds 2), not botocore"
     assert result.status == "SUCCEEDED"
@@ -89,10 +127,10 @@ def test_sns_throttling_is_retried_by_the_workflow_not_lost(twin, waits):
     assert result.audit_records[0]["outcome"] == "remediated"
 
 
-def test_throttling_that_outlasts_the_retries_fails_loudly(twin, waits):
-    before = bucket_public_access(twin.client("s3"), BUCKET)
+def test_throttling_that_outlasts_the_retries_fails_loudly(twin, bucket, waits):
+    before = bucket_public_access(twin.client("s3"), bucket)
     with inject(Fault("s3", "GetPublicAccessBlock", throttling("s3"), times=None)) as fault:
-        result = twin.send(load(PUBLIC_POLICY))
+        result = send(twin, PUBLIC_POLICY, bucket)
     # warden.aws.CLIENT_CONFIG's max_attempts=5 counts retries: 1 attempt + 5 retries, 5 backoffs
     assert fault.requests == 6
     assert [source for source, _ in waits] == ["botocore"] * 5
@@ -101,40 +139,40 @@ def test_throttling_that_outlasts_the_retries_fails_loudly(twin, waits):
     (message,) = result.notifications
     assert message["attributes"]["outcome"] == "failed"
     assert "SlowDown" in message["body"]
-    assert bucket_public_access(twin.client("s3"), BUCKET) == before, "nothing was changed"
+    assert bucket_public_access(twin.client("s3"), bucket) == before, "nothing was changed"
 
 
 # --- refusals: the workflow fails, says so, and never changes anything it has not recorded -------
 
 DENIALS = {
-    # name: (event, fault, what the failure message must say, whether some change was applied)
-    "triage cannot read tags": (PUBLIC_POLICY, Fault("s3", "GetBucketTagging", access_denied("s3")), "GetBucketTagging was denied", False),
-    "first read of the snapshot": (PUBLIC_POLICY, Fault("s3", "GetPublicAccessBlock", access_denied("s3")), "GetPublicAccessBlock was denied", False),
+    # name: (event, the fault, what the failure message must say, whether some change was applied)
+    "triage cannot read tags": (PUBLIC_POLICY, lambda: Fault("s3", "GetBucketTagging", access_denied("s3")), "GetBucketTagging was denied", False),
+    "first read of the snapshot": (PUBLIC_POLICY, lambda: Fault("s3", "GetPublicAccessBlock", access_denied("s3")), "GetPublicAccessBlock was denied", False),
     "before-snapshot cannot be recorded": (
         PUBLIC_POLICY,
-        Fault("dynamodb", "UpdateItem", access_denied("dynamodb"), after=1),  # the first is Triage's dedupe claim
+        lambda: Fault("dynamodb", "UpdateItem", access_denied("dynamodb"), after=1),  # the first is Triage's dedupe claim
         "AccessDeniedException",
         False,
     ),
-    "first change": (PUBLIC_POLICY, Fault("s3", "PutPublicAccessBlock", access_denied("s3")), "s3:PutBucketPublicAccessBlock was denied; nothing was applied", False),
+    "first change": (PUBLIC_POLICY, lambda: Fault("s3", "PutPublicAccessBlock", access_denied("s3")), "s3:PutBucketPublicAccessBlock was denied; nothing was applied", False),
     "third change": (
         PUBLIC_POLICY,
-        Fault("s3", "PutBucketAcl", access_denied("s3")),
+        lambda: Fault("s3", "PutBucketAcl", access_denied("s3")),
         "s3:PutBucketAcl was denied; already applied: s3:PutBucketPublicAccessBlock, s3:PutBucketPolicy",
         True,
     ),
-    "account-level change": (ACCOUNT_EVENT, Fault("s3control", "PutPublicAccessBlock", access_denied("s3control")), "s3:PutAccountPublicAccessBlock was denied; nothing was applied", False),
+    "account-level change": (ACCOUNT_EVENT, lambda: Fault("s3control", "PutPublicAccessBlock", access_denied("s3control")), "s3:PutAccountPublicAccessBlock was denied; nothing was applied", False),
 }
 
 
 @pytest.mark.parametrize("case", sorted(DENIALS))
-def test_access_denied_fails_cleanly_and_notifies(twin, case):
-    name, fault, says, applied_some = DENIALS[case]
-    s3 = twin.client("s3")
-    bucket_before, account_before = bucket_public_access(s3, BUCKET), account_block(twin)
+def test_access_denied_fails_cleanly_and_notifies(twin, bucket, case):
+    name, make_fault, says, applied_some = DENIALS[case]
+    s3, fault = twin.client("s3"), make_fault()
+    bucket_before, account_before = bucket_public_access(s3, bucket), account_block(twin)
 
     with inject(fault):
-        result = twin.send(load(name))
+        result = send(twin, name, bucket)
 
     assert fault.hits == 1
     assert result.status == "FAILED"
@@ -144,11 +182,11 @@ def test_access_denied_fails_cleanly_and_notifies(twin, case):
     assert says in message["body"]
     assert account_block(twin) == account_before, "the account setting is unchanged"
     if not applied_some:
-        assert bucket_public_access(s3, BUCKET) == bucket_before, "nothing was changed"
+        assert bucket_public_access(s3, bucket) == bucket_before, "nothing was changed"
     else:
-        assert bucket_public_access(s3, BUCKET) != bucket_before
+        assert bucket_public_access(s3, bucket) != bucket_before
         record = result.audit_records[0]
-        assert record["before"]["policy"] == scenarios.TRAINING_POLICY, "what was applied can be rolled back"
+        assert record["before"]["policy"] == training_policy(bucket), "what was applied can be rolled back"
     if "NotifyTriageFailed" in result.executions[0].states:  # Triage itself failed: no finding recorded
         assert result.audit_records == []
     else:
@@ -158,10 +196,10 @@ def test_access_denied_fails_cleanly_and_notifies(twin, case):
 # --- the resource changes under Warden's feet -----------------------------------------------------
 
 
-def test_bucket_deleted_in_the_middle_of_the_fix_is_resource_gone(twin):
-    gone = Fault("s3", "PutBucketPolicy", before=delete_bucket(twin))
+def test_bucket_deleted_in_the_middle_of_the_fix_is_resource_gone(twin, bucket):
+    gone = Fault("s3", "PutBucketPolicy", before=delete_bucket(twin, bucket))
     with inject(gone):
-        result = twin.send(load(PUBLIC_POLICY))
+        result = send(twin, PUBLIC_POLICY, bucket)
     assert gone.hits == 1
     assert result.status == "SUCCEEDED"
     (message,) = result.notifications
@@ -169,11 +207,11 @@ def test_bucket_deleted_in_the_middle_of_the_fix_is_resource_gone(twin):
     assert "vanished during s3:PutBucketPolicy; already applied: s3:PutBucketPublicAccessBlock" in message["body"]
 
 
-def test_bucket_deleted_between_fix_and_verification_is_resource_gone(twin):
+def test_bucket_deleted_between_fix_and_verification_is_resource_gone(twin, bucket):
     # the snapshot reads the public access block first; the second read is Verify's
-    gone = Fault("s3", "GetPublicAccessBlock", before=delete_bucket(twin), after=1)
+    gone = Fault("s3", "GetPublicAccessBlock", before=delete_bucket(twin, bucket), after=1)
     with inject(gone):
-        result = twin.send(load(PUBLIC_POLICY))
+        result = send(twin, PUBLIC_POLICY, bucket)
     assert gone.hits == 1
     assert "Verify" in result.executions[0].states
     assert result.status == "SUCCEEDED"
@@ -188,7 +226,7 @@ def test_account_block_turned_on_by_someone_else_meanwhile_is_already_compliant(
 
     meanwhile = Fault("s3control", "GetPublicAccessBlock", before=someone_turns_it_on)
     with inject(meanwhile):
-        result = twin.send(load(ACCOUNT_EVENT))
+        result = send(twin, ACCOUNT_EVENT, "account", "-turned-on")
     assert meanwhile.hits == 1
     assert result.decision == "enforce"
     assert result.executions[0].states[-1] == "AlreadyCompliant"
@@ -203,7 +241,7 @@ def test_account_block_deleted_meanwhile_is_turned_back_on(twin):
 
     meanwhile = Fault("s3control", "GetPublicAccessBlock", before=someone_deletes_it)
     with inject(meanwhile):
-        result = twin.send(load(ACCOUNT_EVENT))
+        result = send(twin, ACCOUNT_EVENT, "account", "-deleted")
     assert result.status == "SUCCEEDED"
     assert all(account_block(twin).values())
     assert "delete-public-access-block" in result.notifications[0]["body"], "the undo restores 'no configuration'"
@@ -215,17 +253,14 @@ BROKEN_TOPIC = Error(400, "KMSAccessDenied", "The ciphertext refers to a custome
 
 
 @pytest.mark.parametrize(
-    "name, fault, outcome_before",
-    [
-        (PUBLIC_POLICY, None, "remediated"),
-        (PUBLIC_POLICY, Fault("s3", "PutBucketAcl", access_denied("s3")), "failed"),
-    ],
+    "make_fault, outcome_before",
+    [(lambda: None, "remediated"), (lambda: Fault("s3", "PutBucketAcl", access_denied("s3")), "failed")],
     ids=["after a fix", "after a failed fix"],
 )
-def test_broken_topic_fails_the_execution_so_the_alarm_fires(twin, waits, name, fault, outcome_before):
-    publish = Fault("sns", "Publish", BROKEN_TOPIC, times=None)
+def test_broken_topic_fails_the_execution_so_the_alarm_fires(twin, bucket, waits, make_fault, outcome_before):
+    publish, fault = Fault("sns", "Publish", BROKEN_TOPIC, times=None), make_fault()
     with inject(publish, *([fault] if fault else [])):
-        result = twin.send(load(name))
+        result = send(twin, PUBLIC_POLICY, bucket)
 
     execution = result.executions[0]
     assert publish.requests == 3, "one attempt and the Notify state's two retries"
@@ -237,7 +272,7 @@ def test_broken_topic_fails_the_execution_so_the_alarm_fires(twin, waits, name, 
     record = result.audit_records[0]
     assert "notified_at" not in record, "the audit trail does not claim anyone was told"
     if outcome_before == "remediated":
-        assert quarantined(twin.client("s3"), BUCKET), "the fix itself stands"
+        assert quarantined(twin.client("s3"), bucket), "the fix itself stands"
         assert record["verification"]["exposed"] == []
     alarm = twin.template["Resources"]["ExecutionsFailedAlarm"]["Properties"]
     assert alarm["MetricName"] == "ExecutionsFailed"

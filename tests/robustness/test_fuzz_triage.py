@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from local.twin import Twin
@@ -196,7 +196,15 @@ def triage_twin():
 @settings(FUZZ, max_examples=60)
 @given(event=st.one_of(mutated_events(max_depth=200), json_values))
 def test_triage_handler_always_returns_a_routable_decision(triage_twin, event):
-    output = triage_twin.invoke("TriageFunction", {"event": event, "execution": "arn:aws:states:fuzz"})
+    try:
+        output = triage_twin.invoke("TriageFunction", {"event": event, "execution": "arn:aws:states:fuzz"})
+    except RuntimeError as failed:
+        # moto itself crashes on some lookups of resources that do not exist (e.g. SageMaker
+        # ListTags: AttributeError inside moto); AWS answers those with an error code. Such
+        # examples test the simulator, not Warden: discard them, fail on everything else.
+        payload = str(failed)
+        assume(not ("/moto/" in payload.rsplit("File ", 1)[-1] and "ClientError" not in payload))
+        raise
     assert output["decision"] in DECISIONS
     assert output["reason"] and len(output["reason"]) <= MAX_REASON
     if output["decision"] == "rejected":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 
 from local import scenarios
@@ -109,3 +110,35 @@ def quarantined(s3, bucket: str) -> bool:
         and (state["policy"] is None or not split_policy(state["policy"])[0])
         and not public_grants({"Grants": state["acl"]})
     )
+
+
+@contextmanager
+def s3_twin(**parameters: str):
+    """The S3 scenario of tests/conftest.py's `twin` without the other families' (much faster to
+    build, so a module can share one): the public training bucket, the exempt website bucket and
+    the account's Block Public Access off, in enforce mode."""
+    from local.twin import Twin
+
+    with Twin(parameters={"Mode": "enforce", **parameters}) as twin:
+        scenarios.public_training_bucket(twin.client("s3"))
+        scenarios.exempt_website_bucket(twin.client("s3"))
+        scenarios.account_block_off(twin.client("s3control"))
+        yield twin
+
+
+def public_bucket(twin, name: str) -> str:
+    """Another public training bucket, so tests sharing one twin do not share an exposure."""
+    scenarios.public_training_bucket(twin.client("s3"), name=name)
+    return name
+
+
+def training_policy(bucket: str) -> dict:
+    """The scenario's training-bucket policy, as set on `bucket`."""
+    return json.loads(json.dumps(scenarios.TRAINING_POLICY).replace(scenarios.TRAINING_BUCKET, bucket))
+
+
+def forget_claims(twin) -> None:
+    """Empty the dedupe table, as if the window had passed (for tests that share one twin)."""
+    dynamodb, table = twin.client("dynamodb"), twin.physical["DedupeTable"]
+    for item in dynamodb.scan(TableName=table, ProjectionExpression="id")["Items"]:
+        dynamodb.delete_item(TableName=table, Key={"id": item["id"]})
