@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test replay lint clean
+.PHONY: demo test replay lint clean deploy
 
 $(INSTALLED): requirements-dev.txt constraints.txt layers/warden/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -57,3 +57,9 @@ $(BENCH_INSTALLED): bench/requirements.txt bench/constraints.txt
 ## bench: Warden vs Cloud Custodian (import time, API calls, warm time), deployment size, cost model
 bench: $(INSTALLED) $(BENCH_INSTALLED)
 	SAM_CLI_TELEMETRY=0 $(BENCH_VENV)/bin/python bench/benchmark.py
+
+## deploy: sam build && sam deploy --guided, protecting the principal that deploys (DeployerPrincipalArn)
+deploy:
+	sam build
+	sam deploy --guided --parameter-overrides \
+	  DeployerPrincipalArn=$$(aws sts get-caller-identity --query Arn --output text)
