@@ -1,4 +1,4 @@
-"""python -m warden_ops: rollback and history against a deployed stack (or a twin, from Python).
+"""python -m warden_ops: rollback, history and settings against a deployed stack (or a twin, from Python).
 
 Exit status: 0 done, 1 refused (nothing was changed), 2 failed or bad input.
 """
@@ -8,9 +8,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any, TextIO
 
-from warden import history
+from warden import history, settings
 from warden_ops.target import Stack, Target
 
 EXIT = {"rolled-back": 0, "refused": 1, "failed": 2}
@@ -35,16 +36,23 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--since", help="2026-11-01, 2026-11-01T08:00:00Z, or an age: 90m, 24h, 7d")
     listing.add_argument("--until", help="same forms as --since")
     listing.add_argument("--limit", type=int, default=50, help="at most this many records (default 50)")
+
+    config = commands.add_parser("settings", help="show, check or change the run-time settings document")
+    config.add_argument("action", choices=("show", "validate", "set"))
+    config.add_argument("file", nargs="?", help="the JSON document (validate, set); '-' reads standard input")
     return parser
 
 
 def main(argv: list[str] | None = None, target: Target | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     args = _parser().parse_args(argv)
-    target = target or Stack(args.stack, region=args.region, profile=args.profile)
+    if target is None and not (args.command == "settings" and args.action == "validate"):
+        target = Stack(args.stack, region=args.region, profile=args.profile)
     try:
         if args.command == "rollback":
             return _rollback(args, target, out)
+        if args.command == "settings":
+            return _settings(args, target, out)
         return _history(args, target, out)
     except (LookupError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -66,6 +74,38 @@ def _rollback(args, target: Target, out: TextIO) -> int:
     if answer.get("warning"):
         print(f"Note: {answer['warning']}", file=out)
     return EXIT.get(answer.get("status"), 2)
+
+
+def _settings(args, target: Target | None, out: TextIO) -> int:
+    """show: the document in Parameter Store and whether it is valid; validate/set: a local file,
+    checked here with the same rules triage applies (set writes it only when it is valid)."""
+    if args.action == "show":
+        name = target.physical("SettingsParameter")
+        text = target.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+    else:
+        if not args.file:
+            raise ValueError(f"settings {args.action} needs a FILE (or '-' for standard input)")
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        print(f"INVALID: not JSON ({error})", file=out)
+        return 2
+    problems = settings.validate(document)
+    if args.action == "show":
+        print(json.dumps(document, indent=2), file=out)
+    for problem in problems:
+        print(f"INVALID: {problem}", file=out)
+    if problems:
+        print("Warden rejects this document and keeps its last good settings.", file=out)
+        return 2
+    if args.action == "set":
+        name = target.physical("SettingsParameter")
+        target.client("ssm").put_parameter(Name=name, Value=json.dumps(document, indent=1), Type="String", Overwrite=True)
+        print(f"Saved to {name}; triage uses it within SettingsCacheSeconds (60 s by default).", file=out)
+    elif args.action == "validate":
+        print("VALID", file=out)
+    return 0
 
 
 def _history(args, target: Target, out: TextIO) -> int:

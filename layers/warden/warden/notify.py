@@ -6,6 +6,7 @@ subscribers filter (e.g. an SNS filter policy that drops `duplicate` and `exempt
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -125,6 +126,7 @@ def _advice(result: dict) -> list[str]:
 def _undo(changes: list[dict], finding_id: str) -> list[str]:
     lines = ["HOW TO UNDO (newest change first)"]
     lines += [f"  {c['undo']}" for c in reversed(changes)]
+    lines += [f"  Or all at once, exactly as before: python -m warden_ops rollback {finding_id}"]
     lines += [f"  The exact before-state is in the audit table, record finding_id={finding_id}.", ""]
     return lines
 
@@ -165,6 +167,8 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
         subject = f"[Warden] {HEADLINES[outcome]}: {exposure} {finding['resource_arn'].split(':')[-1]}"
         lines += _what_found(finding)
         if outcome == "remediated":
+            # Why Warden acted (which mode), and what else on-call should know, e.g. an expired exemption.
+            lines += ["DECISION", f"  {state.get('decision', '-')}: {state.get('reason', '')}", ""]
             lines += _changes("WHAT WARDEN DID (before -> after)", changes)
             verification = state.get("verification") or {}
             lines += ["VERIFICATION", "  Re-read the resource after the change: " + (
@@ -269,3 +273,68 @@ def compose_alarm(event: dict[str, Any]) -> Message:
         body=body,
         attributes={"severity": "HIGH" if state == "ALARM" else "INFO", "outcome": "alarm", "remediation": "none"},
     )
+
+
+# --- AWS Chatbot (Amazon Q Developer in chat applications) --------------------------------------
+
+FORMATS = ("text", "chatbot")
+ACTION_NEEDED = ("failed", "rejected", "needs-decision", "escalated", "alarm")  # a person must act: flagged in chat
+CHAT_DESCRIPTION_LIMIT = 3500  # well inside what Slack and Teams show in one message
+_HEADER = re.compile(r"^([A-Z][A-Z ]{3,}[A-Z])(.*)$")
+
+
+def _markdown(body: str) -> str:
+    """The text body in chat markdown: section headers bold, commands as code."""
+    lines = []
+    for line in body.splitlines():
+        header = _HEADER.match(line)
+        if header:
+            lines.append(f"*{header.group(1)}*{header.group(2)}")
+        elif re.match(r"^\s+(aws|python) ", line):
+            lines.append(f"{line[: len(line) - len(line.lstrip())]}`{line.strip()}`")
+        else:
+            lines.append(line)
+    text = "\n".join(lines)
+    return text if len(text) <= CHAT_DESCRIPTION_LIMIT else text[: CHAT_DESCRIPTION_LIMIT - 40] + "\n... (the e-mail has the full message)"
+
+
+def chatbot_message(message: Message, finding: dict | None) -> dict[str, Any]:
+    """The message in AWS Chatbot's custom notification schema (version 1.0, source custom), so a
+    Slack or Teams channel subscribed through Chatbot shows it; Chatbot drops plain SNS text."""
+    outcome, severity = message.attributes["outcome"], message.attributes["severity"]
+    next_steps = []
+    if finding is not None and outcome in ("remediated", "failed", "escalated"):
+        next_steps.append(f"Undo: `python -m warden_ops rollback {finding['id']}`")
+    if finding is not None:
+        next_steps.append(f"Console: {console_link(finding)}")
+    chat: dict[str, Any] = {
+        "version": "1.0",
+        "source": "custom",
+        "content": {
+            "textType": "client-markdown",
+            "title": (":rotating_light: " if outcome in ACTION_NEEDED and severity == "HIGH" else "") + message.subject,
+            "description": _markdown(message.body),
+            "nextSteps": next_steps,
+            "keywords": [outcome, severity, message.attributes["remediation"]],
+        },
+        "metadata": {"summary": message.subject, "eventType": outcome},
+    }
+    if finding is not None:
+        chat["id"] = finding["id"]
+        # One thread per resource: the fix, its duplicates and its rollback read as one conversation.
+        chat["metadata"].update(
+            threadId=finding["resource_arn"],
+            relatedResources=[finding["resource_arn"]],
+            additionalContext={"finding_id": finding["id"], "account": finding["account"], "region": finding["region"]},
+        )
+    return chat
+
+
+def publish_arguments(message: Message, finding: dict | None, notification_format: str = "text") -> dict[str, Any]:
+    """sns.publish arguments. `chatbot`: chat subscribers (and any other protocol) get the Chatbot
+    JSON, e-mail subscribers still get the text."""
+    arguments = {"Subject": message.subject, "Message": message.body, "MessageAttributes": message.sns_attributes()}
+    if notification_format == "chatbot":
+        chat = json.dumps(chatbot_message(message, finding))
+        arguments.update(MessageStructure="json", Message=json.dumps({"default": chat, "email": message.body}))
+    return arguments

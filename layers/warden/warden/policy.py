@@ -1,7 +1,13 @@
 """Modes, exemptions, loop prevention and the dedupe window: what Warden may do with a finding.
 
 Settings come from the stack's parameters through environment variables and are read on every
-invocation (cheap), so the local twin can run several functions with different settings.
+invocation (cheap), so the local twin can run several functions with different settings; the
+run-time settings document (warden.settings) overrides them per key.
+
+An exemption (the exempt tag's value, or an entry of the exemption list) may carry an expiry and a
+reason: `until=2027-01-31 reason=public website` (also separated by `;`). It applies through that
+day (UTC), or until that moment when a time is given; after that it no longer applies and the
+decision's reason says that it expired. A value without `until=` exempts for good.
 """
 
 from __future__ import annotations
@@ -9,7 +15,8 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
 from typing import Literal
 
 from warden.findings import Finding
@@ -27,6 +34,10 @@ class Settings:
     protected_principal_arns: tuple[str, ...]
     warden_role_arns: tuple[str, ...]
     dedupe_window_seconds: int
+    # From the settings document (warden.settings): a remediation's own mode overrides its family's.
+    remediation_modes: dict[str, str] = field(default_factory=dict)
+    exempt_terms: dict[str, str] = field(default_factory=dict)  # exemption list pattern -> "until=... reason=..."
+    notes: tuple[str, ...] = ()  # told in every decision's reason, e.g. that the settings document was rejected
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -54,6 +65,14 @@ class Settings:
 
     def mode_for(self, family: str) -> str:
         return self.family_modes.get(family, self.mode)
+
+    def mode_of(self, remediation: str, family: str) -> tuple[str, str]:
+        """(mode, where it comes from): the remediation's own, its family's, or the default."""
+        if remediation in self.remediation_modes:
+            return self.remediation_modes[remediation], f"the settings' mode for {remediation}"
+        if family in self.family_modes:
+            return self.family_modes[family], f"the {family} family's mode"
+        return self.mode, "Mode"
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -87,14 +106,74 @@ def caused_by_warden(finding: Finding, settings: Settings) -> bool:
     return actor is not None and actor in {_role_identity(arn, None) for arn in settings.warden_role_arns}
 
 
-def exempt_reason(finding: Finding, tags: dict[str, str], settings: Settings) -> str | None:
+@dataclass(frozen=True)
+class Terms:
+    """What an exemption says about itself: why, and until when."""
+
+    reason: str
+    until: str | None = None  # as written
+    ends: datetime | None = None  # the first moment it no longer applies
+    problem: str | None = None  # an `until` Warden cannot read: the exemption then does not expire
+
+    def expired(self, now: datetime) -> bool:
+        return self.ends is not None and now >= self.ends
+
+    def describe(self) -> str:
+        parts = [f"reason: {self.reason}"] if self.reason else []
+        if self.until and not self.problem:
+            parts.append(f"until {self.until}")
+        if self.problem:
+            parts.append(self.problem)
+        return f" ({'; '.join(parts)})" if parts else ""
+
+
+_UNTIL = re.compile(r"(?:^|[\s;,])until\s*[=:]\s*([^\s;,]*)", re.IGNORECASE)
+_REASON = re.compile(r"(?:^|[\s;,])reason\s*[=:]\s*(.*?)\s*(?=;|\s+until\s*[=:]|$)", re.IGNORECASE)
+
+
+def parse_terms(value: str) -> Terms:
+    """`until=2027-01-31 reason=public website` (or with `;`) -> Terms; any other value is the reason."""
+    until, reason = _UNTIL.search(value or ""), _REASON.search(value or "")
+    if not until:
+        return Terms(reason=reason.group(1) if reason else (value or "").strip())
+    written = until.group(1)
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", written):
+            ends = datetime.combine(date.fromisoformat(written) + timedelta(days=1), datetime.min.time(), timezone.utc)
+        else:
+            ends = datetime.fromisoformat(written.replace("Z", "+00:00"))
+            ends = ends if ends.tzinfo else ends.replace(tzinfo=timezone.utc)
+    except ValueError:
+        problem = f"its until {written!r} is not a date such as 2027-01-31, so it does not expire: fix it"
+        return Terms(reason=reason.group(1) if reason else "", until=written, problem=problem)
+    return Terms(reason=reason.group(1) if reason else "", until=written, ends=ends)
+
+
+def exemption(finding: Finding, tags: dict[str, str], settings: Settings, now: datetime | None = None) -> tuple[str | None, list[str]]:
+    """(why the finding is exempt, or None; the exemptions that matched but expired, for the reason)."""
+    now = now or datetime.now(timezone.utc)
+    expired = []
     for pattern in settings.exempt_resource_patterns:
         if fnmatch.fnmatchcase(finding.resource_arn, pattern):
-            return f"resource matches the exemption list entry {pattern!r}"
-    if settings.exempt_tag_key in tags:
-        value = tags[settings.exempt_tag_key]
-        return f"resource is tagged {settings.exempt_tag_key}={value!r}" if value else f"resource is tagged {settings.exempt_tag_key}"
-    return None
+            terms = parse_terms(settings.exempt_terms.get(pattern, ""))
+            if terms.expired(now):
+                expired.append(f"the exemption list entry {pattern!r} expired (until={terms.until}), so it no longer applies")
+                continue
+            return f"resource matches the exemption list entry {pattern!r}{terms.describe()}", expired
+    key = settings.exempt_tag_key
+    if key in tags:
+        value = tags[key]
+        terms = parse_terms(value)
+        if terms.expired(now):
+            expired.append(f"the exemption tag {key}={value!r} expired (until={terms.until}), so it no longer applies")
+        else:
+            tagged = f"resource is tagged {key}={value!r}" if value else f"resource is tagged {key}"
+            return tagged + (f"; it does not expire: {terms.problem}" if terms.problem else (f", valid until {terms.until}" if terms.until else "")), expired
+    return None, expired
+
+
+def exempt_reason(finding: Finding, tags: dict[str, str], settings: Settings, now: datetime | None = None) -> str | None:
+    return exemption(finding, tags, settings, now)[0]
 
 
 def _principal_key(arn: str) -> tuple:

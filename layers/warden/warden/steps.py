@@ -22,10 +22,11 @@ from botocore.exceptions import ClientError
 from warden import audit, registry
 from warden.aws import client, for_finding
 from warden.findings import Finding, RejectedEvent, parse_finding
-from warden.notify import compose, compose_alarm
+from warden.notify import compose, compose_alarm, publish_arguments
 from warden.observability import logger, metrics
-from warden.policy import Settings, caused_by_warden, exempt_reason, protected_reason
+from warden.policy import Settings, caused_by_warden, exemption, protected_reason
 from warden.remediations.base import Change, NotRemediable, Remediation, ResourceGone, StillExposed, WardenError
+from warden.settings import load as load_settings
 
 # --- triage ------------------------------------------------------------------------------------
 
@@ -59,6 +60,17 @@ def first_claim(key: str, finding_id: str, window_seconds: int, lambda_context=N
 
 
 def _decide(finding: Finding, remediation: Remediation, settings: Settings, lambda_context) -> tuple[str, str]:
+    """(decision, reason); the reason also tells what on-call should know whatever the decision:
+    an exemption that expired, settings that were rejected."""
+    notes = list(settings.notes)
+    decision, reason = _decision(finding, remediation, settings, lambda_context, notes)
+    return decision, "; ".join([reason, *notes])
+
+
+def _decision(finding: Finding, remediation: Remediation, settings: Settings, lambda_context, notes: list[str]) -> tuple[str, str]:
+    mode, source = settings.mode_of(remediation.name, remediation.family)
+    if mode == "off":
+        return "ignored", f"{source} is off: Warden leaves this finding alone (nothing read, nothing changed)"
     if caused_by_warden(finding, settings):
         return "ignored", f"caused by Warden's own role ({finding.actor}); not remediating its own change"
     reason = getattr(remediation, "ignore_reason", lambda _: None)(finding)
@@ -70,7 +82,8 @@ def _decide(finding: Finding, remediation: Remediation, settings: Settings, lamb
         principals = remediation.principals(finding, aws)
     except ResourceGone as gone:
         return "resource-gone", f"{gone}; nothing is left to fix"
-    reason = exempt_reason(finding, tags, settings)
+    reason, expired = exemption(finding, tags, settings)
+    notes[:0] = expired
     if reason:
         return "exempt", reason
     for principal in principals:
@@ -85,14 +98,12 @@ def _decide(finding: Finding, remediation: Remediation, settings: Settings, lamb
             f"{remediation.name} on this resource was already started by {holder} "
             f"within the {settings.dedupe_window_seconds}s dedupe window"
         )
-    mode = settings.mode_for(remediation.family)
-    source = f"the {remediation.family} family's mode" if remediation.family in settings.family_modes else "Mode"
     return mode, f"{source} is {mode}"
 
 
 def triage(event: Any, lambda_context=None, execution: str | None = None) -> dict[str, Any]:
     """Raw event -> {finding, remediation, family, decision, reason}, or decision 'rejected'."""
-    settings = Settings.from_env()
+    settings = load_settings()
     try:
         finding = parse_finding(event)
     except RejectedEvent as rejected:
@@ -198,11 +209,9 @@ def notify(payload: dict[str, Any]) -> dict[str, Any]:
         state = payload.get("state") or {}
         message = compose(payload["outcome"], state, payload.get("execution"))
         finding = state.get("finding")
+    notification_format = os.environ.get("WARDEN_NOTIFICATION_FORMAT", "text")
     response = client("sns").publish(
-        TopicArn=os.environ["WARDEN_TOPIC_ARN"],
-        Subject=message.subject,
-        Message=message.body,
-        MessageAttributes=message.sns_attributes(),
+        TopicArn=os.environ["WARDEN_TOPIC_ARN"], **publish_arguments(message, finding, notification_format)
     )
     outcome = message.attributes["outcome"]
     metrics.add_dimension(name="outcome", value=outcome)

@@ -1,0 +1,202 @@
+"""Run-time settings: a JSON document in SSM Parameter Store that changes what Warden may do
+without a redeploy. The stack creates the parameter (`SettingsParameterName` output) holding `{}`.
+
+    {
+      "mode": "dry-run",
+      "modes": {"s3_public": "enforce", "iam-deactivate-access-key": "enforce", "sagemaker-stop-exposed-notebook": "off"},
+      "exempt_resources": ["arn:aws:s3:::public-website-*",
+                           {"resource": "arn:aws:s3:::ml-demo-*", "until": "2027-01-31", "reason": "conference demo"}],
+      "protected_principals": ["arn:aws:iam::123456789012:role/BreakGlassAdmin"],
+      "dedupe_window_seconds": 600
+    }
+
+Every key is optional; a key the document sets overrides the template parameter of the same
+meaning (Mode, IamMode, ExemptResourceArns, DedupeWindowSeconds), except `protected_principals`,
+which adds to ProtectedPrincipalArns: protection is never taken away at run time. `modes` is keyed
+by remediation name or family name; a remediation's own mode wins over its family's, which wins
+over `mode`. Modes: `enforce`, `dry-run`, `off` (the finding is `ignored`, with the reason).
+
+Triage reads the parameter through Powertools Parameters, cached for WARDEN_SETTINGS_MAX_AGE
+seconds (SettingsCacheSeconds, 60 by default). A document that is not JSON, has an unknown key or
+a value of the wrong kind is rejected as a whole, with a message naming the key; Warden then keeps
+the last good document it read, or, if it has none, the template parameters, and says so in every
+decision's reason until the document is fixed. It never falls back to enforcing everything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import replace
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parameters import SSMProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+from warden import registry
+from warden.aws import client
+from warden.observability import logger, metrics
+from warden.policy import Settings, parse_terms
+
+RUNTIME_MODES = ("enforce", "dry-run", "off")
+KEYS = ("mode", "modes", "exempt_resources", "protected_principals", "dedupe_window_seconds", "comment")
+PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+$")
+DEFAULT_MAX_AGE = 60
+
+
+class SettingsError(ValueError):
+    """The settings document is invalid; the message names every bad key."""
+
+
+def _mode_error(where: str, value: Any) -> str | None:
+    if value == "approve":
+        return f"{where}: 'approve' is not available in this version of Warden (approvals are not built); use dry-run"
+    if value not in RUNTIME_MODES:
+        return f"{where}: {value!r} is not a mode; use one of {', '.join(RUNTIME_MODES)}"
+    return None
+
+
+def validate(document: Any) -> list[str]:
+    """Every problem of a settings document, each naming its key; empty when it is valid."""
+    if not isinstance(document, dict):
+        return [f"the document must be a JSON object, not {type(document).__name__}"]
+    errors = [f"{key}: unknown key; the keys are {', '.join(KEYS)}" for key in document if key not in KEYS]
+    if "mode" in document:
+        errors += filter(None, [_mode_error("mode", document["mode"])])
+    errors += _modes_errors(document.get("modes", {}))
+    errors += _exemption_errors(document.get("exempt_resources", []))
+    principals = document.get("protected_principals", [])
+    if not isinstance(principals, list):
+        errors.append("protected_principals: must be a list of IAM principal ARNs")
+    else:
+        errors += [
+            f"protected_principals[{i}]: {p!r} is not an IAM principal ARN (arn:aws:iam::<account>:role/<name>)"
+            for i, p in enumerate(principals)
+            if not isinstance(p, str) or not PRINCIPAL_ARN.match(p)
+        ]
+    if "dedupe_window_seconds" in document:
+        window = document["dedupe_window_seconds"]
+        if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= 86400:
+            errors.append(f"dedupe_window_seconds: {window!r} is not a whole number of seconds from 1 to 86400")
+    if "comment" in document and not isinstance(document["comment"], str):
+        errors.append("comment: must be a string")
+    return errors
+
+
+def _modes_errors(modes: Any) -> list[str]:
+    if not isinstance(modes, dict):
+        return ["modes: must be an object of remediation or family name -> mode"]
+    remediations = {r.name for r in registry.all_remediations()}
+    families = {r.family for r in registry.all_remediations()}
+    errors = []
+    for name, mode in modes.items():
+        if name not in remediations | families:
+            errors.append(
+                f"modes.{name}: no remediation or family has this name; "
+                f"families: {', '.join(sorted(families))}; remediations: {', '.join(sorted(remediations))}"
+            )
+        errors += filter(None, [_mode_error(f"modes.{name}", mode)])
+    return errors
+
+
+def _exemption_errors(entries: Any) -> list[str]:
+    if not isinstance(entries, list):
+        return ["exempt_resources: must be a list of ARNs or patterns, or {resource, until, reason} objects"]
+    errors = []
+    for i, entry in enumerate(entries):
+        where = f"exempt_resources[{i}]"
+        if isinstance(entry, str):
+            if not entry.strip():
+                errors.append(f"{where}: an empty pattern would match nothing")
+            continue
+        if not isinstance(entry, dict) or not isinstance(entry.get("resource"), str) or not entry["resource"].strip():
+            errors.append(f"{where}: must be an ARN or pattern, or an object with a non-empty 'resource'")
+            continue
+        unknown = set(entry) - {"resource", "until", "reason"}
+        if unknown:
+            errors.append(f"{where}.{sorted(unknown)[0]}: unknown key; the keys are resource, until, reason")
+        if "until" in entry and (not isinstance(entry["until"], str) or parse_terms(f"until={entry['until']}").problem):
+            errors.append(f"{where}.until: {entry['until']!r} is not a date such as 2027-01-31 (or a time 2027-01-31T18:00:00Z)")
+        if "reason" in entry and not isinstance(entry["reason"], str):
+            errors.append(f"{where}.reason: must be a string")
+    return errors
+
+
+def apply(base: Settings, document: dict[str, Any]) -> Settings:
+    """The template parameters' settings, overridden by a valid document."""
+    families = {r.family for r in registry.all_remediations()}
+    modes = document.get("modes", {})
+    changes: dict[str, Any] = {
+        "family_modes": {**base.family_modes, **{k: v for k, v in modes.items() if k in families}},
+        "remediation_modes": {**base.remediation_modes, **{k: v for k, v in modes.items() if k not in families}},
+        "protected_principal_arns": base.protected_principal_arns + tuple(document.get("protected_principals", [])),
+    }
+    if "mode" in document:
+        changes["mode"] = document["mode"]
+    if "dedupe_window_seconds" in document:
+        changes["dedupe_window_seconds"] = document["dedupe_window_seconds"]
+    if "exempt_resources" in document:
+        entries = [e if isinstance(e, dict) else {"resource": e} for e in document["exempt_resources"]]
+        changes["exempt_resource_patterns"] = tuple(e["resource"].strip() for e in entries)
+        changes["exempt_terms"] = {
+            e["resource"].strip(): " ".join(f"{k}={e[k]}" for k in ("until", "reason") if e.get(k)) for e in entries
+        }
+    return replace(base, **changes)
+
+
+class _Source:
+    """One SSM provider (and its cache) per SSM client, with the last good document it read."""
+
+    def __init__(self, ssm):
+        self.ssm = ssm
+        self.provider = SSMProvider(boto3_client=ssm)
+        self.last_good: dict[str, Any] | None = None
+
+
+_source: _Source | None = None
+
+
+def _current_source() -> _Source:
+    global _source
+    ssm = client("ssm")  # a new client (the twin resets them) means a new account: forget the old cache
+    if _source is None or _source.ssm is not ssm:
+        _source = _Source(ssm)
+    return _source
+
+
+def read(name: str, max_age: int) -> dict[str, Any]:
+    """The parsed, valid document; raises SettingsError naming what is wrong."""
+    try:
+        raw = _current_source().provider.get(name, max_age=max_age)
+    except GetParameterError as error:
+        raise SettingsError(f"the settings parameter {name} could not be read ({error})") from None
+    try:
+        document = json.loads(raw)
+    except ValueError as error:
+        raise SettingsError(f"the settings parameter {name} is not valid JSON ({error})") from None
+    errors = validate(document)
+    if errors:
+        raise SettingsError(f"the settings parameter {name} was rejected: {'; '.join(errors)}")
+    return document
+
+
+def load(env: dict[str, str] | None = None) -> Settings:
+    """The settings for this invocation: template parameters, overridden by the settings document."""
+    env = os.environ if env is None else env
+    base = Settings.from_env(env)
+    name = env.get("WARDEN_SETTINGS_PARAMETER")
+    if not name:
+        return base
+    source = _current_source()
+    try:
+        document = read(name, int(env.get("WARDEN_SETTINGS_MAX_AGE", DEFAULT_MAX_AGE)))
+    except SettingsError as error:
+        metrics.add_metric(name="SettingsRejected", unit=MetricUnit.Count, value=1)
+        logger.error("settings rejected", extra={"reason": str(error)})
+        if source.last_good is not None:
+            return replace(apply(base, source.last_good), notes=(f"{error}; Warden uses the last good settings it read",))
+        return replace(base, notes=(f"{error}; Warden uses the template parameters",))
+    source.last_good = document
+    return apply(base, document)
