@@ -1,4 +1,4 @@
-"""python -m warden_ops: rollback, history and settings against a deployed stack (or a twin, from Python).
+"""python -m warden_ops: rollback, history, approve/reject and settings against a deployed stack (or a twin).
 
 Exit status: 0 done, 1 refused (nothing was changed), 2 failed or bad input.
 """
@@ -8,10 +8,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
+from botocore.exceptions import ClientError
+
 from warden import history, settings
+from warden.audit import decode_item
 from warden_ops.target import Stack, Target
 
 EXIT = {"rolled-back": 0, "refused": 1, "failed": 2}
@@ -37,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--until", help="same forms as --since")
     listing.add_argument("--limit", type=int, default=50, help="at most this many records (default 50)")
 
+    approve = commands.add_parser("approve", help="approve a change Warden waits on (approve mode): it is applied")
+    approve.add_argument("finding_id", help="the finding id, as in the APPROVAL NEEDED message")
+    reject = commands.add_parser("reject", help="reject a change Warden waits on (approve mode): nothing is applied")
+    reject.add_argument("finding_id", help="the finding id, as in the APPROVAL NEEDED message")
+    reject.add_argument("--reason", default="", help="why, for the message and the audit record")
+
     config = commands.add_parser("settings", help="show, check or change the run-time settings document")
     config.add_argument("action", choices=("show", "validate", "set"))
     config.add_argument("file", nargs="?", help="the JSON document (validate, set); '-' reads standard input")
@@ -53,6 +63,8 @@ def main(argv: list[str] | None = None, target: Target | None = None, out: TextI
             return _rollback(args, target, out)
         if args.command == "settings":
             return _settings(args, target, out)
+        if args.command in ("approve", "reject"):
+            return _answer(args, target, out)
         return _history(args, target, out)
     except (LookupError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -74,6 +86,40 @@ def _rollback(args, target: Target, out: TextIO) -> int:
     if answer.get("warning"):
         print(f"Note: {answer['warning']}", file=out)
     return EXIT.get(answer.get("status"), 2)
+
+
+def _answer(args, target: Target, out: TextIO) -> int:
+    """Approve or reject through Step Functions' task token, which the APPROVAL NEEDED message's
+    Notify call stored on the audit record: SendTaskSuccess with {"approved": true|false, "by", "at",
+    "reason"}. Needs dynamodb:GetItem on the audit table and states:SendTaskSuccess; your IAM
+    identity is the authentication, and who answered is recorded."""
+    item = target.client("dynamodb").get_item(
+        TableName=target.physical("AuditTable"), Key={"finding_id": {"S": args.finding_id}}
+    ).get("Item")
+    record = decode_item(item) if item else None
+    if record is None:
+        print(f"REFUSED: no audit record has finding_id {args.finding_id!r}", file=out)
+        return 1
+    if record.get("outcome") != "awaiting-approval" or not record.get("approval_token"):
+        print(f"REFUSED: {args.finding_id} is not waiting for approval (it is {history.status(record)}); nothing was changed", file=out)
+        return 1
+    answer = {"approved": args.command == "approve", "by": target.caller(), "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    if args.command == "reject":
+        answer["reason"] = args.reason
+    try:
+        target.client("stepfunctions").send_task_success(taskToken=record["approval_token"], output=json.dumps(answer))
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken"):
+            print(f"REFUSED: the approval window closed ({record.get('approval_expires_at')}, {code}); nothing was changed", file=out)
+            return 1
+        raise RuntimeError(f"Step Functions refused: {error}") from None
+    if args.command == "approve":
+        print(f"APPROVED: Warden re-reads {record['resource_arn']}, plans {record['remediation']} again and applies it; "
+              "the outcome comes as a message.", file=out)  # fmt: skip
+    else:
+        print(f"REJECTED: nothing is applied to {record['resource_arn']}; on-call is told.", file=out)
+    return 0
 
 
 def _settings(args, target: Target | None, out: TextIO) -> int:

@@ -74,12 +74,12 @@ def test_the_settings_command_refuses_to_save_an_invalid_document(twin, tmp_path
         return main(list(argv), target=TwinTarget(twin), out=out), out.getvalue()
 
     bad, good = tmp_path / "bad.json", tmp_path / "good.json"
-    bad.write_text(json.dumps({"modes": {"iam": "approve"}}))
+    bad.write_text(json.dumps({"modes": {"iam": "approved"}}))
     good.write_text(json.dumps({"modes": {"iam": "dry-run"}, "dedupe_window_seconds": 900}))
     name = twin.physical["SettingsParameter"]
 
     status, printed = run("settings", "set", str(bad))
-    assert status == 2 and "INVALID: modes.iam: 'approve' is not available" in printed
+    assert status == 2 and "INVALID: modes.iam: 'approved' is not a mode; use one of enforce, dry-run, approve, off" in printed
     assert twin.client("ssm").get_parameter(Name=name)["Parameter"]["Value"] == "{}", "nothing was saved"
 
     status, printed = run("settings", "set", str(good))

@@ -24,6 +24,7 @@ GOOD = {
     "exempt_resources": ["arn:aws:s3:::public-*", {"resource": "arn:aws:s3:::ml-demo-*", "until": "2027-01-31", "reason": "demo"}],
     "protected_principals": ["arn:aws:iam::123456789012:role/Auditor"],
     "dedupe_window_seconds": 600,
+    "approval_timeout_seconds": 3600,
     "comment": "changed by alice for the Q1 rollout",
 }
 
@@ -37,9 +38,11 @@ def test_a_good_document_is_valid():
     "document, message",
     [
         ({"mdoe": "enforce"}, "mdoe: unknown key; the keys are mode, modes,"),
-        ({"mode": "enforcing"}, "mode: 'enforcing' is not a mode; use one of enforce, dry-run, off"),
+        ({"mode": "enforcing"}, "mode: 'enforcing' is not a mode; use one of enforce, dry-run, approve, off"),
         ({"mode": "ENFORCE"}, "mode: 'ENFORCE' is not a mode"),
-        ({"mode": "approve"}, "mode: 'approve' is not available in this version of Warden (approvals are not built)"),
+        ({"mode": "approved"}, "mode: 'approved' is not a mode; use one of enforce, dry-run, approve, off"),
+        ({"approval_timeout_seconds": 0}, "approval_timeout_seconds: 0 is not a whole number of seconds from 1 to 604800"),
+        ({"approval_timeout_seconds": "1h"}, "approval_timeout_seconds: '1h' is not a whole number"),
         ({"modes": {"s3-quarantine-bucket": "off"}}, "modes.s3-quarantine-bucket: no remediation or family has this name; families: "),
         ({"modes": {"iam": True}}, "modes.iam: True is not a mode"),
         ({"modes": ["iam"]}, "modes: must be an object"),
@@ -73,6 +76,7 @@ def test_the_document_overrides_the_template_parameters_key_by_key():
     # protection is only ever added at run time
     assert merged.protected_principal_arns == ("arn:aws:iam::123456789012:role/BreakGlass", "arn:aws:iam::123456789012:role/Auditor")
     assert merged.dedupe_window_seconds == 600
+    assert merged.approval_timeout_seconds == 3600
     assert runtime.apply(base, {}) == base
 
 

@@ -186,6 +186,12 @@ def test_every_remediation_family_has_a_branch_and_every_outcome_a_notify_state(
     branches = {c["StringEquals"] for c in ASL["States"]["Remediation"]["Choices"]}
     assert branches == {r.family for r in registry.all_remediations()}
     notified = {s["Parameters"]["outcome"] for s in ASL["States"].values() if s.get("Resource") == "${NotifyFunctionArn}"}
+    notified |= {  # approve mode: Notify called with a task token, the workflow waits for the answer
+        s["Parameters"]["Payload"]["outcome"]
+        for s in ASL["States"].values()
+        if s.get("Resource") == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+        and s["Parameters"]["FunctionName"] == "${NotifyFunctionArn}"
+    }
     assert notified == set(OUTCOMES)
 
 

@@ -19,6 +19,9 @@ OUTCOMES = (
     "duplicate",
     "resource-gone",
     "needs-decision",
+    "awaiting-approval",
+    "approval-rejected",
+    "expired",
     "restored",
     "escalated",
     "failed",
@@ -33,6 +36,9 @@ HEADLINES = {
     "duplicate": "Duplicate suppressed",
     "resource-gone": "Resource gone, nothing to fix",
     "needs-decision": "NEEDS A DECISION",
+    "awaiting-approval": "APPROVAL NEEDED",
+    "approval-rejected": "Change rejected by a person, left as is",
+    "expired": "APPROVAL EXPIRED, nothing changed",
     "restored": "Throttle lifted, limits restored",
     "escalated": "STILL ABUSED, throttle stays on",
     "failed": "FAILED to fix",
@@ -89,9 +95,9 @@ def execution_link(execution_arn: str | None) -> str | None:
 
 
 def _severity(outcome: str, finding: dict | None) -> str:
-    if outcome in ("failed", "rejected", "needs-decision", "escalated"):
+    if outcome in ("failed", "rejected", "needs-decision", "escalated", "awaiting-approval", "expired"):
         return "HIGH"
-    if outcome in ("exempt", "duplicate", "resource-gone"):
+    if outcome in ("exempt", "duplicate", "resource-gone", "approval-rejected"):
         return "INFO"
     return (finding or {}).get("severity", "MEDIUM")
 
@@ -168,7 +174,11 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
         lines += _what_found(finding)
         if outcome == "remediated":
             # Why Warden acted (which mode), and what else on-call should know, e.g. an expired exemption.
-            lines += ["DECISION", f"  {state.get('decision', '-')}: {state.get('reason', '')}", ""]
+            lines += ["DECISION", f"  {state.get('decision', '-')}: {state.get('reason', '')}"]
+            approval = state.get("approval") or {}
+            if approval:
+                lines += [f"  Approved by {approval.get('by') or 'an unnamed caller'} at {approval.get('at', '?')}"]
+            lines += [""]
             lines += _changes("WHAT WARDEN DID (before -> after)", changes)
             verification = state.get("verification") or {}
             lines += ["VERIFICATION", "  Re-read the resource after the change: " + (
@@ -199,6 +209,38 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
                 "",
             ]
             lines += _undo(changes, finding["id"])
+        elif outcome == "awaiting-approval":
+            expires = state.get("approval_expires_at", "the approval timeout")
+            lines += [f"Mode is approve: nothing was changed yet. ({state.get('reason', '')})", ""]
+            lines += _changes("WHAT WARDEN WILL DO IF APPROVED", changes)
+            lines += _advice(result)
+            lines += [
+                f"APPROVE OR REJECT BEFORE {expires}",
+                f"  python -m warden_ops approve {finding['id']}",
+                f"  python -m warden_ops reject {finding['id']} --reason 'why'",
+                "  Warden re-reads the resource and plans again when approved. Without an answer in time nothing is",
+                "  applied and you are told (expired).",
+                "",
+            ]
+        elif outcome == "approval-rejected":
+            approval = state.get("approval") or {}
+            why = f": {approval['reason']}" if approval.get("reason") else " (no reason given)"
+            lines += [
+                "DECISION",
+                f"  Rejected by {approval.get('by') or 'an unnamed caller'} at {approval.get('at', '?')}{why}",
+                "",
+                "  Nothing was changed; the exposure is still there. Fix it by hand, or exempt the resource if it is intended.",
+                "",
+            ]
+            lines += _changes("THE CHANGE THAT WAS REJECTED", changes)
+        elif outcome == "expired":
+            lines += [
+                "WHY NOTHING WAS CHANGED",
+                f"  Nobody approved or rejected the change within {state.get('approval_timeout_seconds', '?')} seconds.",
+                "  The exposure is still there: fix it by hand, or replay the event to ask again.",
+                "",
+            ]
+            lines += _changes("THE CHANGE THAT WAS NOT APPROVED", changes)
         elif outcome == "needs-decision":
             lines += [
                 "WHY WARDEN DID NOT ACT",
@@ -278,7 +320,7 @@ def compose_alarm(event: dict[str, Any]) -> Message:
 # --- AWS Chatbot (Amazon Q Developer in chat applications) --------------------------------------
 
 FORMATS = ("text", "chatbot")
-ACTION_NEEDED = ("failed", "rejected", "needs-decision", "escalated", "alarm")  # a person must act: flagged in chat
+ACTION_NEEDED = ("failed", "rejected", "needs-decision", "escalated", "alarm", "awaiting-approval", "expired")  # a person must act: flagged in chat
 CHAT_DESCRIPTION_LIMIT = 3500  # well inside what Slack and Teams show in one message
 _HEADER = re.compile(r"^([A-Z][A-Z ]{3,}[A-Z])(.*)$")
 
@@ -303,6 +345,9 @@ def chatbot_message(message: Message, finding: dict | None) -> dict[str, Any]:
     Slack or Teams channel subscribed through Chatbot shows it; Chatbot drops plain SNS text."""
     outcome, severity = message.attributes["outcome"], message.attributes["severity"]
     next_steps = []
+    if finding is not None and outcome == "awaiting-approval":
+        next_steps += [f"Approve: `python -m warden_ops approve {finding['id']}`",
+                       f"Reject: `python -m warden_ops reject {finding['id']} --reason '...'`"]  # fmt: skip
     if finding is not None and outcome in ("remediated", "failed", "escalated"):
         next_steps.append(f"Undo: `python -m warden_ops rollback {finding['id']}`")
     if finding is not None:

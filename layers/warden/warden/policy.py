@@ -38,6 +38,7 @@ class Settings:
     remediation_modes: dict[str, str] = field(default_factory=dict)
     exempt_terms: dict[str, str] = field(default_factory=dict)  # exemption list pattern -> "until=... reason=..."
     notes: tuple[str, ...] = ()  # told in every decision's reason, e.g. that the settings document was rejected
+    approval_timeout_seconds: int = 14400  # approve mode: how long the workflow waits for a person
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -60,6 +61,7 @@ class Settings:
             + _split(env.get("WARDEN_DEPLOYER_ARN", "")),
             warden_role_arns=_split(env.get("WARDEN_ROLE_ARNS", "")),
             dedupe_window_seconds=max(1, int(env.get("WARDEN_DEDUPE_WINDOW_SECONDS", "300") or 300)),
+            approval_timeout_seconds=max(1, int(env.get("WARDEN_APPROVAL_TIMEOUT_SECONDS", "14400") or 14400)),
         )
 
 

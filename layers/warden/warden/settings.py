@@ -14,7 +14,9 @@ Every key is optional; a key the document sets overrides the template parameter 
 meaning (Mode, IamMode, ExemptResourceArns, DedupeWindowSeconds), except `protected_principals`,
 which adds to ProtectedPrincipalArns: protection is never taken away at run time. `modes` is keyed
 by remediation name or family name; a remediation's own mode wins over its family's, which wins
-over `mode`. Modes: `enforce`, `dry-run`, `off` (the finding is `ignored`, with the reason).
+over `mode`. Modes: `enforce`, `dry-run`, `approve` (the workflow plans, then waits up to
+`approval_timeout_seconds` for a person to approve or reject: warden_ops approve/reject), `off` (the
+finding is `ignored`, with the reason).
 
 Triage reads the parameter through Powertools Parameters, cached for WARDEN_SETTINGS_MAX_AGE
 seconds (SettingsCacheSeconds, 60 by default). A document that is not JSON, has an unknown key or
@@ -40,8 +42,9 @@ from warden.aws import client
 from warden.observability import logger, metrics
 from warden.policy import Settings, parse_terms
 
-RUNTIME_MODES = ("enforce", "dry-run", "off")
-KEYS = ("mode", "modes", "exempt_resources", "protected_principals", "dedupe_window_seconds", "comment")
+RUNTIME_MODES = ("enforce", "dry-run", "approve", "off")
+KEYS = ("mode", "modes", "exempt_resources", "protected_principals", "dedupe_window_seconds", "approval_timeout_seconds", "comment")
+MAX_APPROVAL_SECONDS = 7 * 86400
 PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+$")
 DEFAULT_MAX_AGE = 60
 
@@ -51,8 +54,6 @@ class SettingsError(ValueError):
 
 
 def _mode_error(where: str, value: Any) -> str | None:
-    if value == "approve":
-        return f"{where}: 'approve' is not available in this version of Warden (approvals are not built); use dry-run"
     if value not in RUNTIME_MODES:
         return f"{where}: {value!r} is not a mode; use one of {', '.join(RUNTIME_MODES)}"
     return None
@@ -80,6 +81,10 @@ def validate(document: Any) -> list[str]:
         window = document["dedupe_window_seconds"]
         if isinstance(window, bool) or not isinstance(window, int) or not 1 <= window <= 86400:
             errors.append(f"dedupe_window_seconds: {window!r} is not a whole number of seconds from 1 to 86400")
+    if "approval_timeout_seconds" in document:
+        timeout = document["approval_timeout_seconds"]
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= MAX_APPROVAL_SECONDS:
+            errors.append(f"approval_timeout_seconds: {timeout!r} is not a whole number of seconds from 1 to {MAX_APPROVAL_SECONDS}")
     if "comment" in document and not isinstance(document["comment"], str):
         errors.append("comment: must be a string")
     return errors
@@ -137,6 +142,8 @@ def apply(base: Settings, document: dict[str, Any]) -> Settings:
         changes["mode"] = document["mode"]
     if "dedupe_window_seconds" in document:
         changes["dedupe_window_seconds"] = document["dedupe_window_seconds"]
+    if "approval_timeout_seconds" in document:
+        changes["approval_timeout_seconds"] = document["approval_timeout_seconds"]
     if "exempt_resources" in document:
         entries = [e if isinstance(e, dict) else {"resource": e} for e in document["exempt_resources"]]
         changes["exempt_resource_patterns"] = tuple(e["resource"].strip() for e in entries)

@@ -7,7 +7,7 @@ the same code runs in Lambda, in the local twin and in tests.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -121,13 +121,16 @@ def triage(event: Any, lambda_context=None, execution: str | None = None) -> dic
     metrics.add_dimension(name="decision", value=decision)
     metrics.add_metric(name="Findings", unit=MetricUnit.Count, value=1)
     logger.info("triaged", extra={"decision": decision, "reason": reason, "remediation": remediation.name})
-    return {
+    triaged = {
         "finding": finding.to_dict(),
         "remediation": remediation.name,
         "family": remediation.family,
         "decision": decision,
         "reason": reason,
     }
+    if decision == "approve":  # the workflow's wait for a person (TimeoutSecondsPath)
+        triaged["approval_timeout_seconds"] = settings.approval_timeout_seconds
+    return triaged
 
 
 # --- remediate and verify ----------------------------------------------------------------------
@@ -149,7 +152,8 @@ def remediate(state: dict[str, Any], family: str) -> dict[str, Any]:
     before = remediation.snapshot(finding, aws)
     changes = [change.to_dict() for change in remediation.plan(finding, before)]
     # Written before applying, so even a crash half-way leaves the exact before-state on record.
-    audit.update(finding.id, before=before, changes=changes)
+    approval = {"approval": state["approval"]} if state.get("approval") else {}  # who approved (approve mode)
+    audit.update(finding.id, before=before, changes=changes, **approval)
     applied: list[str] = []
     metrics.add_dimension(name="remediation", value=remediation.name)
     metrics.add_metric(name="Plans", unit=MetricUnit.Count, value=1)
@@ -202,11 +206,16 @@ def _seconds_since(iso_time: str) -> float:
 
 def notify(payload: dict[str, Any]) -> dict[str, Any]:
     """Publish one message for a workflow outcome, or for a CloudWatch alarm action."""
+    waiting: dict[str, Any] = {}
     if "alarmData" in payload:
         message = compose_alarm(payload)
         finding = None
     else:
         state = payload.get("state") or {}
+        if payload.get("task_token"):  # approve mode: the workflow waits for this token
+            expires = datetime.now(timezone.utc) + timedelta(seconds=int(state.get("approval_timeout_seconds", 0)))
+            waiting = {"approval_token": payload["task_token"], "approval_expires_at": expires.isoformat(timespec="seconds")}
+            state = {**state, "approval_expires_at": waiting["approval_expires_at"]}
         message = compose(payload["outcome"], state, payload.get("execution"))
         finding = state.get("finding")
     notification_format = os.environ.get("WARDEN_NOTIFICATION_FORMAT", "text")
@@ -222,6 +231,8 @@ def notify(payload: dict[str, Any]) -> dict[str, Any]:
         logger.set_correlation_id(finding["id"])
         if outcome == "remediated":
             metrics.add_metric(name="TimeToRemediate", unit=MetricUnit.Seconds, value=_seconds_since(finding["time"]))
-        audit.update(finding["id"], outcome=outcome, notified_at=_now(), notification_id=response["MessageId"])
+        if state.get("approval"):  # approve mode: who answered, and how
+            waiting["approval"] = state["approval"]
+        audit.update(finding["id"], outcome=outcome, notified_at=_now(), notification_id=response["MessageId"], **waiting)
     logger.info("notified", extra={"outcome": outcome, "subject": message.subject})
     return {"outcome": outcome, "message_id": response["MessageId"], "subject": message.subject}
