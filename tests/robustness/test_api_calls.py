@@ -108,8 +108,10 @@ def test_every_api_call_each_remediation_makes_is_declared(twin, scenarios):
     assert problems == {}, "these remediations make calls their role would refuse in production, or were never observed"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def s3_only():
+    # Function-scoped: moto's backends are process-wide, so a twin kept alive across tests would
+    # collide with the `twin` fixture another test of this module builds on the same worker.
     with s3_twin() as twin:
         yield twin
 
