@@ -193,7 +193,7 @@ def triage_twin():
         yield twin
 
 
-@settings(FUZZ, max_examples=60)
+@settings(FUZZ, max_examples=30)
 @given(event=st.one_of(mutated_events(max_depth=200), json_values))
 def test_triage_handler_always_returns_a_routable_decision(triage_twin, event):
     try:

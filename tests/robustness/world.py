@@ -7,12 +7,17 @@ remediation family is covered as soon as it registers, ships its events and its 
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 from local import scenarios
+from local.faults import ApiCall, record_api_calls
 from warden import registry
+from warden.aws import for_finding
+from warden.remediations.base import Remediation
 from warden.findings import Finding, RejectedEvent, parse_finding
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,3 +147,56 @@ def forget_claims(twin) -> None:
     dynamodb, table = twin.client("dynamodb"), twin.physical["DedupeTable"]
     for item in dynamodb.scan(TableName=table, ProjectionExpression="id")["Items"]:
         dynamodb.delete_item(TableName=table, Key={"id": item["id"]})
+
+
+# --- observing a remediation's API calls, phase by phase ---------------------------------------
+
+
+def exercise(twin, remediation: Remediation, finding) -> dict[str, list[ApiCall]]:
+    """Run every phase of one remediation on the twin's account, each with the environment of the
+    function that runs it in the workflow; the calls of each phase. Raises LookupError when the
+    resource is not exposed (nothing planned)."""
+    aws, functions, calls = for_finding(finding), phase_functions(remediation.family), {}
+
+    @contextmanager
+    def phase(name: str):
+        with mock.patch.dict(os.environ, function_env(twin, functions[name])), record_api_calls() as recorded:
+            yield
+        calls[name] = list(recorded)
+
+    with phase("resource_tags"):
+        remediation.resource_tags(finding, aws)
+    with phase("snapshot"):
+        before = remediation.snapshot(finding, aws)
+    with phase("plan"):
+        changes = remediation.plan(finding, before)
+    if not changes:
+        raise LookupError("nothing to change")
+    with phase("apply"):
+        remediation.apply(finding, changes, aws)
+    with phase("verify"):
+        still_exposed = remediation.verify(finding, aws)
+    assert still_exposed == [], f"{remediation.name} did not fix {finding.resource_arn}: {still_exposed}"
+    if getattr(remediation, "rollback_permissions", None) is not None and "rollback" in functions:
+        with phase("rollback"):  # a rollback re-reads the resource with snapshot, then restores it
+            remediation.snapshot(finding, aws)
+            remediation.rollback(finding, before, aws)
+    return calls
+
+
+def undeclared(remediation: Remediation, calls: dict[str, list[ApiCall]]) -> dict[str, set[str]]:
+    """Per phase, the IAM actions called that the remediation does not declare for that phase."""
+    declared = {
+        "resource_tags": set(remediation.tag_permissions),
+        "snapshot": set(remediation.permissions),
+        "plan": set(),  # plan is pure: no AWS call at all
+        "apply": set(remediation.permissions),
+        "verify": set(remediation.verify_permissions),
+    }
+    if "rollback" in calls:
+        declared["rollback"] = set(remediation.rollback_permissions)
+    problems = {phase: {c.action for c in calls[phase]} - allowed_actions for phase, allowed_actions in declared.items()}
+    return {phase: actions for phase, actions in problems.items() if actions}
+
+
+FINDINGS = findings_by_remediation()
