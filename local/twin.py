@@ -153,6 +153,10 @@ class Twin:
             "iam": {"load_aws_managed_policies": self.aws_managed_policies},
         }
         self._stack.enter_context(mock_aws(config=config))
+        from local import moto_patches
+
+        # Twin-only: moto lacks apigatewayv2 UpdateStage and REST method-setting removal (see module).
+        self._stack.enter_context(moto_patches.patched())
         from moto.awslambda.models import LambdaFunction
 
         twin = self

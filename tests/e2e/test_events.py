@@ -146,9 +146,16 @@ ENCRYPTION_END_STATE["cloudwatch-alarm-apigw-rest-4xx.json"] = (rest_limits, THR
 ENCRYPTION_END_STATE["cloudwatch-alarm-apigw-rest-latency-second-alarm.json"] = (rest_limits, THROTTLED)
 for name in ("cloudwatch-alarm-apigw-rest-4xx.json", "cloudwatch-alarm-apigw-rest-latency-second-alarm.json"):
     EXPECTED[name] = (1, "enforce", "SUCCEEDED", ("remediated", "escalated"), ENCRYPTION)
-# moto does not implement apigatewayv2 UpdateStage: on the twin the HTTP API fix fails, loudly.
-# tests/unit/test_throttle.py checks the exact HTTP API calls against botocore's real API model.
-EXPECTED["cloudwatch-alarm-apigw-http-count.json"] = (1, "enforce", "FAILED", "failed", UNCHANGED)
+
+
+def http_limits(twin):
+    settings = twin.client("apigatewayv2").get_stage(ApiId=S.HTTP_API_ID, StageName=S.API_STAGE)["DefaultRouteSettings"]
+    return settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]
+
+
+# The same for the HTTP API (its stage had no limit set): its default route is throttled and stays so.
+ENCRYPTION_END_STATE["cloudwatch-alarm-apigw-http-count.json"] = (http_limits, (10.0, 20))
+EXPECTED["cloudwatch-alarm-apigw-http-count.json"] = (1, "enforce", "SUCCEEDED", ("remediated", "escalated"), ENCRYPTION)
 EXPECTED["cloudwatch-alarm-unrelated-prefix.json"] = (0, None, None, None, UNCHANGED)
 
 

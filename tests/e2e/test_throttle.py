@@ -13,6 +13,7 @@ from local.twin import Twin
 from tests.conftest import event
 
 REST_EVENT = "cloudwatch-alarm-apigw-rest-4xx.json"
+HTTP_EVENT = "cloudwatch-alarm-apigw-http-count.json"
 BEFORE = (500.0, 1000, {"rateLimit": 100.0, "burstLimit": 200})
 
 
@@ -22,6 +23,27 @@ def limits(twin, api_id):
     plan = next(p for p in rest.get_usage_plans()["items"] if p["name"] == "partners")
     settings = stage["methodSettings"]["*/*"]
     return settings["throttlingRateLimit"], settings["throttlingBurstLimit"], plan["throttle"]
+
+
+def http_stage(twin, api_id):
+    """What `aws apigatewayv2 get-stage` shows: default route limits, each route's limits, tags."""
+    stage = twin.client("apigatewayv2").get_stage(ApiId=api_id, StageName=S.API_STAGE)
+    return stage["DefaultRouteSettings"], stage["RouteSettings"], stage.get("Tags") or {}
+
+
+def http_routes_with_limits(twin, api_id):
+    """The HTTP API gets routes: one with limits above the throttle's, one already below them;
+    the stage's default route gets 500/s, burst 1000."""
+    http = twin.client("apigatewayv2")
+    for key in ("POST /infer", "GET /health"):
+        http.create_route(ApiId=api_id, RouteKey=key)
+    http.update_stage(
+        ApiId=api_id, StageName=S.API_STAGE,
+        DefaultRouteSettings={"ThrottlingRateLimit": 500.0, "ThrottlingBurstLimit": 1000},
+        RouteSettings={"POST /infer": {"ThrottlingRateLimit": 50.0, "ThrottlingBurstLimit": 100},
+                       "GET /health": {"ThrottlingRateLimit": 5.0, "ThrottlingBurstLimit": 8}},
+    )  # fmt: skip
+    return http_stage(twin, api_id)
 
 
 def throttle_twin(**parameters):
@@ -131,3 +153,119 @@ def test_a_failed_restore_is_never_silent():
         assert result.status == "FAILED"
         assert [n["attributes"]["outcome"] for n in result.notifications] == ["remediated", "failed"]
         assert "Usage plan is being updated" in result.notifications[1]["body"]
+
+
+# --- HTTP APIs (apigatewayv2) ---------------------------------------------------------------------
+
+
+def test_http_api_is_throttled_routes_only_lowered_and_every_limit_comes_back_exactly():
+    with throttle_twin() as twin:
+        ids = S.abused_apis(twin.client)  # ALARM
+        before = http_routes_with_limits(twin, ids["http_api_id"])
+        outcome = {}
+        worker = threading.Thread(target=lambda: outcome.update(result=twin.send(event(HTTP_EVENT))))
+        worker.start()
+        wait_for_state(twin, "CheckAlarm")  # still ALARM: the throttle holds
+        default, routes, tags = http_stage(twin, ids["http_api_id"])
+        assert (default["ThrottlingRateLimit"], default["ThrottlingBurstLimit"]) == (10.0, 20)
+        assert routes["POST /infer"] == {"ThrottlingRateLimit": 10.0, "ThrottlingBurstLimit": 20}, "lowered"
+        assert routes["GET /health"] == {"ThrottlingRateLimit": 5.0, "ThrottlingBurstLimit": 8}, "never raised"
+        assert tags["warden:throttled-by"]
+        twin.client("cloudwatch").set_alarm_state(AlarmName=S.HTTP_ALARM, StateValue="OK", StateReason="abuse stopped")
+        worker.join(60)
+
+        result = outcome["result"]
+        assert [n["attributes"]["outcome"] for n in result.notifications] == ["remediated", "restored"]
+        assert http_stage(twin, ids["http_api_id"]) == before, "limits, route limits and tags exactly as before"
+        throttled, restored = (n["body"] for n in result.notifications)
+        assert "rate 500 -> 10/s, burst 1000 -> 20; 1 route(s) with their own limits lowered too" in throttled
+        assert "Undone: Stage prod throttled" in restored and "Not restored exactly" not in restored
+        assert result.audit_records[0]["restored_exactly"] is True
+
+
+def test_http_stage_with_no_limit_set_gets_the_account_level_limits_back_and_on_call_is_told():
+    """AWS cannot unset an HTTP API limit (UpdateStage keeps what it is not given): the restore
+    sets the account-level defaults, the same in effect, and says so instead of claiming "exact"."""
+    with throttle_twin() as twin:
+        ids = S.abused_apis(twin.client, alarm_state="OK")
+        default_before, _, _ = http_stage(twin, ids["http_api_id"])
+        assert "ThrottlingRateLimit" not in default_before and "ThrottlingBurstLimit" not in default_before
+        result = twin.send(event(HTTP_EVENT))
+
+        assert [n["attributes"]["outcome"] for n in result.notifications] == ["remediated", "restored"]
+        default, routes, tags = http_stage(twin, ids["http_api_id"])
+        assert default == {**default_before, "ThrottlingRateLimit": 10000.0, "ThrottlingBurstLimit": 5000}
+        assert routes == {} and "warden:throttled-by" not in tags
+        throttled, restored = (n["body"] for n in result.notifications)
+        assert "rate not set -> 10/s, burst not set -> 20" in throttled
+        assert "AWS cannot unset an HTTP API limit" in restored
+        assert "Not restored exactly: default_route_settings.ThrottlingRateLimit" in restored
+        assert result.audit_records[0]["restored_exactly"] is False
+
+
+def test_two_alarms_on_one_http_stage_in_a_burst_throttle_once_and_the_restore_leaves_no_throttle():
+    with throttle_twin(DedupeWindowSeconds="1") as twin:
+        ids = S.abused_apis(twin.client)
+        before = http_routes_with_limits(twin, ids["http_api_id"])
+        second_alarm = "warden-abuse-llm-gateway-5xx"
+        cloudwatch = twin.client("cloudwatch")
+        cloudwatch.put_metric_alarm(
+            AlarmName=second_alarm, Namespace="AWS/ApiGateway", MetricName="5xx", Statistic="Sum", Period=60,
+            Dimensions=[{"Name": "ApiId", "Value": ids["http_api_id"]}, {"Name": "Stage", "Value": S.API_STAGE}],
+            EvaluationPeriods=1, Threshold=10, ComparisonOperator="GreaterThanThreshold",
+        )  # fmt: skip
+        cloudwatch.set_alarm_state(AlarmName=second_alarm, StateValue="ALARM", StateReason="test")
+        second_event = event(HTTP_EVENT)
+        second_event["id"] = "a1b2c3d4-0000-4000-8000-00000000c003"
+        second_event["detail"]["alarmName"] = second_alarm
+        second_event["resources"] = [f"arn:aws:cloudwatch:us-east-1:{S.ACCOUNT}:alarm:{second_alarm}"]
+        second_event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"]["name"] = "5xx"
+
+        results = {}
+        first = threading.Thread(target=lambda: results.update(first=twin.send(event(HTTP_EVENT))))
+        first.start()
+        wait_for_state(twin, "NotifyRemediated")
+        time.sleep(1.1)  # past the dedupe window: only the stage's throttle tag stops a nested throttle
+        second = twin._run(second_event, None)
+        assert second.states[-1] == "AlreadyCompliant", second.states
+        for alarm in (S.HTTP_ALARM, second_alarm):
+            cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="over")
+        first.join(60)
+
+        assert [n["attributes"]["outcome"] for n in results["first"].notifications] == ["remediated", "restored"]
+        assert http_stage(twin, ids["http_api_id"]) == before, "no nested throttle left the stage throttled"
+
+
+def test_http_api_deleted_meanwhile_ends_as_resource_gone():
+    with throttle_twin() as twin:
+        ids = S.abused_apis(twin.client)
+        twin.client("apigatewayv2").delete_api(ApiId=ids["http_api_id"])
+        result = twin.send(event(HTTP_EVENT))
+        assert result.decision == "resource-gone"
+        assert [n["attributes"]["outcome"] for n in result.notifications] == ["resource-gone"]
+
+
+# --- REST: "no limit set" ------------------------------------------------------------------------
+
+
+def test_rest_stage_with_no_limit_set_is_restored_to_no_limit_set():
+    with throttle_twin() as twin:
+        ids = S.abused_apis(twin.client, alarm_state="OK")
+        rest = twin.client("apigateway")
+        deployment = rest.get_stage(restApiId=ids["rest_api_id"], stageName=S.API_STAGE)["deploymentId"]
+        rest.delete_stage(restApiId=ids["rest_api_id"], stageName=S.API_STAGE)  # the same stage, never throttled
+        rest.create_stage(restApiId=ids["rest_api_id"], stageName=S.API_STAGE, deploymentId=deployment)
+        assert rest.get_stage(restApiId=ids["rest_api_id"], stageName=S.API_STAGE)["methodSettings"] == {}
+
+        result = twin.send(event(REST_EVENT))
+
+        assert [n["attributes"]["outcome"] for n in result.notifications] == ["remediated", "restored"]
+        throttled, restored = (n["body"] for n in result.notifications)
+        assert "*/*: rate not set -> 10/s, burst not set -> 20" in throttled
+        assert "remove" in throttled and '"path":"/*/*"' in throttled, "the undo command removes the setting"
+        stage = rest.get_stage(restApiId=ids["rest_api_id"], stageName=S.API_STAGE)
+        assert stage["methodSettings"] == {}, "no throttling key: the methods inherit the account limits again"
+        assert "warden:throttled-by" not in (stage.get("tags") or {})
+        plan = rest.get_usage_plan(usagePlanId=ids["usage_plan_id"])
+        assert plan["throttle"] == {"rateLimit": 100.0, "burstLimit": 200}
+        assert "Not restored exactly" not in restored and result.audit_records[0]["restored_exactly"] is True

@@ -1,5 +1,5 @@
-"""The throttle planner, and the HTTP API calls checked against botocore's real API model (moto does
-not implement apigatewayv2 UpdateStage, so the twin cannot run this path)."""
+"""The throttle planner, and the HTTP API calls checked against botocore's real API model (the twin
+runs this path end to end too: tests/e2e/test_throttle.py)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ class StubbedAws:
         return self.http
 
 
-def test_http_stage_without_limits_is_throttled_and_restored_to_no_limit():
+def test_http_stage_without_limits_is_throttled_and_restored_to_the_account_level_limits():
     aws, finding, remediation = StubbedAws(), http_finding(), ThrottleStage()
     original = {"DetailedMetricsEnabled": True}  # no throttling keys: "no limit set"
     aws.stub.add_response(
@@ -45,8 +45,10 @@ def test_http_stage_without_limits_is_throttled_and_restored_to_no_limit():
     throttled = {"DetailedMetricsEnabled": True, "ThrottlingRateLimit": 10.0, "ThrottlingBurstLimit": 20}
     aws.stub.add_response("update_stage", {}, {"ApiId": "a1b2c3d4e5", "StageName": "prod", "DefaultRouteSettings": throttled})
     aws.stub.add_response("tag_resource", {}, {"ResourceArn": HTTP_ARN, "Tags": {"warden:throttled-by": "cloudwatch:1"}})
-    # the restore puts back the settings object exactly: no throttling keys at all
-    aws.stub.add_response("update_stage", {}, {"ApiId": "a1b2c3d4e5", "StageName": "prod", "DefaultRouteSettings": original})
+    # UpdateStage keeps fields it is not given, so "not set" cannot be put back: the account-level
+    # default limits go in instead (the same in effect), and the restore says so
+    account = {"DetailedMetricsEnabled": True, "ThrottlingRateLimit": 10000.0, "ThrottlingBurstLimit": 5000}
+    aws.stub.add_response("update_stage", {}, {"ApiId": "a1b2c3d4e5", "StageName": "prod", "DefaultRouteSettings": account})
     aws.stub.add_response("untag_resource", {}, {"ResourceArn": HTTP_ARN, "TagKeys": ["warden:throttled-by"]})
 
     with aws.stub:
@@ -54,8 +56,10 @@ def test_http_stage_without_limits_is_throttled_and_restored_to_no_limit():
         changes = remediation.plan(finding, before)
         assert "rate not set -> 10/s, burst not set -> 20" in changes[0].summary
         remediation.apply(finding, changes, aws)
-        remediation.rollback(finding, before, aws)
+        notes = remediation.rollback(finding, before, aws)
     aws.stub.assert_no_pending_responses()
+    assert "AWS cannot unset an HTTP API limit" in notes[0] and "rate 10000/s, burst 5000" in notes[0]
+    assert "--default-route-settings '{\"ThrottlingRateLimit\":10000.0" in changes[0].undo
 
 
 def test_http_routes_with_their_own_limits_are_lowered_too_and_higher_limits_never_raised():
@@ -68,8 +72,8 @@ def test_http_routes_with_their_own_limits_are_lowered_too_and_higher_limits_nev
     (update, _tag) = remediation.plan(finding, before)
     params = update.params["update_http_stage"]
     assert params["DefaultRouteSettings"] == {"ThrottlingRateLimit": 5.0, "ThrottlingBurstLimit": 20}
-    assert params["RouteSettings"]["POST /predict"] == {"ThrottlingRateLimit": 10.0, "ThrottlingBurstLimit": 20}
-    assert params["RouteSettings"]["GET /health"] == {}
+    # UpdateStage merges route by route: only the routes with their own limits are named
+    assert params["RouteSettings"] == {"POST /predict": {"ThrottlingRateLimit": 10.0, "ThrottlingBurstLimit": 20}}
 
 
 def test_a_stage_already_throttled_by_warden_is_not_throttled_again():
@@ -88,4 +92,9 @@ def test_rest_stage_with_no_limit_is_restored_by_removing_the_limit_not_by_a_num
         {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "10"},
         {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "20"},
     ]
-    assert '"op":"remove","path":"/*/*/throttling/rateLimit"' in patch.undo
+    # no "*/*" method setting before: the undo removes it whole, so the methods inherit again
+    assert """--patch-operations '[{"op":"remove","path":"/*/*"}]'""" in patch.undo
+    before["method_throttling"] = {"*/*": {"throttlingRateLimit": 500.0}}  # a setting with no burst limit
+    (patch, _tag) = ThrottleStage().plan(finding, before)
+    assert '{"op":"replace","path":"/*/*/throttling/rateLimit","value":"500"}' in patch.undo
+    assert '{"op":"remove","path":"/*/*/throttling/burstLimit"}' in patch.undo

@@ -44,8 +44,17 @@ def restore(state: dict[str, Any]) -> dict[str, Any]:
     finding = Finding.from_dict(state["finding"])
     remediation = registry.get(state["remediation"])
     before = state["result"]["before"]
-    remediation.rollback(finding, before, for_finding(finding))
-    restored = [f"Undone: {change['summary']}" for change in state["result"]["changes"]]
+    aws = for_finding(finding)
+    notes = remediation.rollback(finding, before, aws) or []
+    restored = [f"Undone: {change['summary']}" for change in state["result"]["changes"]] + notes
+    # Re-read: what differs from the before-snapshot is said, never passed off as restored.
+    from warden.rollback import differences
+
+    remaining = differences(remediation.state(before), remediation.state(remediation.snapshot(finding, aws)))
+    restored += [f"Not restored exactly: {line}" for line in remaining]
     metrics.add_metric(name="Restores", unit=MetricUnit.Count, value=1)
-    audit.update(finding.id, restored_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), restored=restored)
+    audit.update(
+        finding.id, restored_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), restored=restored,
+        restored_exactly=not remaining,
+    )  # fmt: skip
     return {"restored": restored}

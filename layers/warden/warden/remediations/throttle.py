@@ -30,6 +30,12 @@ THROTTLED_TAG = "warden:throttled-by"
 API_GONE = ("NotFoundException",)
 REST, HTTP = "AWS::ApiGateway::Stage", "AWS::ApiGatewayV2::Stage"
 ALL_METHODS = "*/*"
+# An HTTP API limit, once set, cannot be unset: UpdateStage keeps every field it is not given, and
+# there is no call that removes the default route's limits (AWS support: set the account-level
+# limits instead, which is the same in effect). These are AWS's default account-level limits per
+# Region; an account with a raised quota is told to set its own.
+ACCOUNT_RATE_LIMIT, ACCOUNT_BURST_LIMIT = 10000.0, 5000
+HTTP_LIMITS = ("ThrottlingRateLimit", "ThrottlingBurstLimit")
 
 
 def throttle_settings(env: dict | None = None) -> dict[str, float]:
@@ -147,7 +153,8 @@ class ThrottleStage(Remediation):
         changes = []
         methods = dict(before["method_throttling"])
         methods.setdefault(ALL_METHODS, {})
-        operations, lines, undo = [], [], []
+        operations, lines = [], []
+        undo = _rest_restore_ops(before["method_throttling"], [k for k in methods if k == ALL_METHODS or methods[k]])
         for key, limits in methods.items():
             if key != ALL_METHODS and not limits:
                 continue  # a method without its own throttle inherits the stage default
@@ -160,7 +167,6 @@ class ThrottleStage(Remediation):
                 {"op": "replace", "path": f"/{key}/throttling/burstLimit", "value": str(int(new_burst))},
             ]
             lines.append(f"{key}: rate {_show(old_rate)} -> {new_rate:g}/s, burst {_show(old_burst)} -> {int(new_burst)}")
-            undo += [_restore_op(key, "rateLimit", old_rate), _restore_op(key, "burstLimit", old_burst)]
         if operations:
             changes.append(
                 Change(
@@ -204,19 +210,23 @@ class ThrottleStage(Remediation):
             for key, route in before["route_settings"].items()
             if "ThrottlingRateLimit" in route or "ThrottlingBurstLimit" in route
         }  # fmt: skip
-        if new_default == default and all(routes[k] == before["route_settings"][k] for k in routes):
+        routes = {key: route for key, route in routes.items() if route != before["route_settings"][key]}  # lowered ones
+        if new_default == default and not routes:
             return []
         params = {"ApiId": api_id, "StageName": stage, "DefaultRouteSettings": new_default}
         if routes:
-            params["RouteSettings"] = {**before["route_settings"], **routes}
+            params["RouteSettings"] = routes  # UpdateStage merges: routes not named keep their settings
+        restore, _ = _http_restore(api_id, stage, before)
+        undo = f"--default-route-settings '{_json(restore['DefaultRouteSettings'])}'"
+        if "RouteSettings" in restore:
+            undo += f" --route-settings '{_json(restore['RouteSettings'])}'"
         return [
             Change(
                 "apigateway:PATCH",
                 f"Stage {stage} throttled: rate {_show(old_rate)} -> {new_default['ThrottlingRateLimit']:g}/s, "
                 f"burst {_show(old_burst)} -> {new_default['ThrottlingBurstLimit']}"
                 + (f"; {len(routes)} route(s) with their own limits lowered too" if routes else ""),
-                f"aws apigatewayv2 update-stage --api-id {api_id} --stage-name {stage} "
-                f"--default-route-settings '{_json(default)}'",
+                f"aws apigatewayv2 update-stage --api-id {api_id} --stage-name {stage} {undo}",
                 {"update_http_stage": params},
             )
         ]
@@ -262,25 +272,19 @@ class ThrottleStage(Remediation):
             return [f"the stage allows rate {_show(rate)}, burst {_show(burst)}"]
         return []
 
-    def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
-        """Put back exactly the limits of the before-snapshot, including 'not set', and untag."""
+    def rollback(self, finding: Finding, before: dict[str, Any], aws) -> list[str]:
+        """Put back the limits of the before-snapshot, including 'not set', and untag. Returns notes
+        on what AWS cannot put back exactly (an HTTP API limit that was not set)."""
         stage, api_id = finding.details["stage"], before["api_id"]
         with aws_errors(API_GONE, "the stage"):
             if before["kind"] == "http":
                 client = aws.client("apigatewayv2")
-                params = {"ApiId": api_id, "StageName": stage, "DefaultRouteSettings": before["default_route_settings"]}
-                if before["route_settings"]:
-                    params["RouteSettings"] = before["route_settings"]
+                params, notes = _http_restore(api_id, stage, before)
                 client.update_stage(**params)
                 client.untag_resource(ResourceArn=_stage_arn(finding.region, api_id, stage, False), TagKeys=[THROTTLED_TAG])
-                return
+                return notes
             client = aws.client("apigateway")
-            methods = {ALL_METHODS: {}, **before["method_throttling"]}
-            operations = [
-                _restore_op(key, field, limits.get(name))
-                for key, limits in methods.items()
-                for field, name in (("rateLimit", "throttlingRateLimit"), ("burstLimit", "throttlingBurstLimit"))
-            ]
+            operations = _rest_restore_ops(before["method_throttling"], [ALL_METHODS, *before["method_throttling"]])
             client.update_stage(restApiId=api_id, stageName=stage, patchOperations=operations)
             for plan in before["usage_plans"]:
                 client.update_usage_plan(
@@ -291,6 +295,55 @@ class ThrottleStage(Remediation):
                     ],
                 )
             client.untag_resource(resourceArn=_stage_arn(finding.region, api_id, stage, True), tagKeys=[THROTTLED_TAG])
+            return []
+
+def _rest_restore_ops(method_throttling: dict[str, dict], keys: list[str]) -> list[dict[str, str]]:
+    """Patch operations that put back the REST stage's limits for these method-setting keys. A
+    method setting that did not exist before is removed whole (`remove /*/*`): the methods inherit
+    the stage's defaults again, as before."""
+    operations = []
+    for key in dict.fromkeys(keys):
+        if key not in method_throttling:
+            operations.append({"op": "remove", "path": f"/{key}"})
+            continue
+        limits = method_throttling[key]
+        operations += [
+            _restore_op(key, "rateLimit", limits.get("throttlingRateLimit")),
+            _restore_op(key, "burstLimit", limits.get("throttlingBurstLimit")),
+        ]
+    return operations
+
+
+def _http_restore(api_id: str, stage: str, before: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The UpdateStage call that puts back an HTTP API stage's limits, and notes on what it cannot
+    put back. UpdateStage keeps the fields it is not given, so a limit that was not set cannot be
+    unset: it goes back to the account-level default limits instead, and on-call is told."""
+    notes = []
+
+    def restored(settings: dict[str, Any], where: str) -> dict[str, Any]:
+        missing = [name for name in HTTP_LIMITS if name not in settings]
+        if missing:
+            notes.append(
+                f"{where} had no {' or '.join(n.removeprefix('Throttling') for n in missing)} set. AWS cannot unset an "
+                f"HTTP API limit, so Warden set the account-level defaults (rate {ACCOUNT_RATE_LIMIT:g}/s, burst "
+                f"{ACCOUNT_BURST_LIMIT}), the same in effect; if your account's API Gateway quota was raised, set it to "
+                "that quota."
+            )
+        return {"ThrottlingRateLimit": ACCOUNT_RATE_LIMIT, "ThrottlingBurstLimit": ACCOUNT_BURST_LIMIT, **settings}
+
+    params = {
+        "ApiId": api_id,
+        "StageName": stage,
+        "DefaultRouteSettings": restored(before["default_route_settings"], f"Stage {stage}'s default route"),
+    }
+    routes = {
+        key: restored(route, f"Route {key}")
+        for key, route in before["route_settings"].items()
+        if any(name in route for name in HTTP_LIMITS)  # the only routes the throttle changed
+    }
+    if routes:
+        params["RouteSettings"] = routes
+    return params, notes
 
 
 def _restore_op(key: str, field: str, value: Any, prefix: str = "/") -> dict[str, str]:

@@ -1,0 +1,112 @@
+"""TWIN-ONLY gap fillers: the few API Gateway behaviours moto 5.2.5 lacks that the throttle calls.
+
+Nothing here is Warden code; it only makes moto answer these calls as real API Gateway does, so
+the throttle's HTTP API path and its "no limit set" restores run end to end on the twin:
+
+- apigatewayv2 UpdateStage: not implemented by moto. Real API Gateway treats it as a PATCH:
+  DefaultRouteSettings and each RouteSettings entry are merged field by field, a field absent from
+  the request keeps its value (so a throttle, once set, cannot be unset this way: AWS support's
+  answer is to set the account-level limits), routes not named keep their settings, a route key
+  the API does not have is NotFoundException, a missing API or stage is NotFoundException.
+- apigatewayv2 GetStage/UpdateStage: real responses carry the tags set with TagResource; moto
+  keeps those apart from the stage and returns only the tags given at CreateStage.
+- apigateway (REST) UpdateStage: moto ignores `remove` on method settings. Real API Gateway
+  removes a method setting with `remove /{resource}/{method}`; `remove` of one field
+  (`/{resource}/{method}/throttling/rateLimit`) pops just that field here.
+
+Only the request fields the throttle sends are modelled: any other UpdateStage field raises
+BadRequestException rather than being ignored silently. Applied by local.twin.Twin only.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from contextlib import ExitStack
+from typing import Any
+from unittest import mock
+
+# UpdateStage request fields (wire names) this twin models; see the module docstring.
+_MODELLED = {"defaultRouteSettings", "routeSettings"}
+
+
+def _stage_arn(backend, api_id: str, stage_name: str) -> str:
+    return f"arn:aws:apigateway:{backend.region_name}::/apis/{api_id}/stages/{stage_name}"
+
+
+def _stage_json(backend, api_id: str, stage) -> dict[str, Any]:
+    body = stage.to_json()
+    body["tags"] = {**(stage.tags or {}), **backend.get_tags(_stage_arn(backend, api_id, stage.name))}
+    return body
+
+
+def _update_http_stage(backend, api_id: str, stage_name: str, request: dict[str, Any]):
+    from moto.apigatewayv2.exceptions import APIGatewayV2Error, BadRequestException
+
+    api = backend.get_api(api_id)  # NotFoundException: Invalid API identifier specified
+    stage = api.get_stage(stage_name)  # NotFoundException: Invalid stage identifier specified
+    unmodelled = sorted(set(request) - _MODELLED)
+    if unmodelled:
+        raise BadRequestException(f"the twin's UpdateStage does not model {unmodelled} (local/moto_patches.py)")
+    route_keys = {route.route_key for route in api.routes.values()}
+    for key in request.get("routeSettings") or {}:
+        if key not in route_keys:
+            error = APIGatewayV2Error("NotFoundException", f"Unable to find Route by key {key} within the provided RouteSettings")
+            error.code = 404
+            raise error
+    if "defaultRouteSettings" in request:
+        stage.default_route_settings = {**(stage.default_route_settings or {}), **request["defaultRouteSettings"]}
+    for key, settings in (request.get("routeSettings") or {}).items():
+        stage.route_settings = {**stage.route_settings, key: {**stage.route_settings.get(key, {}), **settings}}
+    stage.updated = datetime.now()
+    return stage
+
+
+def _http_update_stage_response(self):
+    """ApiGatewayV2Response.update_stage: PATCH /v2/apis/{apiId}/stages/{stageName}."""
+    from urllib.parse import unquote
+
+    parts = self.path.split("/")
+    api_id, stage_name = parts[-3], unquote(parts[-1])
+    stage = _update_http_stage(self.apigatewayv2_backend, api_id, stage_name, json.loads(self.body or "{}"))
+    return 200, {}, json.dumps(_stage_json(self.apigatewayv2_backend, api_id, stage))
+
+
+def _http_get_stage_response(self):
+    from urllib.parse import unquote
+
+    parts = self.path.split("/")
+    api_id, stage_name = parts[-3], unquote(parts[-1])
+    stage = self.apigatewayv2_backend.get_stage(api_id, stage_name)
+    return 200, {}, json.dumps(_stage_json(self.apigatewayv2_backend, api_id, stage))
+
+
+def _rest_apply_operations(original):
+    def apply_operations(self, patch_operations: list[dict[str, Any]]):
+        rest = []
+        for op in patch_operations:
+            parts = op["path"].split("/", 3)  # "", resource, method[, setting]
+            if op["op"] != "remove" or len(parts) < 3 or "variables" in parts[1:3] or parts[1] == "accessLogSettings":
+                rest.append(op)
+                continue
+            key = "/".join(parts[1:3])
+            if len(parts) == 3:
+                self.method_settings.pop(key, None)  # the method inherits the stage's settings again
+            elif key in self.method_settings:
+                field = self._method_settings_translations(parts[3])
+                self.method_settings[key].pop(field, None)
+        return original(self, rest)
+
+    return apply_operations
+
+
+def patched() -> ExitStack:
+    """Apply the gap fillers for as long as the returned stack is open."""
+    from moto.apigateway.models import Stage as RestStage
+    from moto.apigatewayv2.responses import ApiGatewayV2Response
+
+    stack = ExitStack()
+    stack.enter_context(mock.patch.object(ApiGatewayV2Response, "update_stage", _http_update_stage_response, create=True))
+    stack.enter_context(mock.patch.object(ApiGatewayV2Response, "get_stage", _http_get_stage_response))
+    stack.enter_context(mock.patch.object(RestStage, "apply_operations", _rest_apply_operations(RestStage.apply_operations)))
+    return stack
