@@ -152,6 +152,10 @@ class Twin:
             "stepfunctions": {"execute_state_machine": True},
             "iam": {"load_aws_managed_policies": self.aws_managed_policies},
         }
+        from local import moto_securityhub
+
+        # Twin-only: moto lacks Security Hub BatchUpdateFindings (see module); its URL must exist before moto starts.
+        self._stack.enter_context(moto_securityhub.patched())
         self._stack.enter_context(mock_aws(config=config))
         from local import moto_patches
 
@@ -390,8 +394,10 @@ class Twin:
                 continue
             rule_name = f"{self.stack_name}-{logical}{event_name}"
             pattern = self._resolve(event_spec["Properties"]["Pattern"])
-            events.put_rule(Name=rule_name, EventPattern=json.dumps(pattern), State="ENABLED")
-            self.rules[rule_name] = pattern
+            state = self._resolve(event_spec["Properties"].get("State", "ENABLED"))
+            events.put_rule(Name=rule_name, EventPattern=json.dumps(pattern), State=state)
+            if state == "ENABLED":  # a disabled rule delivers nothing
+                self.rules[rule_name] = pattern
 
     def _subscribe_inbox(self) -> None:
         """An SQS queue subscribed to the topic stands in for on-call's inbox."""
@@ -454,7 +460,8 @@ class Twin:
 
         if not isinstance(event, dict):
             return []
-        return [name for name, pattern in self.rules.items() if EventPattern.load(json.dumps(pattern)).matches_event(event)]
+        view = _arrays_flattened(event)
+        return [name for name, pattern in self.rules.items() if EventPattern.load(json.dumps(pattern)).matches_event(view)]
 
     def send(self, event: Any) -> Result:
         """Put an event on the bus: every matching rule starts the workflow, as EventBridge would."""
@@ -516,6 +523,22 @@ class Twin:
                     }
                 )
                 sqs.delete_message(QueueUrl=self.inbox_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _arrays_flattened(node: Any) -> Any:
+    """The event as EventBridge matches it: an array of objects acts as one object whose fields
+    hold every element's values (moto's matcher does not descend into arrays; Security Hub's
+    detail.findings is one)."""
+    if isinstance(node, dict):
+        return {key: _arrays_flattened(value) for key, value in node.items()}
+    if isinstance(node, list) and any(isinstance(item, dict) for item in node):
+        merged: dict[str, list] = {}
+        for item in (i for i in node if isinstance(i, dict)):
+            for key, value in item.items():
+                merged.setdefault(key, []).extend(value if isinstance(value, list) else [value])
+        return {key: _arrays_flattened(values) if any(isinstance(v, dict) for v in values) else values
+                for key, values in merged.items()}
+    return node
 
 
 @functools.lru_cache(maxsize=1)

@@ -17,6 +17,14 @@ def event(name: str) -> dict:
     return json.loads((EVENTS / name).read_text())
 
 
+def security_hub_holds_control_findings(securityhub) -> None:
+    """Security Hub enabled, holding the control findings of events/securityhub-*.json as it
+    would before sending them (Warden updates those findings; it never creates Security Hub's own)."""
+    securityhub.enable_security_hub()
+    findings = {f["Id"]: f for path in sorted(EVENTS.glob("securityhub-*.json")) for f in event(path.name)["detail"]["findings"]}
+    securityhub.batch_import_findings(Findings=[{**f, "Workflow": {"Status": "NEW"}} for f in findings.values()])
+
+
 @pytest.fixture
 def twin(request):
     """Warden deployed on moto in enforce mode, with the public training bucket, the exempt
@@ -34,7 +42,12 @@ def twin(request):
     }
     # Only IAM scenarios need AWS-managed policies (AdministratorAccess); loading them costs ~2 s a test.
     iam = "iam" in request.node.name
+    security_hub = "securityhub" in request.node.name
+    if security_hub:
+        parameters["SecurityHub"] = "enabled"
     with Twin(parameters=parameters, aws_managed_policies=iam) as deployed:
+        if security_hub:
+            security_hub_holds_control_findings(deployed.client("securityhub"))
         scenarios.public_training_bucket(deployed.client("s3"))
         scenarios.exempt_website_bucket(deployed.client("s3"))
         scenarios.account_block_off(deployed.client("s3control"))

@@ -157,6 +157,13 @@ def http_limits(twin):
 ENCRYPTION_END_STATE["cloudwatch-alarm-apigw-http-count.json"] = (http_limits, (10.0, 20))
 EXPECTED["cloudwatch-alarm-apigw-http-count.json"] = (1, "enforce", "SUCCEEDED", ("remediated", "escalated"), ENCRYPTION)
 EXPECTED["cloudwatch-alarm-unrelated-prefix.json"] = (0, None, None, None, UNCHANGED)
+# Security Hub control findings (the twin enables the SecurityHub parameter for these files).
+EXPECTED["securityhub-s3-8-bucket-public-access.json"] = (1, "enforce", "SUCCEEDED", "remediated", QUARANTINED)
+EXPECTED["securityhub-s3-1-account-block-public-access.json"] = (1, "enforce", "SUCCEEDED", "remediated", ACCOUNT_BLOCKED)
+ENCRYPTION_END_STATE["securityhub-kms-4-key-rotation.json"] = ENCRYPTION_END_STATE["config-cmk-backing-key-rotation-enabled.json"]
+EXPECTED["securityhub-kms-4-key-rotation.json"] = (1, "enforce", "SUCCEEDED", "remediated", ENCRYPTION)
+# Warden's own update (workflow NOTIFIED) comes back as an event: no rule matches it, so no loop.
+EXPECTED["securityhub-s3-8-notified-by-warden.json"] = (0, None, None, None, UNCHANGED)
 
 
 def test_every_event_file_has_an_expectation():

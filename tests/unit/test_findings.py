@@ -206,6 +206,13 @@ VALID = [
         ("cloudwatch-alarm-apigw-http-count.json", "Count", "AWS::ApiGatewayV2::Stage",
          f"arn:aws:apigateway:{REGION}::/apis/llmgatew/stages/prod"),
     ]
+] + [
+    # Security Hub control findings: the control id selects the remediation
+    ("securityhub-s3-8-bucket-public-access.json", "securityhub", "S3.8", BUCKET, TRAINING_BUCKET_ARN, None, "HIGH", QUARANTINE),
+    ("securityhub-s3-1-account-block-public-access.json", "securityhub", "S3.1", ACCOUNT_TYPE, ACCOUNT_ARN, None, "MEDIUM",
+     ACCOUNT_BLOCK),
+    ("securityhub-kms-4-key-rotation.json", "securityhub", "KMS.4", "AWS::KMS::Key",
+     f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1a2b3c4d-0000-4000-8000-00000000a003", None, "MEDIUM", "kms-enable-key-rotation"),
 ]
 VALID_FILES = [row[0] for row in VALID]
 
@@ -218,6 +225,8 @@ REJECTED_FILES = [
     ("cloudtrail-s3-putbucketpolicy-accessdenied.json", ["PutBucketPolicy", "AccessDenied", "nothing changed"], []),
     ("config-s3-bucket-public-read-prohibited-compliant.json",
      ["s3-bucket-public-read-prohibited", "reports COMPLIANT", "NON_COMPLIANT"], []),
+    # Warden's own update comes back with workflow NOTIFIED: never acted on again
+    ("securityhub-s3-8-notified-by-warden.json", ["S3.8", "already NOTIFIED", "only NEW"], []),
 ]
 
 
@@ -250,6 +259,7 @@ def test_finding_id_and_raw_ref_lead_back_to_the_original(name):
         "config": (f"config:{event['id']}", detail.get("configRuleARN")),
         "guardduty": (f"guardduty:{detail.get('id')}", detail.get("arn")),
         "cloudwatch": (f"cloudwatch:{event['id']}", (event.get("resources") or [None])[0]),
+        "securityhub": (f"securityhub:{event['id']}", (detail.get("findings") or [{}])[0].get("Id")),
     }[finding.source]
     assert (finding.id, finding.raw_ref) == expected
     assert datetime.fromisoformat(finding.time).tzinfo is not None  # ISO 8601 with a zone
@@ -690,3 +700,46 @@ def test_settings_read_the_process_environment_by_default(monkeypatch):
     loaded = Settings.from_env()
     assert (loaded.mode, loaded.exempt_tag_key) == ("enforce", "ops:leave-alone")
 
+
+
+# --- Security Hub control findings ----------------------------------------------------------------
+
+SH_EVENT = "securityhub-s3-8-bucket-public-access.json"
+
+
+def sh_finding(event: dict) -> dict:
+    return event["detail"]["findings"][0]
+
+
+@pytest.mark.parametrize(
+    "change, must_say",
+    [
+        (lambda f: f["Compliance"].update(Status="PASSED"), ["S3.8", "PASSED/ACTIVE", "only FAILED, ACTIVE"]),
+        (lambda f: f.update(RecordState="ARCHIVED"), ["S3.8", "FAILED/ARCHIVED"]),
+        (lambda f: f["Workflow"].update(Status="RESOLVED"), ["already RESOLVED", "only NEW"]),
+        (lambda f: f["Resources"][0].update(Type="AwsEc2Instance"), ["unsupported resource type 'AwsEc2Instance'"]),
+        (lambda f: f["Resources"][0].update(Id="arn:aws:s3:::Bad;Bucket"), ["Resources.Id", "not a valid AwsS3Bucket identifier"]),
+        (lambda f: f.update(ProductArn="arn:aws:securityhub:us-east-1::product/aws/guardduty"), ["ProductArn"]),
+        (lambda f: f["Compliance"].pop("SecurityControlId"), ["Compliance.SecurityControlId", "required"]),
+        (lambda f: f.update(Resources=[]), ["Resources"]),
+    ],
+    ids=["passed", "archived", "resolved", "unknown-type", "hostile-id", "other-product", "no-control", "no-resources"],
+)
+def test_security_hub_finding_warden_must_not_act_on_is_rejected_with_the_reason(change, must_say):
+    event = load(SH_EVENT)
+    change(sh_finding(event))
+    reason = rejection(event)
+    for words in must_say:
+        assert words in reason
+
+
+def test_security_hub_event_with_several_findings_is_rejected():
+    event = load(SH_EVENT)
+    event["detail"]["findings"].append(copy.deepcopy(sh_finding(event)))
+    assert "carries 2 findings" in rejection(event)
+
+
+def test_security_hub_control_not_handled_by_warden_gets_no_remediation():
+    event = load(SH_EVENT)
+    sh_finding(event)["Compliance"]["SecurityControlId"] = "S3.5"  # SSL-only requests: not Warden's fix
+    assert registry.remediation_for(parse_finding(event)) is None

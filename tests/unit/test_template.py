@@ -83,7 +83,9 @@ EXPECTED_ACTIONS = {
     | {"cloudwatch:DescribeAlarms"}
     | AUDIT_UPDATE,
     "VerifyFunction": union("verify_permissions", registry.all_remediations()) | AUDIT_UPDATE,
-    "NotifyFunction": {"sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"} | AUDIT_UPDATE,
+    # securityhub: only when the SecurityHub parameter is enabled (Fn::If), see test_security_hub_permissions_*
+    "NotifyFunction": {"sns:Publish", "kms:GenerateDataKey", "kms:Decrypt", "securityhub:BatchUpdateFindings",
+                       "securityhub:BatchImportFindings"} | AUDIT_UPDATE,
     # reads the record, restores with every remediation's rollback, records the rollback
     "RollbackFunction": union("rollback_permissions", registry.all_remediations())
     | {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"},
@@ -147,6 +149,27 @@ def test_rules_listen_for_exactly_the_registry_triggers():
     assert cloudtrail == {e for r in remediations for e in r.triggers.cloudtrail_events}
     assert config == {c for r in remediations for c in r.triggers.config_rules}
     assert guardduty == {t for r in remediations for t in r.triggers.guardduty_types}
+    controls = {c for p in patterns if kind(p) == "Security Hub Findings - Imported"
+                for c in p["detail"]["findings"]["Compliance"]["SecurityControlId"]}
+    assert controls == {c for r in remediations for c in r.triggers.securityhub_controls}
+
+
+def test_security_hub_is_reached_only_when_the_parameter_enables_it():
+    machine = next(spec for spec in RESOURCES.values() if spec["Type"] == "AWS::Serverless::StateMachine")
+    rule = machine["Properties"]["Events"]["SecurityHubControls"]["Properties"]
+    assert rule["State"] == {"Fn::If": ["UseSecurityHub", "ENABLED", "DISABLED"]}
+    # only NEW findings: Warden's own update (NOTIFIED/RESOLVED) must not start the workflow again
+    assert rule["Pattern"]["detail"]["findings"]["Workflow"] == {"Status": ["NEW"]}
+    policy = RESOURCES["NotifyFunction"]["Properties"]["Policies"][0]["Statement"]
+    conditional = {s["Fn::If"][1]["Sid"]: s["Fn::If"] for s in policy if "Fn::If" in s and s["Fn::If"][0] == "UseSecurityHub"}
+    assert set(conditional) == {"UpdateSecurityHubFindings", "ImportWardenFindings"}
+    for condition, allowed, otherwise in conditional.values():
+        assert otherwise == {"Ref": "AWS::NoValue"}
+        assert allowed["Resource"] != "*"
+    # Warden imports only as this account's default product, never as another finding provider
+    assert conditional["ImportWardenFindings"][1]["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default"
+    }
 
 
 def test_cloudtrail_rules_ignore_failed_calls_and_config_rules_only_non_compliant():

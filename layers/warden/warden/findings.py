@@ -39,8 +39,8 @@ class Finding:
     """One security-relevant observation, whatever its source."""
 
     id: str  # unique per event: "<source>:<event or finding id>"
-    source: Literal["cloudtrail", "config", "guardduty", "cloudwatch"]
-    type: str  # CloudTrail eventName, Config rule name or GuardDuty finding type
+    source: Literal["cloudtrail", "config", "guardduty", "cloudwatch", "securityhub"]
+    type: str  # CloudTrail eventName, Config rule name, GuardDuty finding type, Security Hub control id
     account: str
     region: str
     resource_type: str  # CloudFormation type, e.g. AWS::S3::Bucket
@@ -48,7 +48,7 @@ class Finding:
     actor: str | None  # who caused it (principal ARN or GuardDuty user), when known
     time: str  # ISO 8601, when it happened
     severity: Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
-    raw_ref: str  # how to find the original: CloudTrail eventID, Config rule ARN, GuardDuty finding ARN
+    raw_ref: str  # how to find the original: CloudTrail eventID, Config rule ARN, GuardDuty or Security Hub finding ARN
     details: dict[str, Any] = field(default_factory=dict)  # source specifics a remediation may use
 
     @property
@@ -461,6 +461,116 @@ def _from_guardduty(event: dict) -> Finding:
     )
 
 
+# --- Security Hub (control findings, ASFF) --------------------------------------------------
+
+SecurityHubProduct = Annotated[str, StringConstraints(pattern=r"^arn:aws[a-z-]*:securityhub:[a-z0-9-]+::product/aws/securityhub$")]
+ControlId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{2,32}\.[0-9]{1,3}$")]
+
+
+AsffRegion = Region  # ASFF names a field Region: the alias keeps the type reachable in the models
+
+
+class _AsffResource(BaseModel):
+    Type: ShortText
+    Id: ShortText
+    Region: AsffRegion | None = None
+
+
+class _AsffCompliance(BaseModel):
+    Status: Literal["PASSED", "WARNING", "FAILED", "NOT_AVAILABLE"]
+    SecurityControlId: ControlId
+
+
+class _AsffSeverity(BaseModel):
+    Label: Literal["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
+
+
+class _AsffWorkflow(BaseModel):
+    Status: Literal["NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"]
+
+
+class _AsffFinding(BaseModel):
+    Id: ShortText
+    ProductArn: SecurityHubProduct
+    AwsAccountId: AccountId
+    Region: AsffRegion | None = None
+    UpdatedAt: datetime
+    Severity: _AsffSeverity
+    Compliance: _AsffCompliance
+    Workflow: _AsffWorkflow | None = None
+    RecordState: Literal["ACTIVE", "ARCHIVED"] = "ACTIVE"
+    Resources: list[_AsffResource] = Field(min_length=1, max_length=32)
+
+
+class _SecurityHubDetail(BaseModel):
+    findings: list[_AsffFinding] = Field(min_length=1, max_length=100)
+
+
+class _SecurityHubEvent(EventBridgeModel):
+    detail: _SecurityHubDetail
+
+
+def _last_part(arn: str) -> str:
+    return re.split(r"[:/]", arn)[-1]
+
+
+# ASFF resource type -> (the CloudFormation type Warden uses, locator from the ASFF Id).
+SECURITY_HUB_RESOURCES: dict[str, tuple[str, Callable[[str, str, str], tuple[str, str]]]] = {
+    "AwsS3Bucket": ("AWS::S3::Bucket", lambda rid, region, account: _bucket(_BucketRef(bucketName=rid.split(":::")[-1]).bucketName, region)),
+    "AwsKmsKey": ("AWS::KMS::Key", lambda rid, region, account: _kms_key(_KeyRef(keyId=rid).keyId, region, account)),
+    "AwsSageMakerNotebookInstance": ("AWS::SageMaker::NotebookInstance", lambda rid, region, account: _notebook(
+        _NotebookRef(notebookInstanceName=_last_part(rid)).notebookInstanceName, region, account
+    )),
+    "AwsIamPolicy": ("AWS::IAM::Policy", lambda rid, region, account: ("AWS::IAM::Policy", _PolicyRef(policyArn=rid).policyArn)),
+    "AwsAccount": (ACCOUNT_RESOURCE_TYPE, lambda rid, region, account: (ACCOUNT_RESOURCE_TYPE, account_resource(account))),
+}
+
+
+def _from_security_hub(event: dict) -> Finding:
+    """A Security Hub control finding (FAILED, NEW, ACTIVE) -> Finding. Its Id is kept as raw_ref:
+    Warden writes the outcome back to that finding (workflow status and a note)."""
+    parsed = parse(event=event, model=_SecurityHubEvent)
+    if len(parsed.detail.findings) != 1:
+        raise RejectedEvent(
+            f"Security Hub Findings - Imported event carries {len(parsed.detail.findings)} findings; "
+            "Security Hub sends one per event"
+        )
+    asff = parsed.detail.findings[0]
+    control = asff.Compliance.SecurityControlId
+    if asff.Compliance.Status != "FAILED" or asff.RecordState != "ACTIVE":
+        raise RejectedEvent(
+            f"Security Hub {control} finding is {asff.Compliance.Status}/{asff.RecordState}: only FAILED, ACTIVE is acted on"
+        )
+    if asff.Workflow and asff.Workflow.Status != "NEW":
+        # Warden's own update sets NOTIFIED or RESOLVED; acting on it again would loop.
+        raise RejectedEvent(f"Security Hub {control} finding is already {asff.Workflow.Status}: only NEW is acted on")
+    resource = asff.Resources[0]
+    known = SECURITY_HUB_RESOURCES.get(resource.Type)
+    if known is None:
+        raise RejectedEvent(f"Security Hub {control}: unsupported resource type {resource.Type!r}")
+    region = resource.Region or asff.Region or parsed.region
+    try:
+        resource_type, resource_arn = known[1](resource.Id, region, asff.AwsAccountId)
+    except ValidationError:
+        raise RejectedEvent(
+            f"Security Hub Findings - Imported event is malformed: detail.findings.Resources.Id: "
+            f"{repr(resource.Id)[:60]} is not a valid {resource.Type} identifier"
+        ) from None
+    return Finding(
+        id=f"securityhub:{parsed.id}",
+        source="securityhub",
+        type=control,
+        account=asff.AwsAccountId,
+        region=region,
+        resource_type=resource_type,
+        resource_arn=resource_arn,
+        actor=None,  # a control finding does not say who changed the resource
+        time=asff.UpdatedAt.isoformat(),
+        severity="LOW" if asff.Severity.Label == "INFORMATIONAL" else asff.Severity.Label,
+        raw_ref=asff.Id,
+    )
+
+
 # --- CloudWatch alarms (abused API endpoints) --------------------------------------------------
 
 ApiName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 ._-]{1,128}$")]
@@ -558,6 +668,7 @@ PARSERS: dict[str, Callable[[dict], Finding]] = {
     "Config Rules Compliance Change": _from_config,
     "GuardDuty Finding": _from_guardduty,
     "CloudWatch Alarm State Change": _from_alarm,
+    "Security Hub Findings - Imported": _from_security_hub,
 }
 
 

@@ -266,6 +266,8 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
             if changes:
                 lines += _changes("PLANNED CHANGES", changes)
                 lines += _undo(changes, finding["id"])
+        if state.get("security_hub"):
+            lines += ["SECURITY HUB", f"  {state['security_hub']}", ""]
         lines += [f"Remediation: {remediation}   Decision: {state.get('decision', '-')}   Finding id: {finding['id']}"]
 
     link = execution_link(execution_arn)

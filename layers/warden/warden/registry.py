@@ -18,6 +18,8 @@ def _triggered_by(remediation: Remediation, finding: Finding) -> bool:
         return finding.type in triggers.guardduty_types
     if finding.source == "cloudwatch":
         return finding.type in triggers.alarm_metrics
+    if finding.source == "securityhub":
+        return finding.type in triggers.securityhub_controls
     return False
 
 

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from botocore.exceptions import ClientError
 
-from warden import audit, registry
+from warden import audit, registry, securityhub
 from warden.aws import client, for_finding
 from warden.findings import Finding, RejectedEvent, parse_finding
 from warden.notify import compose, compose_alarm, publish_arguments
@@ -71,6 +71,10 @@ def _decision(finding: Finding, remediation: Remediation, settings: Settings, la
     mode, source = settings.mode_of(remediation.name, remediation.family)
     if mode == "off":
         return "ignored", f"{source} is off: Warden leaves this finding alone (nothing read, nothing changed)"
+    if finding.source == "config" and finding.type.startswith("securityhub-") and securityhub.enabled():
+        return "ignored", (
+            "Security Hub reports this evaluation as its own control finding; Warden acts on that one and updates it"
+        )
     if caused_by_warden(finding, settings):
         return "ignored", f"caused by Warden's own role ({finding.actor}); not remediating its own change"
     reason = getattr(remediation, "ignore_reason", lambda _: None)(finding)
@@ -218,6 +222,11 @@ def notify(payload: dict[str, Any]) -> dict[str, Any]:
             state = {**state, "approval_expires_at": waiting["approval_expires_at"]}
         message = compose(payload["outcome"], state, payload.get("execution"))
         finding = state.get("finding")
+        # Security Hub first, so the message can say what it now shows (or that updating it failed).
+        security_hub = securityhub.report(payload["outcome"], state, message.subject, message.body)
+        if security_hub:
+            state = {**state, "security_hub": security_hub}
+            message = compose(payload["outcome"], state, payload.get("execution"))
     notification_format = os.environ.get("WARDEN_NOTIFICATION_FORMAT", "text")
     response = client("sns").publish(
         TopicArn=os.environ["WARDEN_TOPIC_ARN"], **publish_arguments(message, finding, notification_format)
@@ -233,6 +242,8 @@ def notify(payload: dict[str, Any]) -> dict[str, Any]:
             metrics.add_metric(name="TimeToRemediate", unit=MetricUnit.Seconds, value=_seconds_since(finding["time"]))
         if state.get("approval"):  # approve mode: who answered, and how
             waiting["approval"] = state["approval"]
+        if state.get("security_hub"):
+            waiting["security_hub"] = state["security_hub"]
         audit.update(finding["id"], outcome=outcome, notified_at=_now(), notification_id=response["MessageId"], **waiting)
     logger.info("notified", extra={"outcome": outcome, "subject": message.subject})
     return {"outcome": outcome, "message_id": response["MessageId"], "subject": message.subject}

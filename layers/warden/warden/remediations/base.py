@@ -73,6 +73,7 @@ class Triggers:
     config_rules: tuple[str, ...] = ()  # managed rule identifiers, matched as substrings
     guardduty_types: tuple[str, ...] = ()
     alarm_metrics: tuple[str, ...] = ()  # "<namespace>/<metric>" of CloudWatch alarms
+    securityhub_controls: tuple[str, ...] = ()  # Security Hub control ids (Compliance.SecurityControlId)
 
 
 class Remediation:

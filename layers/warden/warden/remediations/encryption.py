@@ -122,6 +122,7 @@ class RestoreBucketEncryption(Remediation):
     triggers = Triggers(
         cloudtrail_events=("DeleteBucketEncryption", "PutBucketEncryption"),
         config_rules=("s3-default-encryption-kms",),
+        securityhub_controls=("S3.17",),
     )
     permissions = (
         "s3:GetEncryptionConfiguration",
@@ -444,6 +445,7 @@ class EnableEbsEncryptionByDefault(Remediation):
     triggers = Triggers(
         cloudtrail_events=("DisableEbsEncryptionByDefault",),
         config_rules=("ec2-ebs-encryption-by-default",),
+        securityhub_controls=("EC2.7",),
     )
     permissions = ("ec2:GetEbsEncryptionByDefault", "ec2:EnableEbsEncryptionByDefault")
     verify_permissions = ("ec2:GetEbsEncryptionByDefault",)

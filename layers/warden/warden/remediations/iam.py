@@ -143,6 +143,7 @@ class RestrictManagedPolicy(Remediation):
     triggers = Triggers(
         cloudtrail_events=("CreatePolicy", "CreatePolicyVersion"),
         config_rules=("iam-policy-no-statements-with-admin-access", "iam-policy-no-statements-with-full-access"),
+        securityhub_controls=("IAM.1", "IAM.21"),
     )
     permissions = (
         "iam:GetPolicy",

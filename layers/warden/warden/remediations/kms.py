@@ -40,6 +40,7 @@ class KeepKeyUsable(Remediation):
     triggers = Triggers(
         cloudtrail_events=("DisableKey", "ScheduleKeyDeletion"),
         config_rules=("kms-cmk-not-scheduled-for-deletion",),
+        securityhub_controls=("KMS.3",),
     )
     permissions = ("kms:DescribeKey", "kms:CancelKeyDeletion", "kms:EnableKey")
     verify_permissions = ("kms:DescribeKey",)
@@ -104,6 +105,7 @@ class EnableKeyRotation(Remediation):
     triggers = Triggers(
         cloudtrail_events=("DisableKeyRotation",),
         config_rules=("cmk-backing-key-rotation-enabled",),
+        securityhub_controls=("KMS.4",),
     )
     permissions = ("kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:EnableKeyRotation")
     verify_permissions = ("kms:GetKeyRotationStatus",)

@@ -192,6 +192,7 @@ class QuarantinePublicBucket(Remediation):
             "Policy:S3/BucketAnonymousAccessGranted",
             "Policy:S3/BucketPublicAccessGranted",
         ),
+        securityhub_controls=("S3.2", "S3.3", "S3.8"),
     )
     permissions = (
         "s3:GetBucketPublicAccessBlock",
@@ -428,6 +429,7 @@ class BlockAccountPublicAccess(Remediation):
     triggers = Triggers(
         config_rules=("s3-account-level-public-access-blocks",),
         guardduty_types=("Policy:S3/AccountBlockPublicAccessDisabled",),
+        securityhub_controls=("S3.1",),
     )
     permissions = ("s3:GetAccountPublicAccessBlock", "s3:PutAccountPublicAccessBlock")
     verify_permissions = ("s3:GetAccountPublicAccessBlock",)

@@ -34,6 +34,7 @@ class StopExposedNotebook(Remediation):
     triggers = Triggers(
         cloudtrail_events=("CreateNotebookInstance", "UpdateNotebookInstance"),
         config_rules=("sagemaker-notebook-no-direct-internet-access",),
+        securityhub_controls=("SageMaker.1",),
     )
     permissions = ("sagemaker:DescribeNotebookInstance", "sagemaker:StopNotebookInstance")
     verify_permissions = ("sagemaker:DescribeNotebookInstance",)
