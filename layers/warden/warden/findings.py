@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable, Literal
 
@@ -19,6 +19,19 @@ from typing_extensions import Annotated
 
 MAX_EVENT_BYTES = 256 * 1024  # EventBridge's own limit; anything bigger did not come from it
 MAX_EVENT_DEPTH = 32  # real events nest less than 10 levels; deeper is hostile
+# A finding travels in the Step Functions state, which is capped at 256 KB; going over is
+# States.DataLimitExceeded, which no Catch can handle. The finding gets at most this much of it.
+MAX_FINDING_BYTES = 32 * 1024
+
+# The CloudTrail request parameters a remediation reads (each one's ignore_reason, in triage):
+# s3_public, encryption (SQS, SNS), iam, sagemaker. The rest of the event stays in CloudTrail
+# (raw_ref names it); remediations read the resource itself from AWS.
+REQUEST_PARAMETERS_USED = frozenset({
+    "PublicAccessBlockConfiguration", "bucketPolicy",
+    "attributes", "attributeName", "attributeValue",
+    "policyDocument", "setAsDefault",
+    "directInternetAccess", "rootAccess",
+})  # fmt: skip
 
 AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]  # not \d: that admits any Unicode digit
 Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$")]
@@ -59,9 +72,40 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def bounded(self, max_bytes: int = MAX_FINDING_BYTES) -> Finding:
+        """This finding as the workflow state and the audit record carry it: at most `max_bytes` of
+        JSON. Request parameters go first, largest first, and `details["truncated"]` says which.
+        Only triage's ignore_reason reads them, on the whole finding, before this is called."""
+        if _json_size(self.to_dict()) <= max_bytes:
+            return self
+        parameters = dict(self.details.get("requestParameters") or {})
+        others = {k: v for k, v in self.details.items() if k != "requestParameters"}
+        dropped: list[str] = []
+
+        def trimmed(details: dict[str, Any]) -> Finding:
+            marker = (
+                f"Warden dropped {', '.join(dropped)} to keep the finding under {max_bytes} bytes "
+                f"(the workflow state's limit is 256 KB); the whole event is in CloudTrail: {self.raw_ref}"
+            )
+            return replace(self, details={**details, "truncated": marker})
+
+        while parameters:
+            largest = max(parameters, key=lambda key: _json_size(parameters[key]))
+            dropped.append(f"requestParameters.{largest} ({_json_size(parameters.pop(largest))} bytes)")
+            candidate = trimmed({**others, "requestParameters": parameters})
+            if _json_size(candidate.to_dict()) <= max_bytes:
+                return candidate
+        dropped.append(f"details ({_json_size(others)} bytes)")
+        return trimmed({})
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
         return cls(**data)
+
+
+def _json_size(value: Any) -> int:
+    """Bytes of `value` as JSON in UTF-8, the way Step Functions counts a state."""
+    return len(json.dumps(value, default=str, ensure_ascii=False).encode())
 
 
 def partition_of(region: str) -> str:
@@ -284,7 +328,7 @@ def _from_cloudtrail(event: dict) -> Finding:
         time=detail.eventTime.isoformat(),
         severity="HIGH",
         raw_ref=detail.eventID,
-        details={"requestParameters": detail.requestParameters},
+        details={"requestParameters": {k: v for k, v in detail.requestParameters.items() if k in REQUEST_PARAMETERS_USED}},
     )
 
 

@@ -121,6 +121,7 @@ def triage(event: Any, lambda_context=None, execution: str | None = None) -> dic
         reason = f"no remediation handles {finding.source} {finding.type!r} on {finding.resource_type}"
         return {"decision": "rejected", "reason": reason, "event_summary": _event_summary(event)}
     decision, reason = _decide(finding, remediation, settings, lambda_context)
+    finding = finding.bounded()  # from here on the finding is part of the workflow state (256 KB at most)
     audit.record_decision(finding.to_dict(), decision, reason, remediation.name, execution)
     metrics.add_dimension(name="decision", value=decision)
     metrics.add_metric(name="Findings", unit=MetricUnit.Count, value=1)

@@ -134,24 +134,34 @@ def error_code(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "")
 
 
+# How a service says "no such resource": an error code, or (code, message fragment) when the
+# service reuses a generic code and only the message tells (SageMaker: ValidationException "RecordNotFound").
+GoneCodes = tuple[str | tuple[str, str], ...]
+
+
+def is_gone(error: ClientError, gone_codes: GoneCodes) -> bool:
+    code, message = error_code(error), error.response.get("Error", {}).get("Message", "")
+    return any(code == gone if isinstance(gone, str) else (code == gone[0] and gone[1] in message) for gone in gone_codes)
+
+
 DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
 
 
 @contextmanager
-def aws_errors(gone_codes: tuple[str, ...], what: str) -> Iterator[None]:
+def aws_errors(gone_codes: GoneCodes, what: str) -> Iterator[None]:
     """Map AWS errors to the workflow's: a vanished resource is ResourceGone, a refusal AccessDenied."""
     try:
         yield
     except ClientError as error:
         code = error_code(error)
-        if code in gone_codes:
+        if is_gone(error, gone_codes):
             raise ResourceGone(f"{what} no longer exists") from None
         if code in DENIED:
             raise AccessDenied(f"{error.operation_name} was denied: {error}") from None
         raise
 
 
-def apply_in_order(changes: list[Change], call: Callable[[Change], Any], gone_codes: tuple[str, ...]) -> list[str]:
+def apply_in_order(changes: list[Change], call: Callable[[Change], Any], gone_codes: GoneCodes) -> list[str]:
     """Apply changes one by one; if one fails, say exactly which were applied before it."""
     applied: list[str] = []
     for change in changes:
@@ -160,7 +170,7 @@ def apply_in_order(changes: list[Change], call: Callable[[Change], Any], gone_co
         except ClientError as error:
             code = error_code(error)
             done = f"; already applied: {', '.join(applied)}" if applied else "; nothing was applied"
-            if code in gone_codes:
+            if is_gone(error, gone_codes):
                 raise ResourceGone(f"the resource vanished during {change.action}{done}") from None
             if code in DENIED:
                 raise AccessDenied(f"{change.action} was denied{done}") from None

@@ -12,7 +12,14 @@ from typing import Any
 from warden.findings import Finding
 from warden.remediations.base import Change, RetryLater, Remediation, Triggers, apply_in_order, aws_errors, register
 
-NOTEBOOK_GONE = ("ValidationException",)  # SageMaker reports "RecordNotFound" as a ValidationException
+# SageMaker has no not-found error for notebook instances (botocore's model lists none for these
+# calls): DescribeNotebookInstance and StopNotebookInstance answer a missing notebook with
+# ValidationException "RecordNotFound". The same code also means "wrong state" (stopping a stopped
+# notebook), which is not "gone", so the message decides.
+NOTEBOOK_GONE = (("ValidationException", "RecordNotFound"),)
+# ListTags on a deleted SageMaker resource answers ValidationException with no documented message
+# (aws/amazon-sagemaker-feedback#108); the ARN is built from a validated name, so there the code alone decides.
+TAGS_GONE = ("ValidationException",)
 RUNNING = ("InService",)
 TRANSITIONAL = ("Pending", "Updating", "Stopping")
 
@@ -52,7 +59,7 @@ class StopExposedNotebook(Remediation):
         return None
 
     def resource_tags(self, finding: Finding, aws) -> dict[str, str]:
-        with aws_errors(NOTEBOOK_GONE, "the notebook instance"):
+        with aws_errors(TAGS_GONE, "the notebook instance"):
             tags = aws.client("sagemaker").list_tags(ResourceArn=finding.resource_arn).get("Tags", [])
         return {t["Key"]: t["Value"] for t in tags}
 
