@@ -187,6 +187,14 @@ def test_every_rule_target_has_a_dead_letter_queue_and_retry_policy():
         assert rule["Properties"]["RetryPolicy"]["MaximumRetryAttempts"] > 0, name
 
 
+def test_an_alarm_message_notify_cannot_publish_is_kept_in_the_dead_letter_queue():
+    """Warden's alarms invoke Notify asynchronously: when the topic is broken, the message must
+    not vanish with the failed invocation."""
+    invoke = RESOURCES["NotifyFunction"]["Properties"]["EventInvokeConfig"]
+    assert invoke["DestinationConfig"]["OnFailure"] == {"Type": "SQS", "Destination": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
+    assert invoke["MaximumRetryAttempts"] >= 1
+
+
 def test_workflow_substitutions_are_all_defined():
     machine = RESOURCES["RemediationStateMachine"]["Properties"]
     used = set(re.findall(r"\$\{(\w+)\}", json.dumps(ASL)))
