@@ -181,6 +181,56 @@ def apply_in_order(changes: list[Change], call: Callable[[Change], Any], gone_co
     return applied
 
 
+class ToggleRemediation(Remediation):
+    """A fix that turns one setting on (key rotation, trail logging, EBS encryption by default).
+
+    The snapshot records under `snapshot_key` whether the setting was on; plan turns it on only when
+    it was off, verify re-reads it, and rollback turns it off only if it was off before. Subclasses
+    give the read (`is_on`), the two calls (`turn_on`, `turn_off`) and the change's words; the text
+    templates are formatted with `finding`, e.g. "--key-id {finding.resource_arn}".
+    """
+
+    snapshot_key: ClassVar[str]  # e.g. "is_logging"; kept as it is, audit records hold it
+    gone_codes: ClassVar[GoneCodes] = ()  # how turn_on's service says the resource is gone
+    change_action: ClassVar[str]  # the IAM action of turn_on, e.g. "cloudtrail:StartLogging"
+    change_summary: ClassVar[str]
+    change_undo: ClassVar[str]
+    still_off: ClassVar[str]  # what verify reports when the setting is still off
+
+    def is_on(self, finding: Finding, aws) -> bool:
+        raise NotImplementedError
+
+    def turn_on(self, finding: Finding, aws) -> None:
+        raise NotImplementedError
+
+    def turn_off(self, finding: Finding, aws) -> None:
+        raise NotImplementedError
+
+    def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
+        return {self.snapshot_key: self.is_on(finding, aws)}
+
+    def plan(self, finding: Finding, before: dict[str, Any]) -> list[Change]:
+        if before[self.snapshot_key]:
+            return []
+        return [
+            Change(
+                self.change_action,
+                self.change_summary.format(finding=finding),
+                self.change_undo.format(finding=finding),
+            )
+        ]
+
+    def apply(self, finding: Finding, changes: list[Change], aws) -> dict[str, Any]:
+        return {"applied": apply_in_order(changes, lambda c: self.turn_on(finding, aws), self.gone_codes)}
+
+    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
+        return [] if self.is_on(finding, aws) else [self.still_off.format(finding=finding)]
+
+    def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
+        if not before[self.snapshot_key]:
+            self.turn_off(finding, aws)
+
+
 REMEDIATIONS: dict[str, Remediation] = {}
 
 

@@ -21,6 +21,7 @@ from warden.remediations.base import (
     Change,
     NeedsDecision,
     Remediation,
+    ToggleRemediation,
     Triggers,
     apply_in_order,
     aws_errors,
@@ -29,7 +30,12 @@ from warden.remediations.base import (
 )
 
 KEY_TAG = "warden:kms-key"
+# Where a previous key is looked for, in this order; each label is what messages call that source.
 KEY_SOURCES = ("AWS Config history", "Warden's audit history", f"the {KEY_TAG} tag", "the DefaultKmsKeyArn parameter")
+# The calls the lookup makes (Config history, KMS DescribeKey of each candidate, the audit table query),
+# and the snapshot keys it adds: a lookup, not the resource's state, so not compared for drift.
+KEY_LOOKUP_PERMISSIONS = ("config:GetResourceConfigHistory", "kms:DescribeKey", "dynamodb:Query")
+KEY_LOOKUP_SNAPSHOT_KEYS = ("kms_key", "kms_key_source", "skipped")
 
 
 # --- where the previous key comes from ---------------------------------------------------------
@@ -88,6 +94,27 @@ def _default_key() -> str | None:
     return os.environ.get("WARDEN_DEFAULT_KMS_KEY_ARN") or None
 
 
+def key_candidates(
+    aws,
+    remediation: Remediation,
+    finding: Finding,
+    config_resource_id: str,
+    key_of_config_item: Callable[[dict], str | None],
+    with_default_key: bool = False,
+) -> list[tuple[str, str | None]]:
+    """The (source label, key or None) pairs to try, in KEY_SOURCES order. Every source is read, and
+    the DefaultKmsKeyArn parameter only when `with_default_key` (S3, where no key means no fix)."""
+    tagged_key = remediation.resource_tags(finding, aws).get(KEY_TAG)  # first: it raises ResourceGone
+    keys = [
+        _config_history(aws, remediation.resource_type, config_resource_id, key_of_config_item),
+        _audit_history(remediation.name, finding.resource_arn),
+        tagged_key,
+    ]
+    if with_default_key:
+        keys.append(_default_key())
+    return list(zip(KEY_SOURCES, keys))
+
+
 # --- S3 default encryption --------------------------------------------------------------------
 
 
@@ -128,15 +155,13 @@ class RestoreBucketEncryption(Remediation):
         "s3:GetEncryptionConfiguration",
         "s3:GetBucketTagging",
         "s3:PutEncryptionConfiguration",
-        "config:GetResourceConfigHistory",
-        "kms:DescribeKey",
-        "dynamodb:Query",
+        *KEY_LOOKUP_PERMISSIONS,
     )
     verify_permissions = ("s3:GetEncryptionConfiguration",)
     tag_permissions = ("s3:GetBucketTagging",)
     # snapshot looks the key up again; DeleteBucketEncryption is authorized as s3:PutEncryptionConfiguration.
     rollback_permissions = permissions
-    volatile_snapshot_keys = ("kms_key", "kms_key_source", "skipped")
+    volatile_snapshot_keys = KEY_LOOKUP_SNAPSHOT_KEYS
 
     def ignore_reason(self, finding: Finding) -> str | None:
         return None  # the request never shows the key it replaced: always compare with history
@@ -160,13 +185,7 @@ class RestoreBucketEncryption(Remediation):
                 if error_code(error) != "ServerSideEncryptionConfigurationNotFoundError":
                     raise
                 current = None
-        tags = self.resource_tags(finding, aws)
-        candidates = [
-            (KEY_SOURCES[0], _config_history(aws, "AWS::S3::Bucket", bucket, _s3_key_of_config_item)),
-            (KEY_SOURCES[1], _audit_history(self.name, finding.resource_arn)),
-            (KEY_SOURCES[2], tags.get(KEY_TAG)),
-            (KEY_SOURCES[3], _default_key()),
-        ]
+        candidates = key_candidates(aws, self, finding, bucket, _s3_key_of_config_item, with_default_key=True)
         return {"encryption": current, **resolve_key(aws, candidates)}
 
     def plan(self, finding: Finding, before: dict[str, Any]) -> list[Change]:
@@ -271,14 +290,12 @@ class RestoreQueueEncryption(Remediation):
         "sqs:GetQueueAttributes",
         "sqs:ListQueueTags",
         "sqs:SetQueueAttributes",
-        "config:GetResourceConfigHistory",
-        "kms:DescribeKey",
-        "dynamodb:Query",
+        *KEY_LOOKUP_PERMISSIONS,
     )
     verify_permissions = ("sqs:GetQueueAttributes",)
     tag_permissions = ("sqs:ListQueueTags",)
     rollback_permissions = permissions
-    volatile_snapshot_keys = ("kms_key", "kms_key_source", "skipped")
+    volatile_snapshot_keys = KEY_LOOKUP_SNAPSHOT_KEYS
 
     def ignore_reason(self, finding: Finding) -> str | None:
         attributes = (finding.details.get("requestParameters") or {}).get("attributes") or {}
@@ -296,12 +313,7 @@ class RestoreQueueEncryption(Remediation):
             attributes = aws.client("sqs").get_queue_attributes(
                 QueueUrl=_queue_url(finding), AttributeNames=["SqsManagedSseEnabled", "KmsMasterKeyId"]
             )["Attributes"]
-        tags = self.resource_tags(finding, aws)
-        candidates = [
-            (KEY_SOURCES[0], _config_history(aws, "AWS::SQS::Queue", _queue_url(finding), _sqs_key_of_config_item)),
-            (KEY_SOURCES[1], _audit_history(self.name, finding.resource_arn)),
-            (KEY_SOURCES[2], tags.get(KEY_TAG)),
-        ]
+        candidates = key_candidates(aws, self, finding, _queue_url(finding), _sqs_key_of_config_item)
         return {"attributes": {k: attributes.get(k, "") for k in ("SqsManagedSseEnabled", "KmsMasterKeyId")}, **resolve_key(aws, candidates)}
 
     def plan(self, finding: Finding, before: dict[str, Any]) -> list[Change]:
@@ -369,14 +381,12 @@ class RestoreTopicEncryption(Remediation):
         "sns:GetTopicAttributes",
         "sns:ListTagsForResource",
         "sns:SetTopicAttributes",
-        "config:GetResourceConfigHistory",
-        "kms:DescribeKey",
-        "dynamodb:Query",
+        *KEY_LOOKUP_PERMISSIONS,
     )
     verify_permissions = ("sns:GetTopicAttributes",)
     tag_permissions = ("sns:ListTagsForResource",)
     rollback_permissions = permissions
-    volatile_snapshot_keys = ("kms_key", "kms_key_source", "skipped")
+    volatile_snapshot_keys = KEY_LOOKUP_SNAPSHOT_KEYS
 
     def ignore_reason(self, finding: Finding) -> str | None:
         params = finding.details.get("requestParameters") or {}
@@ -392,12 +402,7 @@ class RestoreTopicEncryption(Remediation):
     def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
         with aws_errors(TOPIC_GONE, "the topic"):
             attributes = aws.client("sns").get_topic_attributes(TopicArn=finding.resource_arn)["Attributes"]
-        tags = self.resource_tags(finding, aws)
-        candidates = [
-            (KEY_SOURCES[0], _config_history(aws, "AWS::SNS::Topic", finding.resource_arn, _sns_key_of_config_item)),
-            (KEY_SOURCES[1], _audit_history(self.name, finding.resource_arn)),
-            (KEY_SOURCES[2], tags.get(KEY_TAG)),
-        ]
+        candidates = key_candidates(aws, self, finding, finding.resource_arn, _sns_key_of_config_item)
         return {"kms_master_key_id": attributes.get("KmsMasterKeyId", ""), **resolve_key(aws, candidates)}
 
     def plan(self, finding: Finding, before: dict[str, Any]) -> list[Change]:
@@ -436,7 +441,7 @@ class RestoreTopicEncryption(Remediation):
 
 
 @register
-class EnableEbsEncryptionByDefault(Remediation):
+class EnableEbsEncryptionByDefault(ToggleRemediation):
     """A regional account setting: new EBS volumes (SageMaker and training instances' too) are encrypted."""
 
     name = "ec2-enable-ebs-encryption-by-default"
@@ -451,28 +456,20 @@ class EnableEbsEncryptionByDefault(Remediation):
     verify_permissions = ("ec2:GetEbsEncryptionByDefault",)
     rollback_permissions = ("ec2:GetEbsEncryptionByDefault", "ec2:DisableEbsEncryptionByDefault")
 
-    def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
-        return {"enabled": aws.client("ec2").get_ebs_encryption_by_default()["EbsEncryptionByDefault"]}
+    snapshot_key = "enabled"
+    change_action = "ec2:EnableEbsEncryptionByDefault"
+    change_summary = (
+        "EBS encryption by default turned on in {finding.region}: off -> on "
+        "(new volumes only; existing ones are unchanged)"
+    )
+    change_undo = "aws ec2 disable-ebs-encryption-by-default --region {finding.region}"
+    still_off = "EBS encryption by default is still off in {finding.region}"
 
-    def plan(self, finding: Finding, before: dict[str, Any]) -> list[Change]:
-        if before["enabled"]:
-            return []
-        return [
-            Change(
-                "ec2:EnableEbsEncryptionByDefault",
-                f"EBS encryption by default turned on in {finding.region}: off -> on (new volumes only; existing ones are unchanged)",
-                f"aws ec2 disable-ebs-encryption-by-default --region {finding.region}",
-            )
-        ]
+    def is_on(self, finding: Finding, aws) -> bool:
+        return aws.client("ec2").get_ebs_encryption_by_default()["EbsEncryptionByDefault"]
 
-    def apply(self, finding: Finding, changes: list[Change], aws) -> dict[str, Any]:
-        ec2 = aws.client("ec2")
-        return {"applied": apply_in_order(changes, lambda c: ec2.enable_ebs_encryption_by_default(), ())}
+    def turn_on(self, finding: Finding, aws) -> None:
+        aws.client("ec2").enable_ebs_encryption_by_default()
 
-    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
-        enabled = aws.client("ec2").get_ebs_encryption_by_default()["EbsEncryptionByDefault"]
-        return [] if enabled else [f"EBS encryption by default is still off in {finding.region}"]
-
-    def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
-        if not before["enabled"]:
-            aws.client("ec2").disable_ebs_encryption_by_default()
+    def turn_off(self, finding: Finding, aws) -> None:
+        aws.client("ec2").disable_ebs_encryption_by_default()

@@ -13,7 +13,16 @@ from datetime import datetime, timezone
 from typing import Any
 
 from warden.findings import Finding
-from warden.remediations.base import Change, NotRemediable, Remediation, Triggers, apply_in_order, aws_errors, register
+from warden.remediations.base import (
+    Change,
+    NotRemediable,
+    Remediation,
+    ToggleRemediation,
+    Triggers,
+    apply_in_order,
+    aws_errors,
+    register,
+)
 
 KEY_GONE = ("NotFoundException",)  # calls use the key id: the key is in the finding's own account
 
@@ -98,7 +107,7 @@ def _pending_days(deletion_date: str | None) -> int:
 
 
 @register
-class EnableKeyRotation(Remediation):
+class EnableKeyRotation(ToggleRemediation):
     name = "kms-enable-key-rotation"
     family = "encryption"
     resource_type = "AWS::KMS::Key"
@@ -112,37 +121,34 @@ class EnableKeyRotation(Remediation):
     rollback_permissions = ("kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:DisableKeyRotation")
     tag_permissions = ("kms:ListResourceTags",)
 
+    snapshot_key = "rotation_enabled"
+    gone_codes = KEY_GONE
+    change_action = "kms:EnableKeyRotation"
+    change_summary = (
+        "Automatic key rotation turned on: off -> on (yearly; old key material stays available for decryption)"
+    )
+    change_undo = "aws kms disable-key-rotation --key-id {finding.resource_arn}"
+    still_off = "automatic key rotation is still off"
+
     def resource_tags(self, finding: Finding, aws) -> dict[str, str]:
         return _key_tags(finding, aws)
 
     def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
-        metadata = _describe(finding, aws)
-        with aws_errors(KEY_GONE, "the key"):
-            rotating = aws.client("kms").get_key_rotation_status(KeyId=finding.resource_name)["KeyRotationEnabled"]
+        metadata = _describe(finding, aws)  # first: it refuses AWS-managed keys
+        rotating = self.is_on(finding, aws)
         return {"rotation_enabled": rotating, "key_spec": metadata.get("KeySpec"), "key_state": metadata["KeyState"]}
 
     def plan(self, finding: Finding, before: dict[str, Any]) -> list[Change]:
-        if before["rotation_enabled"]:
-            return []
-        if before["key_spec"] != "SYMMETRIC_DEFAULT":
+        if not before["rotation_enabled"] and before["key_spec"] != "SYMMETRIC_DEFAULT":
             raise NotRemediable(f"automatic rotation is not supported for {before['key_spec']} keys")
-        return [
-            Change(
-                "kms:EnableKeyRotation",
-                "Automatic key rotation turned on: off -> on (yearly; old key material stays available for decryption)",
-                f"aws kms disable-key-rotation --key-id {finding.resource_arn}",
-            )
-        ]
+        return super().plan(finding, before)
 
-    def apply(self, finding: Finding, changes: list[Change], aws) -> dict[str, Any]:
-        kms = aws.client("kms")
-        return {"applied": apply_in_order(changes, lambda c: kms.enable_key_rotation(KeyId=finding.resource_name), KEY_GONE)}
-
-    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
+    def is_on(self, finding: Finding, aws) -> bool:
         with aws_errors(KEY_GONE, "the key"):
-            rotating = aws.client("kms").get_key_rotation_status(KeyId=finding.resource_name)["KeyRotationEnabled"]
-        return [] if rotating else ["automatic key rotation is still off"]
+            return aws.client("kms").get_key_rotation_status(KeyId=finding.resource_name)["KeyRotationEnabled"]
 
-    def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
-        if not before["rotation_enabled"]:
-            aws.client("kms").disable_key_rotation(KeyId=finding.resource_name)
+    def turn_on(self, finding: Finding, aws) -> None:
+        aws.client("kms").enable_key_rotation(KeyId=finding.resource_name)
+
+    def turn_off(self, finding: Finding, aws) -> None:
+        aws.client("kms").disable_key_rotation(KeyId=finding.resource_name)

@@ -6,16 +6,14 @@ resource-gone.
 
 from __future__ import annotations
 
-from typing import Any
-
 from warden.findings import Finding
-from warden.remediations.base import Change, Remediation, Triggers, apply_in_order, aws_errors, register
+from warden.remediations.base import ToggleRemediation, Triggers, aws_errors, register
 
 TRAIL_GONE = ("TrailNotFoundException",)
 
 
 @register
-class RestartTrailLogging(Remediation):
+class RestartTrailLogging(ToggleRemediation):
     name = "cloudtrail-restart-logging"
     family = "encryption"
     resource_type = "AWS::CloudTrail::Trail"
@@ -28,37 +26,27 @@ class RestartTrailLogging(Remediation):
     rollback_permissions = ("cloudtrail:GetTrailStatus", "cloudtrail:StopLogging")
     tag_permissions = ("cloudtrail:ListTags",)
 
+    snapshot_key = "is_logging"
+    gone_codes = TRAIL_GONE
+    change_action = "cloudtrail:StartLogging"
+    change_summary = (
+        "Trail logging restarted: stopped -> logging (events during the gap are not recovered; "
+        "check Event history for what happened meanwhile)"
+    )
+    change_undo = "aws cloudtrail stop-logging --name {finding.resource_arn}"
+    still_off = "the trail is still not logging"
+
     def resource_tags(self, finding: Finding, aws) -> dict[str, str]:
         with aws_errors(TRAIL_GONE, "the trail"):
             listing = aws.client("cloudtrail").list_tags(ResourceIdList=[finding.resource_arn])["ResourceTagList"]
         return {t["Key"]: t["Value"] for entry in listing for t in entry.get("TagsList", [])}
 
-    def _is_logging(self, finding: Finding, aws) -> bool:
+    def is_on(self, finding: Finding, aws) -> bool:
         with aws_errors(TRAIL_GONE, "the trail"):
             return aws.client("cloudtrail").get_trail_status(Name=finding.resource_arn)["IsLogging"]
 
-    def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
-        return {"is_logging": self._is_logging(finding, aws)}
+    def turn_on(self, finding: Finding, aws) -> None:
+        aws.client("cloudtrail").start_logging(Name=finding.resource_arn)
 
-    def plan(self, finding: Finding, before: dict[str, Any]) -> list[Change]:
-        if before["is_logging"]:
-            return []
-        return [
-            Change(
-                "cloudtrail:StartLogging",
-                "Trail logging restarted: stopped -> logging (events during the gap are not recovered; "
-                "check Event history for what happened meanwhile)",
-                f"aws cloudtrail stop-logging --name {finding.resource_arn}",
-            )
-        ]
-
-    def apply(self, finding: Finding, changes: list[Change], aws) -> dict[str, Any]:
-        trail = aws.client("cloudtrail")
-        return {"applied": apply_in_order(changes, lambda c: trail.start_logging(Name=finding.resource_arn), TRAIL_GONE)}
-
-    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
-        return [] if self._is_logging(finding, aws) else ["the trail is still not logging"]
-
-    def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
-        if not before["is_logging"]:
-            aws.client("cloudtrail").stop_logging(Name=finding.resource_arn)
+    def turn_off(self, finding: Finding, aws) -> None:
+        aws.client("cloudtrail").stop_logging(Name=finding.resource_arn)
