@@ -68,10 +68,11 @@ def on_bucket(name: str, bucket: str, event_id: str) -> dict:
 
 def test_the_dashboard_shows_only_metrics_warden_emits():
     # Make Warden emit every kind of metric: a fix, a rollback, a rejected event, a failed fix, a fix
-    # that did not hold, and a rejected settings document (each on its own bucket: no duplicates).
-    with Twin(parameters={"Mode": "enforce", "SettingsCacheSeconds": "0"}) as twin:
+    # that did not hold, a rejected settings document, and a Security Hub update that failed (the
+    # parameter is on, the account's hub is not) (each on its own bucket: no duplicates).
+    with Twin(parameters={"Mode": "enforce", "SettingsCacheSeconds": "0", "SecurityHub": "enabled"}) as twin:
         s3 = twin.client("s3")
-        for bucket in (scenarios.TRAINING_BUCKET, "second-bucket", "third-bucket"):
+        for bucket in (scenarios.TRAINING_BUCKET, "second-bucket", "third-bucket", "fourth-bucket"):
             scenarios.public_training_bucket(s3, name=bucket)
         first = twin.send(event(PUBLIC_POLICY_EVENT))
         twin.invoke("RollbackFunction", {"finding_id": first.audit_records[0]["finding_id"]})
@@ -80,6 +81,8 @@ def test_the_dashboard_shows_only_metrics_warden_emits():
             assert twin.send(on_bucket(PUBLIC_POLICY_EVENT, "second-bucket", "a" * 36)).status == "FAILED"
         with mock.patch.object(QuarantinePublicBucket, "verify", return_value=["still public"]):
             assert twin.send(on_bucket(PUBLIC_POLICY_EVENT, "third-bucket", "b" * 36)).status == "FAILED"
+        security_hub = twin.send(on_bucket("securityhub-s3-8-bucket-public-access.json", "fourth-bucket", "c" * 36))
+        assert "NOT UPDATED" in security_hub.notifications[0]["body"]
         twin.client("ssm").put_parameter(Name=twin.physical["SettingsParameter"], Value="{not json", Type="String", Overwrite=True)
         twin.send(event("config-s3-account-level-public-access-blocks.json"))
 
