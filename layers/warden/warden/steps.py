@@ -211,7 +211,7 @@ def _seconds_since(iso_time: str) -> float:
 
 def notify(payload: dict[str, Any]) -> dict[str, Any]:
     """Publish one message for a workflow outcome, or for a CloudWatch alarm action."""
-    waiting: dict[str, Any] = {}
+    recorded: dict[str, Any] = {}  # what the audit record gets besides the outcome
     if "alarmData" in payload:
         message = compose_alarm(payload)
         finding = None
@@ -219,8 +219,8 @@ def notify(payload: dict[str, Any]) -> dict[str, Any]:
         state = payload.get("state") or {}
         if payload.get("task_token"):  # approve mode: the workflow waits for this token
             expires = datetime.now(timezone.utc) + timedelta(seconds=int(state.get("approval_timeout_seconds", 0)))
-            waiting = {"approval_token": payload["task_token"], "approval_expires_at": expires.isoformat(timespec="seconds")}
-            state = {**state, "approval_expires_at": waiting["approval_expires_at"]}
+            recorded = {"approval_token": payload["task_token"], "approval_expires_at": expires.isoformat(timespec="seconds")}
+            state = {**state, "approval_expires_at": recorded["approval_expires_at"]}
         message = compose(payload["outcome"], state, payload.get("execution"))
         finding = state.get("finding")
         # Security Hub first, so the message can say what it now shows (or that updating it failed).
@@ -242,9 +242,9 @@ def notify(payload: dict[str, Any]) -> dict[str, Any]:
         if outcome == "remediated":
             metrics.add_metric(name="TimeToRemediate", unit=MetricUnit.Seconds, value=_seconds_since(finding["time"]))
         if state.get("approval"):  # approve mode: who answered, and how
-            waiting["approval"] = state["approval"]
+            recorded["approval"] = state["approval"]
         if state.get("security_hub"):
-            waiting["security_hub"] = state["security_hub"]
-        audit.update(finding["id"], outcome=outcome, notified_at=_now(), notification_id=response["MessageId"], **waiting)
+            recorded["security_hub"] = state["security_hub"]
+        audit.update(finding["id"], outcome=outcome, notified_at=_now(), notification_id=response["MessageId"], **recorded)
     logger.info("notified", extra={"outcome": outcome, "subject": message.subject})
     return {"outcome": outcome, "message_id": response["MessageId"], "subject": message.subject}
