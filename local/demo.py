@@ -127,7 +127,12 @@ def replay(event_path: str, mode: str, scenario: str, parameters: dict[str, str]
             scenarios.public_training_bucket(twin.client("s3"))
             scenarios.exempt_website_bucket(twin.client("s3"))
             scenarios.account_block_off(twin.client("s3control"))
-        result = twin.send(load_event(event_path))
+        event = load_event(event_path)
+        if parameters.get("SecurityHub") == "enabled":  # the hub is on and holds the finding it sends
+            from_hub = isinstance(event, dict) and event.get("source") == "aws.securityhub"
+            held = (event.get("detail") or {}).get("findings", []) if from_hub else []
+            scenarios.security_hub_holds(twin.client("securityhub"), held)
+        result = twin.send(event)
         if as_json:
             print(json.dumps(_as_dict(result), indent=2, default=str))
         else:

@@ -243,3 +243,11 @@ def abused_apis(clients, alarm_state: str = "ALARM") -> dict[str, str]:
         )  # fmt: skip
         cloudwatch.set_alarm_state(AlarmName=name, StateValue=alarm_state, StateReason="test")
     return {"rest_api_id": api_id, "usage_plan_id": plan, "http_api_id": http_id}
+
+
+def security_hub_holds(securityhub, findings: list[dict]) -> None:
+    """Security Hub enabled, holding these control findings (workflow NEW) as it would before it
+    sends them: Warden updates Security Hub's own findings, it never creates them."""
+    securityhub.enable_security_hub()
+    if findings:
+        securityhub.batch_import_findings(Findings=[{**f, "Workflow": {"Status": "NEW"}} for f in findings])

@@ -18,11 +18,9 @@ def event(name: str) -> dict:
 
 
 def security_hub_holds_control_findings(securityhub) -> None:
-    """Security Hub enabled, holding the control findings of events/securityhub-*.json as it
-    would before sending them (Warden updates those findings; it never creates Security Hub's own)."""
-    securityhub.enable_security_hub()
+    """Security Hub enabled, holding the control findings of events/securityhub-*.json."""
     findings = {f["Id"]: f for path in sorted(EVENTS.glob("securityhub-*.json")) for f in event(path.name)["detail"]["findings"]}
-    securityhub.batch_import_findings(Findings=[{**f, "Workflow": {"Status": "NEW"}} for f in findings.values()])
+    scenarios.security_hub_holds(securityhub, list(findings.values()))
 
 
 @pytest.fixture
