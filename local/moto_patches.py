@@ -1,7 +1,8 @@
-"""TWIN-ONLY gap fillers: the few API Gateway behaviours moto 5.2.5 lacks that the throttle calls.
+"""TWIN-ONLY gap fillers: the few API Gateway and SageMaker behaviours moto 5.2.5 lacks that Warden calls.
 
-Nothing here is Warden code; it only makes moto answer these calls as real API Gateway does, so
-the throttle's HTTP API path and its "no limit set" restores run end to end on the twin:
+Nothing here is Warden code; it only makes moto answer these calls as the real services do, so
+the throttle's HTTP API path, its "no limit set" restores and SageMaker's missing-resource errors
+run end to end on the twin:
 
 - apigatewayv2 UpdateStage: not implemented by moto. Real API Gateway treats it as a PATCH:
   DefaultRouteSettings and each RouteSettings entry are merged field by field, a field absent from
@@ -13,6 +14,9 @@ the throttle's HTTP API path and its "no limit set" restores run end to end on t
 - apigateway (REST) UpdateStage: moto ignores `remove` on method settings. Real API Gateway
   removes a method setting with `remove /{resource}/{method}`; `remove` of one field
   (`/{resource}/{method}/throttling/rateLimit`) pops just that field here.
+
+- sagemaker ListTags/AddTags on a resource that does not exist: moto crashes (AttributeError on
+  None); real SageMaker answers ValidationException (aws/amazon-sagemaker-feedback#108).
 
 Only the request fields the throttle sends are modelled: any other UpdateStage field raises
 BadRequestException rather than being ignored silently. Applied by local.twin.Twin only.
@@ -100,6 +104,18 @@ def _rest_apply_operations(original):
     return apply_operations
 
 
+def _sagemaker_resource_or_validation_error(original):
+    def get_resource_from_arn(self, arn: str):
+        from moto.sagemaker.exceptions import ValidationError
+
+        resource = original(self, arn)
+        if resource is None:
+            raise ValidationError(message=f"Could not find resource {arn}")
+        return resource
+
+    return get_resource_from_arn
+
+
 def patched() -> ExitStack:
     """Apply the gap fillers for as long as the returned stack is open."""
     from moto.apigateway.models import Stage as RestStage
@@ -109,4 +125,8 @@ def patched() -> ExitStack:
     stack.enter_context(mock.patch.object(ApiGatewayV2Response, "update_stage", _http_update_stage_response, create=True))
     stack.enter_context(mock.patch.object(ApiGatewayV2Response, "get_stage", _http_get_stage_response))
     stack.enter_context(mock.patch.object(RestStage, "apply_operations", _rest_apply_operations(RestStage.apply_operations)))
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    original = SageMakerModelBackend._get_resource_from_arn
+    stack.enter_context(mock.patch.object(SageMakerModelBackend, "_get_resource_from_arn", _sagemaker_resource_or_validation_error(original)))
     return stack

@@ -197,6 +197,7 @@ HTTP_API_ID = "llmgatew"  # moto's HTTP API ids are 8 letters; stage prod has no
 API_STAGE = "prod"
 REST_ALARM = "warden-abuse-inference-api-4xx"
 HTTP_ALARM = "warden-abuse-llm-gateway-count"
+ENDPOINT = "fraud-scoring-prod"  # a SageMaker endpoint behind its own abuse alarm: no throttle exists
 REST_LATENCY_ALARM = "warden-abuse-inference-api-latency"  # a second alarm on the same REST stage
 
 
@@ -242,7 +243,22 @@ def abused_apis(clients, alarm_state: str = "ALARM") -> dict[str, str]:
             Period=60, EvaluationPeriods=1, Threshold=1000, ComparisonOperator="GreaterThanThreshold",
         )  # fmt: skip
         cloudwatch.set_alarm_state(AlarmName=name, StateValue=alarm_state, StateReason="test")
+    sagemaker_endpoint(clients("sagemaker"))
     return {"rest_api_id": api_id, "usage_plan_id": plan, "http_api_id": http_id}
+
+
+def sagemaker_endpoint(sagemaker, name: str = ENDPOINT) -> None:
+    """The fraud model served by a two-instance SageMaker endpoint."""
+    sagemaker.create_model(
+        ModelName=f"{name}-model", ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/SageMakerTrainingRole",
+        PrimaryContainer={"Image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/fraud:1", "ModelDataUrl": f"s3://{TRAINING_BUCKET}/model.tar.gz"},
+    )  # fmt: skip
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=f"{name}-config",
+        ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": f"{name}-model", "InitialInstanceCount": 2,
+                             "InstanceType": "ml.m5.xlarge"}],
+    )  # fmt: skip
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
 
 
 def security_hub_holds(securityhub, findings: list[dict]) -> None:

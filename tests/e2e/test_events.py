@@ -157,6 +157,8 @@ def http_limits(twin):
 ENCRYPTION_END_STATE["cloudwatch-alarm-apigw-http-count.json"] = (http_limits, (10.0, 20))
 EXPECTED["cloudwatch-alarm-apigw-http-count.json"] = (1, "enforce", "SUCCEEDED", ("remediated", "escalated"), ENCRYPTION)
 EXPECTED["cloudwatch-alarm-unrelated-prefix.json"] = (0, None, None, None, UNCHANGED)
+# A SageMaker endpoint has no throttle: on-call decides, nothing changes (tests/e2e/test_throttle.py).
+EXPECTED["cloudwatch-alarm-sagemaker-invocations.json"] = (1, "enforce", "SUCCEEDED", "needs-decision", UNCHANGED)
 # Security Hub control findings (the twin enables the SecurityHub parameter for these files).
 EXPECTED["securityhub-s3-8-bucket-public-access.json"] = (1, "enforce", "SUCCEEDED", "remediated", QUARANTINED)
 EXPECTED["securityhub-s3-1-account-block-public-access.json"] = (1, "enforce", "SUCCEEDED", "remediated", ACCOUNT_BLOCKED)

@@ -269,3 +269,47 @@ def test_rest_stage_with_no_limit_set_is_restored_to_no_limit_set():
         plan = rest.get_usage_plan(usagePlanId=ids["usage_plan_id"])
         assert plan["throttle"] == {"rateLimit": 100.0, "burstLimit": 200}
         assert "Not restored exactly" not in restored and result.audit_records[0]["restored_exactly"] is True
+
+
+# --- SageMaker endpoints: no throttle exists, so on-call decides ---------------------------------
+
+ENDPOINT_EVENT = "cloudwatch-alarm-sagemaker-invocations.json"
+
+
+def endpoint_state(twin):
+    described = twin.client("sagemaker").describe_endpoint(EndpointName=S.ENDPOINT)
+    return described["EndpointStatus"], described["EndpointConfigName"], described["ProductionVariants"]
+
+
+def test_an_abused_sagemaker_endpoint_is_left_serving_and_on_call_gets_the_options():
+    with throttle_twin() as twin:
+        S.sagemaker_endpoint(twin.client("sagemaker"))
+        before = endpoint_state(twin)
+
+        result = twin.send(event(ENDPOINT_EVENT))
+
+        assert endpoint_state(twin) == before, "the model keeps serving: nothing about the endpoint changes"
+        (message,) = result.notifications
+        assert message["attributes"] == {"outcome": "needs-decision", "severity": "HIGH", "remediation": "sagemaker-report-abused-endpoint"}
+        assert message["subject"].startswith("[Warden] NEEDS A DECISION: abused SageMaker endpoint")
+        body = message["body"]
+        for must_say in ("fraud-scoring-prod (InService; variant AllTraffic on 2 instance(s))",
+                         "warden-abuse-fraud-model-invocations", "WAF rate-based rule", "sagemaker:InvokeEndpoint",
+                         "--resource-ids endpoint/fraud-scoring-prod/variant/AllTraffic",
+                         "console.aws.amazon.com/sagemaker/home?region=us-east-1#/endpoints/fraud-scoring-prod"):
+            assert must_say in body
+        assert result.audit_records[0]["outcome"] == "needs-decision"
+
+
+def test_an_exempt_or_deleted_endpoint_is_reported_as_such():
+    with throttle_twin() as twin:
+        sagemaker = twin.client("sagemaker")
+        S.sagemaker_endpoint(sagemaker)
+        arn = sagemaker.describe_endpoint(EndpointName=S.ENDPOINT)["EndpointArn"]
+        sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": "warden:exempt", "Value": "load test until Friday"}])
+        exempt = twin.send(event(ENDPOINT_EVENT))
+    with throttle_twin() as twin:
+        gone = twin.send(event(ENDPOINT_EVENT))  # no such endpoint in this account
+    assert [n["attributes"]["outcome"] for n in exempt.notifications] == ["exempt"]
+    assert "load test until Friday" in exempt.notifications[0]["body"]
+    assert [n["attributes"]["outcome"] for n in gone.notifications] == ["resource-gone"]

@@ -17,7 +17,7 @@ from local import scenarios
 from local.faults import ApiCall, record_api_calls
 from warden import registry
 from warden.aws import for_finding
-from warden.remediations.base import Remediation
+from warden.remediations.base import NeedsDecision, Remediation
 from warden.findings import Finding, RejectedEvent, parse_finding
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,7 +169,12 @@ def exercise(twin, remediation: Remediation, finding) -> dict[str, list[ApiCall]
     with phase("snapshot"):
         before = remediation.snapshot(finding, aws)
     with phase("plan"):
-        changes = remediation.plan(finding, before)
+        try:
+            changes = remediation.plan(finding, before)
+        except NeedsDecision:
+            if remediation.notify_only:
+                return calls  # its designed end: on-call decides, nothing is applied
+            raise
     if not changes:
         raise LookupError("nothing to change")
     with phase("apply"):
@@ -195,7 +200,7 @@ def undeclared(remediation: Remediation, calls: dict[str, list[ApiCall]]) -> dic
     }
     if "rollback" in calls:
         declared["rollback"] = set(remediation.rollback_permissions)
-    problems = {phase: {c.action for c in calls[phase]} - allowed_actions for phase, allowed_actions in declared.items()}
+    problems = {phase: {c.action for c in calls.get(phase, [])} - allowed_actions for phase, allowed_actions in declared.items()}
     return {phase: actions for phase, actions in problems.items() if actions}
 
 

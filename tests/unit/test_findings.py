@@ -207,6 +207,10 @@ VALID = [
          f"arn:aws:apigateway:{REGION}::/apis/llmgatew/stages/prod"),
     ]
 ] + [
+    # an endpoint has no throttle: Warden tells on-call what to decide
+    ("cloudwatch-alarm-sagemaker-invocations.json", "cloudwatch", "AWS/SageMaker/Invocations", "AWS::SageMaker::Endpoint",
+     f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/fraud-scoring-prod", None, "HIGH", "sagemaker-report-abused-endpoint"),
+] + [
     # Security Hub control findings: the control id selects the remediation
     ("securityhub-s3-8-bucket-public-access.json", "securityhub", "S3.8", BUCKET, TRAINING_BUCKET_ARN, None, "HIGH", QUARANTINE),
     ("securityhub-s3-1-account-block-public-access.json", "securityhub", "S3.1", ACCOUNT_TYPE, ACCOUNT_ARN, None, "MEDIUM",

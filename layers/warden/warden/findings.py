@@ -665,27 +665,39 @@ class _HttpStage(BaseModel):
     Stage: StageName
 
 
+class _SageMakerEndpoint(BaseModel):
+    EndpointName: NotebookName  # the same naming rule as notebook instances
+    VariantName: NotebookName | None = None
+
+
+def _alarm_resource(namespace: str, dimensions: dict, region: str, account: str) -> tuple[str, str, dict]:
+    """(resource type, ARN, details) of what an abuse alarm watches: an API Gateway stage or a SageMaker endpoint."""
+    partition = partition_of(region)
+    if namespace == "AWS/SageMaker":
+        endpoint = _SageMakerEndpoint.model_validate(dimensions)
+        arn = f"arn:{partition}:sagemaker:{region}:{account}:endpoint/{endpoint.EndpointName.lower()}"
+        return "AWS::SageMaker::Endpoint", arn, {"endpoint_name": endpoint.EndpointName, "variant_name": endpoint.VariantName}
+    if "ApiId" in dimensions:
+        stage = _HttpStage.model_validate(dimensions)
+        arn = f"arn:{partition}:apigateway:{region}::/apis/{stage.ApiId}/stages/{stage.Stage}"
+        return "AWS::ApiGatewayV2::Stage", arn, {"api_id": stage.ApiId, "stage": stage.Stage}
+    rest = _RestStage.model_validate(dimensions)
+    # REST API metrics name the API, not its id: the remediation looks the id up.
+    arn = f"arn:{partition}:apigateway:{region}::/restapis/by-name/{rest.ApiName}/stages/{rest.Stage}"
+    return "AWS::ApiGateway::Stage", arn, {"api_name": rest.ApiName, "stage": rest.Stage}
+
+
 def _from_alarm(event: dict) -> Finding:
     parsed = parse(event=event, model=_AlarmEvent)
     detail = parsed.detail
     if detail.state.value != "ALARM":
         raise RejectedEvent(f"alarm {detail.alarmName} is {detail.state.value}: only ALARM is acted on")
     metric = next((q.metricStat.metric for q in detail.configuration.metrics if q.metricStat), None)
-    if metric is None or metric.namespace != "AWS/ApiGateway":
-        raise RejectedEvent(f"alarm {detail.alarmName} does not watch an AWS/ApiGateway metric")
-    region, partition = parsed.region, partition_of(parsed.region)
+    if metric is None or metric.namespace not in ("AWS/ApiGateway", "AWS/SageMaker"):
+        raise RejectedEvent(f"alarm {detail.alarmName} does not watch an AWS/ApiGateway or AWS/SageMaker metric")
+    region = parsed.region
     try:
-        if "ApiId" in metric.dimensions:
-            stage = _HttpStage.model_validate(metric.dimensions)
-            resource_type = "AWS::ApiGatewayV2::Stage"
-            resource_arn = f"arn:{partition}:apigateway:{region}::/apis/{stage.ApiId}/stages/{stage.Stage}"
-            details = {"api_id": stage.ApiId, "stage": stage.Stage}
-        else:
-            rest = _RestStage.model_validate(metric.dimensions)
-            # REST API metrics name the API, not its id: the remediation looks the id up.
-            resource_type = "AWS::ApiGateway::Stage"
-            resource_arn = f"arn:{partition}:apigateway:{region}::/restapis/by-name/{rest.ApiName}/stages/{rest.Stage}"
-            details = {"api_name": rest.ApiName, "stage": rest.Stage}
+        resource_type, resource_arn, details = _alarm_resource(metric.namespace, metric.dimensions, region, parsed.account)
     except ValidationError as error:
         raise RejectedEvent(
             f"CloudWatch Alarm State Change event is malformed: detail.configuration.metrics.dimensions: {_describe(error)}"

@@ -58,6 +58,7 @@ EXPOSURES = {
     "cloudtrail-restart-logging": "CloudTrail logging stopped",
     "sagemaker-stop-exposed-notebook": "SageMaker notebook exposed",
     "apigw-throttle-stage": "abused API stage",
+    "sagemaker-report-abused-endpoint": "abused SageMaker endpoint",
 }
 
 
@@ -82,6 +83,9 @@ def console_link(finding: dict) -> str:
     if finding["resource_type"] == "AWS::S3::Bucket":
         bucket = finding["resource_arn"].split(":::", 1)[1]
         return f"https://s3.console.aws.amazon.com/s3/buckets/{quote(bucket)}?region={region}&tab=permissions"
+    if finding["resource_type"] == "AWS::SageMaker::Endpoint":
+        name = (finding.get("details") or {}).get("endpoint_name") or finding["resource_arn"].split("/")[-1]  # ARNs are lower case
+        return f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/endpoints/{quote(name)}"
     if finding["resource_type"] == "AWS::::Account":
         return f"https://s3.console.aws.amazon.com/s3/bap?region={region}"
     return f"https://{region}.console.aws.amazon.com/console/home?region={region}"

@@ -92,6 +92,8 @@ class Remediation:
     rollback_permissions: ClassVar[tuple[str, ...]]
     # Snapshot keys that are lookups or timestamps, not the resource's state: not compared for drift.
     volatile_snapshot_keys: ClassVar[tuple[str, ...]] = ()
+    # True when there is nothing safe to change: plan always raises NeedsDecision with the options.
+    notify_only: ClassVar[bool] = False
 
     def handles(self, resource_type: str) -> bool:
         return resource_type in (self.resource_types or (self.resource_type,))
