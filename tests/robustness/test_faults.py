@@ -127,19 +127,31 @@ def test_sns_throttling_is_retried_by_the_workflow_not_lost(twin, bucket, waits)
     assert result.audit_records[0]["outcome"] == "remediated"
 
 
-def test_throttling_that_outlasts_the_retries_fails_loudly(twin, bucket, waits):
+def test_a_read_throttled_beyond_the_client_retries_is_retried_by_the_workflow(twin, bucket, waits):
+    # warden.aws.CLIENT_CONFIG's total_max_attempts=3: 3 attempts, 2 backoffs, then the AWS error
+    # (well inside the function timeout: tests/unit/test_aws.py); a read still throttled becomes
+    # RetryLater, and the remediation state's Retry runs the whole step again 30 s later.
+    with inject(Fault("s3", "GetPublicAccessBlock", throttling("s3"), times=3)) as fault:
+        result = send(twin, PUBLIC_POLICY, bucket)
+    assert fault.hits == 3 and fault.requests > 3  # read again by the retried step (and verify)
+    assert [source for source, _ in waits] == ["botocore", "botocore", "workflow"]
+    assert result.status == "SUCCEEDED"
+    assert [n["attributes"]["outcome"] for n in result.notifications] == ["remediated"]
+    assert quarantined(twin.client("s3"), bucket)
+
+
+def test_throttling_that_never_ends_fails_loudly_and_changes_nothing(twin, bucket, waits):
     before = bucket_public_access(twin.client("s3"), bucket)
     with inject(Fault("s3", "GetPublicAccessBlock", throttling("s3"), times=None)) as fault:
         result = send(twin, PUBLIC_POLICY, bucket)
-    # warden.aws.CLIENT_CONFIG's total_max_attempts=3: 3 attempts, 2 backoffs, then the AWS error
-    # (well inside the function timeout: tests/unit/test_aws.py)
-    assert fault.requests == 3
-    assert [source for source, _ in waits] == ["botocore"] * 2
+    # 1 + 10 runs of the step (its RetryLater Retry, MaxAttempts 10), each with the client's 3 attempts
+    assert fault.requests == 33
+    assert [source for source, _ in waits].count("workflow") == 10
     assert result.status == "FAILED"
     assert result.executions[0].error == "Warden.RemediationFailed"
     (message,) = result.notifications
     assert message["attributes"]["outcome"] == "failed"
-    assert "SlowDown" in message["body"]
+    assert "GetPublicAccessBlock is throttled (SlowDown); nothing was changed" in message["body"]
     assert bucket_public_access(twin.client("s3"), bucket) == before, "nothing was changed"
 
 

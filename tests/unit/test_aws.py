@@ -76,3 +76,13 @@ def test_hung_calls_time_out():
     """Without explicit timeouts botocore waits 60 s to connect and 60 s per read."""
     config = aws.client("dynamodb", "us-east-1").meta.config
     assert 0 < config.connect_timeout <= 5 and 0 < config.read_timeout <= 10
+
+
+def test_warden_treats_as_throttling_every_code_botocore_retries_as_throttling():
+    """A read still throttled after the client's retries becomes RetryLater (the workflow retries the
+    step); the codes must stay those botocore itself recognises, plus SNS's Throttled."""
+    from botocore.retries.standard import ThrottledRetryableChecker
+
+    from warden.remediations.base import THROTTLED
+
+    assert set(ThrottledRetryableChecker._THROTTLED_ERROR_CODES) <= set(THROTTLED)

@@ -25,7 +25,15 @@ from warden.findings import Finding, RejectedEvent, parse_finding
 from warden.notify import compose, compose_alarm, publish_arguments
 from warden.observability import logger, metrics
 from warden.policy import Settings, caused_by_warden, exemption, protected_reason
-from warden.remediations.base import Change, NotRemediable, Remediation, ResourceGone, StillExposed, WardenError
+from warden.remediations.base import (
+    Change,
+    NotRemediable,
+    Remediation,
+    ResourceGone,
+    StillExposed,
+    WardenError,
+    retry_later_when_throttled,
+)
 from warden.settings import load as load_settings
 
 # --- triage ------------------------------------------------------------------------------------
@@ -154,7 +162,8 @@ def remediate(state: dict[str, Any], family: str) -> dict[str, Any]:
     """Snapshot, plan, and (only when enforcing) apply. Returns before, changes and what was applied."""
     finding, remediation = _load(state, family)
     aws = for_finding(finding)
-    before = remediation.snapshot(finding, aws)
+    with retry_later_when_throttled("reading the resource before the fix"):
+        before = remediation.snapshot(finding, aws)
     changes = [change.to_dict() for change in remediation.plan(finding, before)]
     # Written before applying, so even a crash half-way leaves the exact before-state on record.
     approval = {"approval": state["approval"]} if state.get("approval") else {}  # who approved (approve mode)
@@ -189,7 +198,8 @@ def _state_after_fix(finding: Finding, remediation: Remediation, aws) -> dict[st
 def verify(state: dict[str, Any]) -> dict[str, Any]:
     """Re-read the resource; raise StillExposed (the workflow's failure path) if anything remains."""
     finding, remediation = _load(state)
-    exposed = remediation.verify(finding, for_finding(finding), state.get("result"))
+    with retry_later_when_throttled("re-reading the resource after the fix"):
+        exposed = remediation.verify(finding, for_finding(finding), state.get("result"))
     audit.update(finding.id, verification={"exposed": exposed, "verified_at": _now()})
     metrics.add_dimension(name="result", value="still-exposed" if exposed else "fixed")
     metrics.add_metric(name="Verifications", unit=MetricUnit.Count, value=1)

@@ -147,6 +147,27 @@ def is_gone(error: ClientError, gone_codes: GoneCodes) -> bool:
 
 
 DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
+# Throttling, as botocore's standard retry mode recognises it (ThrottledRetryableChecker), plus
+# SNS's own code. tests/unit/test_aws.py checks this still covers botocore's list.
+THROTTLED = (
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException", "TooManyRequestsException",
+    "ProvisionedThroughputExceededException", "TransactionInProgressException", "RequestLimitExceeded",
+    "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+    "EC2ThrottledException", "Throttled",
+)  # fmt: skip
+
+
+@contextmanager
+def retry_later_when_throttled(what: str) -> Iterator[None]:
+    """For reads only: a read still throttled after the client's own retries becomes RetryLater, so
+    the workflow tries the whole step again later. Never around a change: a retried step re-plans
+    from what it reads, and a half-applied change must be reported, not silently re-planned."""
+    try:
+        yield
+    except ClientError as error:
+        if error_code(error) in THROTTLED:
+            raise RetryLater(f"{what}: {error.operation_name} is throttled ({error_code(error)}); nothing was changed") from None
+        raise
 
 
 @contextmanager
