@@ -140,6 +140,15 @@ def test_a_read_throttled_beyond_the_client_retries_is_retried_by_the_workflow(t
     assert quarantined(twin.client("s3"), bucket)
 
 
+def test_triage_reading_tags_throttled_beyond_the_client_retries_is_retried_by_the_workflow(twin, bucket, waits):
+    with inject(Fault("s3", "GetBucketTagging", throttling("s3"), times=3)) as fault:
+        result = send(twin, PUBLIC_POLICY, bucket)
+    assert fault.hits == 3
+    assert [source for source, _ in waits][:3] == ["botocore", "botocore", "workflow"]
+    assert result.status == "SUCCEEDED"
+    assert [n["attributes"]["outcome"] for n in result.notifications] == ["remediated"]
+
+
 def test_throttling_that_never_ends_fails_loudly_and_changes_nothing(twin, bucket, waits):
     before = bucket_public_access(twin.client("s3"), bucket)
     with inject(Fault("s3", "GetPublicAccessBlock", throttling("s3"), times=None)) as fault:

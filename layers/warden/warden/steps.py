@@ -90,8 +90,9 @@ def _decision(finding: Finding, remediation: Remediation, settings: Settings, la
         return "ignored", reason
     aws = for_finding(finding)
     try:
-        tags = remediation.resource_tags(finding, aws)
-        principals = remediation.principals(finding, aws)
+        with retry_later_when_throttled("reading the resource's tags and principals"):  # before any write
+            tags = remediation.resource_tags(finding, aws)
+            principals = remediation.principals(finding, aws)
     except ResourceGone as gone:
         return "resource-gone", f"{gone}; nothing is left to fix"
     reason, expired = exemption(finding, tags, settings)
