@@ -103,6 +103,11 @@ class ApiCall:
             return f"{table}/index/{params['IndexName']}" if "IndexName" in params else table
         if self.service == "sns" and "TopicArn" in params:
             return params["TopicArn"]
+        if self.service == "securityhub" and self.operation == "BatchUpdateFindings":
+            return f"arn:{partition}:securityhub:{region}:{account}:hub/default"
+        if self.service == "securityhub" and self.operation == "BatchImportFindings":
+            products = {f.get("ProductArn") for f in params.get("Findings", [])}
+            return products.pop() if len(products) == 1 else None  # the product it imports as
         if self.service in HTTP_VERB_SERVICES and self.http_path:
             path = self.http_path.removeprefix("/v2") if self.service == "apigatewayv2" else self.http_path
             return f"arn:{partition}:apigateway:{region}::{path}"  # v2's /v2/apis/... is authorized as /apis/...

@@ -172,3 +172,21 @@ def test_warden_ignores_the_event_its_own_update_produces(twin):
     echoed["detail"]["findings"][0].update(findings(twin)[control_finding_id()])  # what Security Hub now sends
 
     assert twin.send(echoed).matched_rules == []
+
+
+def test_every_security_hub_call_is_granted_to_notify_by_the_deployed_role(twin):
+    """Least privilege, observed: the calls Notify makes, control finding and imported finding alike,
+    are allowed (action and resource) by its role as the template deploys it with the parameter on."""
+    from local.faults import allowed, attribute_calls_to_functions, record_api_calls, role_statements
+
+    S.public_training_bucket(twin.client("s3"), name="second-training-bucket")
+    other_bucket = json.loads(json.dumps(event(CLOUDTRAIL_EVENT)).replace(S.TRAINING_BUCKET, "second-training-bucket"))
+    with attribute_calls_to_functions(twin), record_api_calls() as calls:
+        twin.send(event(CONTROL_EVENT))  # its Security Hub finding is updated
+        twin.send(other_bucket)  # Warden's own finding is imported
+    hub_calls = [c for c in calls if c.service == "securityhub"]
+    assert {(c.function, c.operation) for c in hub_calls} == {
+        ("NotifyFunction", "BatchUpdateFindings"), ("NotifyFunction", "BatchImportFindings")}
+    for call in hub_calls:
+        resource = call.resource(twin.account)
+        assert resource is not None and allowed(role_statements(twin, "NotifyFunction"), call.action, resource), (call, resource)

@@ -114,9 +114,16 @@ def test_a_refusal_is_reported_in_the_message_never_raised(hub):
     assert report("remediated", state(source="cloudtrail", raw_ref="e1")) == "NOT UPDATED: InvalidInput: bad"
 
 
-@pytest.mark.parametrize("outcome", ["duplicate", "rejected"])
-def test_duplicates_and_rejections_leave_security_hub_alone(hub, outcome):
-    assert report(outcome, state()) is None  # the Stubber fails on any unexpected call
+@pytest.mark.parametrize("source, outcome", [("cloudtrail", "duplicate"), ("securityhub", "rejected"), ("cloudtrail", "rejected")])
+def test_rejections_and_duplicates_of_wardens_own_findings_leave_security_hub_alone(hub, source, outcome):
+    assert report(outcome, state(source=source, raw_ref=CONTROL_ID if source == "securityhub" else "e1")) is None  # Stubber: no call
+
+
+def test_a_duplicate_control_finding_is_notified_with_the_finding_being_handled(hub):
+    expect_update(hub, SH_IDENTIFIER, "NOTIFIED")
+    s = {**state(), "decision": "duplicate", "reason": "s3-quarantine-public-bucket on this resource was already started by cloudtrail:e0"}
+    assert report("duplicate", s) == f"finding {CONTROL_ID} set to NOTIFIED, with a note"
+    assert "already started by cloudtrail:e0" in securityhub.note("duplicate", "[Warden] Duplicate suppressed: x", s)
 
 
 def test_disabled_means_no_security_hub_call(hub, monkeypatch):

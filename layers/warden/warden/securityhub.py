@@ -28,8 +28,9 @@ SCHEMA_VERSION = "2018-10-08"
 
 # The exposure is gone: Security Hub shows RESOLVED (and compliance PASSED on Warden's own findings).
 GONE = frozenset({"remediated", "restored", "resource-gone"})
-# Not reflected: a duplicate's first finding already is; a rejected event has no finding.
-SILENT = frozenset({"duplicate", "rejected"})
+# A rejected event has no finding. A duplicate is reflected only on a finding Security Hub holds (it
+# says which finding is being handled); Warden does not import a second finding of its own for it.
+SILENT = frozenset({"rejected"})
 # A throttle contains abuse rather than ending it: resolved only when the limits are restored.
 STILL_OPEN = {("throttle", "remediated")}
 
@@ -74,8 +75,12 @@ def source_finding(finding: dict) -> dict[str, str] | None:
     return None
 
 
-def note(outcome: str, subject: str, finding: dict) -> str:
-    text = f"Warden {outcome}: {subject.removeprefix('[Warden] ')}. Audit record finding_id={finding['id']}"
+def note(outcome: str, subject: str, state: dict) -> str:
+    finding = state["finding"]
+    text = f"Warden {outcome}: {subject.removeprefix('[Warden] ')}. "
+    if outcome in ("exempt", "duplicate") and state.get("reason"):
+        text += f"{state['reason']}. "  # which exemption, or which finding is being handled
+    text += f"Audit record finding_id={finding['id']}"
     if outcome == "remediated":
         text += f"; undo: python -m warden_ops rollback {finding['id']}"
     return _cut(text, NOTE_LIMIT)
@@ -129,7 +134,7 @@ def _update(identifier: dict[str, str], outcome: str, state: dict, subject: str)
     response = client("securityhub").batch_update_findings(
         FindingIdentifiers=[identifier],
         Workflow={"Status": status},
-        Note={"Text": note(outcome, subject, state["finding"]), "UpdatedBy": "warden"},
+        Note={"Text": note(outcome, subject, state), "UpdatedBy": "warden"},
     )
     if response.get("ProcessedFindings"):
         return f"finding {identifier['Id']} set to {status}, with a note"
@@ -156,8 +161,10 @@ def report(outcome: str, state: dict[str, Any], subject: str, body: str) -> str 
     finding = state.get("finding")
     if not enabled() or finding is None or outcome in SILENT:
         return None
+    identifier = source_finding(finding)
+    if outcome == "duplicate" and identifier is None:
+        return None
     try:
-        identifier = source_finding(finding)
         done = _update(identifier, outcome, state, subject) if identifier else None
         if done is None:
             done = _import(outcome, state, subject, body)
