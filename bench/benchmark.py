@@ -9,6 +9,7 @@ Prints Markdown tables (README's "Evidence" section is a copy of one run):
   (d) deployment size: `sam build` of template.yaml (layer and functions) vs Custodian's policy archive
   (e) cost per 1,000 remediations, from the counts measured on the twin
   (f) the 1,000-event storm for 50 buckets (the suite runs a smaller one)
+  (g) what reflecting every outcome in Security Hub adds: the same events, SecurityHub disabled vs enabled
 
 Both run in the same venv (.venv/bench): same boto3, botocore and moto. Everything AWS is moto,
 in-process, so times are relative (CPU work of each program plus moto), not Lambda's.
@@ -561,6 +562,42 @@ def run_storm(events: int, buckets: int) -> str:
 # --- main ----------------------------------------------------------------------------------------
 
 
+def security_hub_overhead(events: int, buckets: int = 20) -> str:
+    """Reflecting outcomes in Security Hub, measured in one run: the same remediated events with the
+    SecurityHub parameter disabled, then enabled (hub on): API calls, Notify's time, time per event."""
+    rows, measured = [], {}
+    for setting in ("disabled", "enabled"):
+        with Twin(parameters={"Mode": "enforce", "SecurityHub": setting}) as twin:
+            public = [f"shub-bench-{i}" for i in range(events + 2)]
+            make_account(twin.client("s3"), buckets, public)
+            if setting == "enabled":
+                scenarios.security_hub_holds(twin.client("securityhub"), [])
+            timed = []
+            for index, bucket in enumerate(public):
+                event = event_for_bucket(EVENT, bucket, f"shub-{setting}-{index}")
+                if index == len(public) - 1:
+                    with attribute_calls_to_functions(twin), record_api_calls() as calls:
+                        result = twin.send(event)
+                    recorded = [c for c in calls if c.function]
+                else:
+                    with handler_clock(twin) as handler_times:
+                        result = twin.send(event)
+                    if index:  # the first one warms up
+                        timed.append((sum(t for _, t in handler_times), sum(t for f, t in handler_times if f == "NotifyFunction")))
+                assert account(result) == "remediated", account(result)
+            assert setting == "disabled" or "imported, compliance PASSED" in result.notifications[0]["body"]
+        measured[setting] = (median_ms([t for t, _ in timed]), median_ms([n for _, n in timed]), len(recorded))
+        rows.append([setting, len(recorded), sum(1 for c in recorded if c.service == "securityhub"),
+                     f"{measured[setting][1]:.1f}", f"{measured[setting][0]:.1f}"])  # fmt: skip
+    off, on = measured["disabled"], measured["enabled"]
+    return (
+        table(["SecurityHub", "API calls per event", "of which Security Hub", "Notify ms (median)", "all handlers ms (median)"], rows)
+        + f"\n\nEnabled / disabled, same run: API calls x{on[2] / off[2]:.2f}, Notify time x{on[1] / off[1]:.2f}, "
+        f"handler time per event x{on[0] / off[0]:.2f} ({events} warm events each; moto answers in-process, "
+        "so the network round trip of that one extra call is not included)."
+    )
+
+
 def versions() -> str:
     import boto3
     import botocore
@@ -583,7 +620,8 @@ def main() -> None:
     parser.add_argument("--timed-events", type=int, default=20, help="warm events timed at the middle size")
     parser.add_argument("--storm-events", type=int, default=1000)
     parser.add_argument("--storm-buckets", type=int, default=50)
-    parser.add_argument("--skip", nargs="*", default=[], choices=["imports", "calls", "sizes", "cost", "storm"])
+    parser.add_argument("--securityhub-events", type=int, default=20, help="warm events per setting in (g)")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["imports", "calls", "sizes", "cost", "storm", "securityhub"])
     args = parser.parse_args()
     logging.getLogger("moto").setLevel(logging.CRITICAL)
 
@@ -608,6 +646,9 @@ def main() -> None:
     if "storm" not in args.skip:
         log(f"storm: {args.storm_events} events for {args.storm_buckets} buckets")
         print(f"### (f) Event storm\n\n{run_storm(args.storm_events, args.storm_buckets)}\n", flush=True)
+    if "securityhub" not in args.skip:
+        log("Security Hub: the same events with the parameter disabled, then enabled")
+        print(f"### (g) Reflecting outcomes in Security Hub\n\n{security_hub_overhead(args.securityhub_events)}\n", flush=True)
     print(f"_Measured in one run of `make bench`, {time.perf_counter() - start:.0f} s._")
 
 
