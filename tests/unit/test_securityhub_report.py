@@ -105,6 +105,12 @@ def test_the_imported_finding_passes_botocores_model_with_every_field_warden_set
     assert asff["Types"] == ["Effects/Denial of Service"]
 
 
+def test_a_finding_security_hub_refuses_to_update_is_reported_not_replaced_by_an_import(hub):
+    hub.add_response("batch_update_findings", {"ProcessedFindings": [], "UnprocessedFindings": [
+        {"FindingIdentifier": SH_IDENTIFIER, "ErrorCode": "InvalidInput", "ErrorMessage": "Note.Text too long"}]})
+    assert report("remediated", state()) == "NOT UPDATED: InvalidInput: Note.Text too long"  # Stubber: no import call
+
+
 def test_a_refusal_is_reported_in_the_message_never_raised(hub):
     hub.add_client_error("batch_update_findings", "AccessDeniedException", "not authorized to perform securityhub:BatchUpdateFindings")
     line = report("remediated", state())

@@ -139,7 +139,9 @@ def _update(identifier: dict[str, str], outcome: str, state: dict, subject: str)
     if response.get("ProcessedFindings"):
         return f"finding {identifier['Id']} set to {status}, with a note"
     problem = (response.get("UnprocessedFindings") or [{}])[0]
-    logger.warning("security hub did not update the finding", extra={"unprocessed": problem})
+    if problem.get("ErrorCode") != "FindingNotFound":
+        raise SecurityHubRefused(f"{problem.get('ErrorCode', 'error')}: {problem.get('ErrorMessage', 'no reason given')}")
+    logger.info("security hub holds no such finding; importing Warden's own", extra={"finding": identifier["Id"]})
     return None
 
 
