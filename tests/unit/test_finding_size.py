@@ -12,7 +12,8 @@ import pytest
 from warden.findings import MAX_EVENT_BYTES, MAX_FINDING_BYTES, REQUEST_PARAMETERS_USED, Finding, parse_finding
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
-CLOUDTRAIL_FILES = sorted(p.name for p in EVENTS.glob("cloudtrail-*.json"))
+# every CloudTrail file but the one of a call that failed (AccessDenied: rejected, no finding)
+CLOUDTRAIL_FILES = sorted(p.name for p in EVENTS.glob("cloudtrail-*.json") if "errorCode" not in json.loads(p.read_text())["detail"])
 
 
 def load(name: str) -> dict:
@@ -71,10 +72,7 @@ def test_details_that_are_not_request_parameters_are_dropped_last():
 
 @pytest.mark.parametrize("name", CLOUDTRAIL_FILES)
 def test_ordinary_findings_pass_unchanged(name):
-    try:
-        finding = parse_finding(load(name))
-    except ValueError:
-        pytest.skip("a rejected event makes no finding")
+    finding = parse_finding(load(name))
     assert finding.bounded() == finding
     assert set(finding.details.get("requestParameters", {})) <= REQUEST_PARAMETERS_USED
 
