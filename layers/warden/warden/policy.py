@@ -64,10 +64,6 @@ class Settings:
             approval_timeout_seconds=max(1, int(env.get("WARDEN_APPROVAL_TIMEOUT_SECONDS", "14400") or 14400)),
         )
 
-
-    def mode_for(self, family: str) -> str:
-        return self.family_modes.get(family, self.mode)
-
     def mode_of(self, remediation: str, family: str) -> tuple[str, str]:
         """(mode, where it comes from): the remediation's own, its family's, or the default."""
         if remediation in self.remediation_modes:
