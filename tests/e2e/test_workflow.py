@@ -85,6 +85,25 @@ def test_dedupe_window_expires():
         assert again.notifications == []
 
 
+def test_after_a_failed_fix_the_next_finding_tries_again_within_the_dedupe_window(twin):
+    with mock.patch.object(S3Backend, "put_bucket_acl", side_effect=BucketAccessDeniedError(BUCKET)):
+        failed = twin.send(event(PUBLIC_POLICY_EVENT))
+    assert [n["attributes"]["outcome"] for n in failed.notifications] == ["failed"]
+
+    # the cause is fixed (the denial is gone); Config reports the bucket seconds later
+    retried = twin.send(event("config-s3-bucket-public-read-prohibited.json"))
+
+    assert retried.decision == "enforce"
+    failed_id = failed.audit_records[0]["finding_id"]
+    assert f"{failed_id} failed to fix this resource within the dedupe window, so Warden tries again" in retried.executions[0].triage["reason"]
+    assert [n["attributes"]["outcome"] for n in retried.notifications] == ["remediated"]
+    assert not is_public(twin.client("s3"))
+    # the failed finding still holds the window: a third report looks again, finds nothing to change,
+    # and pages nobody
+    third = twin.send(event("guardduty-s3-bucketpublicaccessgranted.json"))
+    assert third.executions[0].states[-1] == "AlreadyCompliant" and third.notifications == []
+
+
 @pytest.mark.parametrize(
     "garbage, reason",
     [

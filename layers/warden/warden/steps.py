@@ -107,6 +107,9 @@ def _decision(finding: Finding, remediation: Remediation, settings: Settings, la
     dedupe_key = f"{remediation.name}#{finding.region}#{finding.resource_arn}"
     holder = first_claim(dedupe_key, finding.id, settings.dedupe_window_seconds, lambda_context)
     if holder != finding.id:
+        if (audit.read(holder) or {}).get("outcome") == "failed":
+            # The dedupe window stops storms, not recovery: after a failed fix the next finding tries again.
+            return mode, f"{source} is {mode}; {holder} failed to fix this resource within the dedupe window, so Warden tries again"
         return "duplicate", (
             f"{remediation.name} on this resource was already started by {holder} "
             f"within the {settings.dedupe_window_seconds}s dedupe window"
