@@ -98,3 +98,23 @@ def test_rest_stage_with_no_limit_is_restored_by_removing_the_limit_not_by_a_num
     (patch, _tag) = ThrottleStage().plan(finding, before)
     assert '{"op":"replace","path":"/*/*/throttling/rateLimit","value":"500"}' in patch.undo
     assert '{"op":"remove","path":"/*/*/throttling/burstLimit"}' in patch.undo
+
+
+def test_a_stage_with_no_limit_gets_this_accounts_own_raised_limits_back_not_aws_defaults():
+    """An account whose API Gateway quota was raised: the restore reads it (GetAccount) before the
+    throttle, so "no limit set" comes back as that quota, not AWS's 10,000/5,000."""
+    aws, finding, remediation = StubbedAws(), http_finding(), ThrottleStage()
+    rest = boto3.client("apigateway", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    aws.client = lambda service: {"apigatewayv2": aws.http, "apigateway": rest}[service]
+    aws.stub.add_response("get_stage", {"StageName": "prod", "DefaultRouteSettings": {}, "RouteSettings": {}, "Tags": {}},
+                          {"ApiId": "a1b2c3d4e5", "StageName": "prod"})  # fmt: skip
+    raised = {"ThrottlingRateLimit": 25000.0, "ThrottlingBurstLimit": 12000}
+    aws.stub.add_response("update_stage", {}, {"ApiId": "a1b2c3d4e5", "StageName": "prod", "DefaultRouteSettings": raised})
+    aws.stub.add_response("untag_resource", {}, {"ResourceArn": HTTP_ARN, "TagKeys": ["warden:throttled-by"]})
+    with Stubber(rest) as account, aws.stub:
+        account.add_response("get_account", {"throttleSettings": {"burstLimit": 12000, "rateLimit": 25000.0}}, {})
+        before = remediation.snapshot(finding, aws)
+        notes = remediation.rollback(finding, before, aws)
+    aws.stub.assert_no_pending_responses()
+    assert before["account_limits"] == raised
+    assert "this account's own account-level limits (rate 25000/s, burst 12000)" in notes[0]

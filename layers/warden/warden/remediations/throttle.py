@@ -34,7 +34,7 @@ ALL_METHODS = "*/*"
 # there is no call that removes the default route's limits (AWS support: set the account-level
 # limits instead, which is the same in effect). These are AWS's default account-level limits per
 # Region; an account with a raised quota is told to set its own.
-ACCOUNT_RATE_LIMIT, ACCOUNT_BURST_LIMIT = 10000.0, 5000
+ACCOUNT_RATE_LIMIT, ACCOUNT_BURST_LIMIT = 10000.0, 5000  # AWS's default account-level quota, if GetAccount says none
 HTTP_LIMITS = ("ThrottlingRateLimit", "ThrottlingBurstLimit")
 
 
@@ -75,6 +75,7 @@ class ThrottleStage(Remediation):
     verify_permissions = ("apigateway:GET",)
     tag_permissions = ("apigateway:GET",)
     rollback_permissions = ("apigateway:GET", "apigateway:PATCH", "apigateway:DELETE")  # DELETE: untag when it lifts
+    volatile_snapshot_keys = ("account_limits",)  # the account's quota, not the stage's state
 
     # --- reads ---------------------------------------------------------------------------------
 
@@ -126,7 +127,10 @@ class ThrottleStage(Remediation):
         return self._stage(finding, aws)["tags"]
 
     def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
-        return {**self._stage(finding, aws), "settings": throttle_settings()}
+        stage = self._stage(finding, aws)
+        if stage["kind"] == "http":  # what "no limit set" means in this account, for the restore
+            stage["account_limits"] = _account_limits(aws)
+        return {**stage, "settings": throttle_settings()}
 
     # --- plan ----------------------------------------------------------------------------------
 
@@ -314,22 +318,34 @@ def _rest_restore_ops(method_throttling: dict[str, dict], keys: list[str]) -> li
     return operations
 
 
+def _account_limits(aws) -> dict[str, Any]:
+    """The account-level API Gateway limits of this region (GetAccount), shared by REST and HTTP APIs:
+    a stage with no limit of its own is held to these."""
+    throttle = aws.client("apigateway").get_account().get("throttleSettings") or {}
+    return {
+        "ThrottlingRateLimit": float(throttle.get("rateLimit", ACCOUNT_RATE_LIMIT)),
+        "ThrottlingBurstLimit": int(throttle.get("burstLimit", ACCOUNT_BURST_LIMIT)),
+    }
+
+
 def _http_restore(api_id: str, stage: str, before: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The UpdateStage call that puts back an HTTP API stage's limits, and notes on what it cannot
     put back. UpdateStage keeps the fields it is not given, so a limit that was not set cannot be
-    unset: it goes back to the account-level default limits instead, and on-call is told."""
+    unset: it gets the account-level limits read before the throttle (the same in effect), and
+    on-call is told."""
     notes = []
+    account = before.get("account_limits") or {"ThrottlingRateLimit": ACCOUNT_RATE_LIMIT, "ThrottlingBurstLimit": ACCOUNT_BURST_LIMIT}
 
     def restored(settings: dict[str, Any], where: str) -> dict[str, Any]:
         missing = [name for name in HTTP_LIMITS if name not in settings]
         if missing:
             notes.append(
                 f"{where} had no {' or '.join(n.removeprefix('Throttling') for n in missing)} set. AWS cannot unset an "
-                f"HTTP API limit, so Warden set the account-level defaults (rate {ACCOUNT_RATE_LIMIT:g}/s, burst "
-                f"{ACCOUNT_BURST_LIMIT}), the same in effect; if your account's API Gateway quota was raised, set it to "
-                "that quota."
+                f"HTTP API limit, so Warden set this account's own account-level limits (rate "
+                f"{account['ThrottlingRateLimit']:g}/s, burst {account['ThrottlingBurstLimit']}), which applied "
+                "to it anyway: the same in effect."
             )
-        return {"ThrottlingRateLimit": ACCOUNT_RATE_LIMIT, "ThrottlingBurstLimit": ACCOUNT_BURST_LIMIT, **settings}
+        return {**account, **settings}
 
     params = {
         "ApiId": api_id,
