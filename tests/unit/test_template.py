@@ -166,6 +166,10 @@ def test_security_hub_is_reached_only_when_the_parameter_enables_it():
     for condition, allowed, otherwise in conditional.values():
         assert otherwise == {"Ref": "AWS::NoValue"}
         assert allowed["Resource"] != "*"
+    # Warden may set NOTIFIED or RESOLVED, never SUPPRESSED: it cannot hide a finding
+    assert conditional["UpdateSecurityHubFindings"][1]["Condition"] == {
+        "ForAnyValue:StringEquals": {"securityhub:ASFFSyntaxPath/Workflow.Status": ["NOTIFIED", "RESOLVED"]}
+    }
     # Warden imports only as this account's default product, never as another finding provider
     assert conditional["ImportWardenFindings"][1]["Resource"] == {
         "Fn::Sub": "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default"
