@@ -101,6 +101,6 @@ def test_storm_fixes_each_bucket_once_and_accounts_for_every_event():
         assert sum(1 for m in twin.emitted_metrics if "Remediations" in m) == len(names), "the metric agrees"
         assert all(quarantined(s3, bucket) for bucket in names)
         # every duplicate names the finding that holds the claim, so on-call can find the fix
-        for item, outcome, result in outcomes:
+        for _item, outcome, result in outcomes:
             if outcome == "duplicate":
                 assert "already started by" in result.executions[0].triage["reason"]

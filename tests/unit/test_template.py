@@ -163,7 +163,7 @@ def test_security_hub_is_reached_only_when_the_parameter_enables_it():
     policy = RESOURCES["NotifyFunction"]["Properties"]["Policies"][0]["Statement"]
     conditional = {s["Fn::If"][1]["Sid"]: s["Fn::If"] for s in policy if "Fn::If" in s and s["Fn::If"][0] == "UseSecurityHub"}
     assert set(conditional) == {"UpdateSecurityHubFindings", "ImportWardenFindings"}
-    for condition, allowed, otherwise in conditional.values():
+    for _condition, allowed, otherwise in conditional.values():
         assert otherwise == {"Ref": "AWS::NoValue"}
         assert allowed["Resource"] != "*"
     # Warden may set NOTIFIED or RESOLVED, never SUPPRESSED: it cannot hide a finding

@@ -97,7 +97,7 @@ class StopExposedNotebook(Remediation):
         name = finding.resource_name
         return [
             "Recreate the notebook inside a VPC, without direct internet access and root access:",
-            f"  1. Copy its work: start it in a private network, or attach its volume's data via a lifecycle script.",
+            "  1. Copy its work: start it in a private network, or attach its volume's data via a lifecycle script.",
             f"  2. aws sagemaker create-notebook-instance --notebook-instance-name {name}-vpc "
             f"--instance-type {before.get('instance_type')} --role-arn {before.get('role_arn')} "
             "--subnet-id <private subnet> --security-group-ids <sg> --direct-internet-access Disabled --root-access Disabled",
