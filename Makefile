@@ -16,9 +16,13 @@ $(INSTALLED): requirements-dev.txt constraints.txt layers/warden/requirements.tx
 demo: $(INSTALLED)
 	$(PY) -m local demo
 
-## test: set up, then run unit and end-to-end tests, cfn-lint and `sam validate --lint`
-test: $(INSTALLED)
+## test: set up, then lint, then run unit and end-to-end tests, cfn-lint and `sam validate --lint`
+test: $(INSTALLED) lint
 	SAM_CLI_TELEMETRY=0 $(PY) -m pytest
+
+## lint: ruff (pyproject.toml [tool.ruff.lint]: unused or undefined names, likely bugs)
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
 
 ## replay EVENT=path.json [MODE=enforce]: run one event file through the twin
 replay: $(INSTALLED)
