@@ -216,11 +216,14 @@ def handler_clock(twin):
         twin._invoke = invoke
 
 
-def warden_events(size: int, public: list[str]) -> dict:
+def warden_events(size: int, public: list[str], parameters: dict | None = None, prepare=None) -> dict:
     """public[0] warms up, the last one is recorded (API calls), those between are timed (not
-    recorded: the recorder renews the cached clients, which makes the next event a cold one)."""
-    with Twin(parameters={"Mode": "enforce"}) as twin:
+    recorded: the recorder renews the cached clients, which makes the next event a cold one).
+    `parameters` are more template parameters; `prepare(twin)` runs once the account is made."""
+    with Twin(parameters={"Mode": "enforce", **(parameters or {})}) as twin:
         make_account(twin.client("s3"), size, public)
+        if prepare:
+            prepare(twin)
         timed = []
         for index, bucket in enumerate(public):
             event = event_for_bucket(EVENT, bucket, f"bench-{size}-{index}")
@@ -240,7 +243,8 @@ def warden_events(size: int, public: list[str]) -> dict:
                 if index:
                     timed.append((elapsed, sum(t for _, t in handler_times), list(handler_times)))
             assert account(result) == "remediated" and quarantined(twin.client("s3"), bucket), account(result)
-    return {"calls": recorded, "durations": timed, "history": history, "audit_item_bytes": audit_bytes}
+    return {"calls": recorded, "durations": timed, "history": history, "audit_item_bytes": audit_bytes,
+            "last_message": result.notifications[0]["body"]}  # fmt: skip
 
 
 def _item_bytes(twin, finding_id: str) -> int:
@@ -566,27 +570,14 @@ def security_hub_overhead(events: int, buckets: int = 20) -> str:
     """Reflecting outcomes in Security Hub, measured in one run: the same remediated events with the
     SecurityHub parameter disabled, then enabled (hub on): API calls, Notify's time, time per event."""
     rows, measured = [], {}
+    public = [f"shub-bench-{i}" for i in range(events + 2)]
+    hub_on = lambda twin: scenarios.security_hub_holds(twin.client("securityhub"), [])  # noqa: E731
     for setting in ("disabled", "enabled"):
-        with Twin(parameters={"Mode": "enforce", "SecurityHub": setting}) as twin:
-            public = [f"shub-bench-{i}" for i in range(events + 2)]
-            make_account(twin.client("s3"), buckets, public)
-            if setting == "enabled":
-                scenarios.security_hub_holds(twin.client("securityhub"), [])
-            timed = []
-            for index, bucket in enumerate(public):
-                event = event_for_bucket(EVENT, bucket, f"shub-{setting}-{index}")
-                if index == len(public) - 1:
-                    with attribute_calls_to_functions(twin), record_api_calls() as calls:
-                        result = twin.send(event)
-                    recorded = [c for c in calls if c.function]
-                else:
-                    with handler_clock(twin) as handler_times:
-                        result = twin.send(event)
-                    if index:  # the first one warms up
-                        timed.append((sum(t for _, t in handler_times), sum(t for f, t in handler_times if f == "NotifyFunction")))
-                assert account(result) == "remediated", account(result)
-            assert setting == "disabled" or "imported, compliance PASSED" in result.notifications[0]["body"]
-        measured[setting] = (median_ms([t for t, _ in timed]), median_ms([n for _, n in timed]), len(recorded))
+        run = warden_events(buckets, public, {"SecurityHub": setting}, hub_on if setting == "enabled" else None)
+        assert setting == "disabled" or "imported, compliance PASSED" in run["last_message"], run["last_message"]
+        timed, recorded = run["durations"], run["calls"]
+        notify = [sum(t for function, t in handlers if function == "NotifyFunction") for _, _, handlers in timed]
+        measured[setting] = (median_ms([handlers for _, handlers, _ in timed]), median_ms(notify), len(recorded))
         rows.append([setting, len(recorded), sum(1 for c in recorded if c.service == "securityhub"),
                      f"{measured[setting][1]:.1f}", f"{measured[setting][0]:.1f}"])  # fmt: skip
     off, on = measured["disabled"], measured["enabled"]
