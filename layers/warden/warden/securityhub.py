@@ -52,6 +52,10 @@ FINDING_TYPES = {
 }
 
 
+class SecurityHubRefused(Exception):
+    """Security Hub answered, but did not take the update or the import (the reason is its own)."""
+
+
 def enabled() -> bool:
     return os.environ.get("WARDEN_SECURITY_HUB", "disabled") == "enabled"
 
@@ -152,10 +156,6 @@ def _import(outcome: str, state: dict, subject: str, body: str) -> str:
         failed = (response.get("FailedFindings") or [{}])[0]
         raise SecurityHubRefused(f"{failed.get('ErrorCode', 'error')}: {failed.get('ErrorMessage', 'no reason given')}")
     return f"Warden finding {asff['Id']} imported, compliance {asff['Compliance']['Status']}"
-
-
-class SecurityHubRefused(Exception):
-    pass
 
 
 def report(outcome: str, state: dict[str, Any], subject: str, body: str) -> str | None:
