@@ -60,6 +60,31 @@ def public_training_bucket(s3, name: str = TRAINING_BUCKET) -> None:
     )
 
 
+STACK = "ml-data-platform"  # the CloudFormation stack that owns STACK_BUCKET
+STACK_BUCKET = "ml-curated-data"
+STACK_LOGICAL_ID = "CuratedDataBucket"
+
+
+def system_tags(s3, bucket: str, tags: dict[str, str], account: str = ACCOUNT) -> None:
+    """Tags only AWS writes (aws:cloudformation:*), added where moto keeps bucket tags: the API
+    refuses aws: keys from anyone else, as S3 does."""
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[account]["aws"]
+    current = {t["Key"]: t["Value"] for t in backend.get_bucket_tagging(bucket)["Tags"]}
+    backend.put_bucket_tagging(bucket, {**current, **tags})
+
+
+def stack_owned_public_bucket(s3, stack: str = STACK, logical_id: str = STACK_LOGICAL_ID, name: str = STACK_BUCKET) -> None:
+    """A bucket CloudFormation created (its system tags name the stack), made public like the training bucket."""
+    public_training_bucket(s3, name)
+    system_tags(s3, name, {
+        "aws:cloudformation:stack-name": stack,
+        "aws:cloudformation:logical-id": logical_id,
+        "aws:cloudformation:stack-id": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{stack}/0d7e4f10-0000-4000-8000-000000000001",
+    })  # fmt: skip
+
+
 def exempt_website_bucket(s3, tag_key: str = "warden:exempt", name: str = EXEMPT_BUCKET) -> None:
     """A bucket that is public on purpose (a static site of model cards) and tagged exempt."""
     s3.create_bucket(Bucket=name)

@@ -16,6 +16,8 @@ from botocore.exceptions import ClientError
 
 from warden import history, settings
 from warden.audit import decode_item
+from warden.ownership import Owner
+from warden.template_patches import render as render_patches
 from warden_ops.target import Stack, Target
 
 EXIT = {"rolled-back": 0, "refused": 1, "failed": 2}
@@ -182,6 +184,8 @@ def _history(args, target: Target, out: TextIO) -> int:
             print(f"  rolled back {row['rolled_back']}", file=out)
         if row["reason"] and row["status"] not in ("remediated", "rolled-back"):
             print(f"  {row['reason']}", file=out)
+        for line in row["template_patch"]:  # a managed resource: who owns it and the template change that keeps the fix
+            print(line, file=out)
     print(f"{len(rows)} record(s), newest first. Undo a fix: python -m warden_ops rollback FINDING_ID", file=out)
     return 0
 
@@ -189,6 +193,7 @@ def _history(args, target: Target, out: TextIO) -> int:
 def _row(record: dict[str, Any]) -> dict[str, Any]:
     rollback = record.get("rollback") or {}
     rolled_back = None
+    owner = Owner.from_dict(record.get("owner"))
     if record.get("rolled_back_at"):
         forced = ", forced" if rollback.get("forced") else ""
         rolled_back = f"{record['rolled_back_at']} by {rollback.get('requested_by') or 'an unnamed caller'}{forced}"
@@ -202,4 +207,6 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
         "reason": record.get("reason"),
         "changes": [c.get("summary") for c in record.get("changes") or []],
         "rolled_back": rolled_back,
+        "owner": owner.describe() if owner else None,
+        "template_patch": render_patches(owner, record.get("template_patch") or []) if owner and owner.managed else [],
     }

@@ -42,7 +42,10 @@ def _attribute(value: Any) -> dict:
     return {"S": json.dumps(value, default=str)}
 
 
-def record_decision(finding: dict, decision: str, reason: str, remediation: str | None, execution: str | None) -> None:
+def record_decision(
+    finding: dict, decision: str, reason: str, remediation: str | None, execution: str | None, **extra: Any
+) -> None:
+    """The finding's first record. `extra`: further attributes, e.g. `owner` (warden.ownership); None ones are left out."""
     retention_days = int(os.environ.get("WARDEN_AUDIT_RETENTION_DAYS", RETENTION_DAYS_DEFAULT))
     item = {
         "finding_id": finding["id"],
@@ -59,6 +62,7 @@ def record_decision(finding: dict, decision: str, reason: str, remediation: str 
         "execution": execution,
         "finding": finding,
         "expires_at": int(time.time()) + retention_days * 86400,
+        **{k: v for k, v in extra.items() if v is not None},
     }
     _dynamodb().put_item(TableName=_table_name(), Item={k: _attribute(v) for k, v in item.items()})
 

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from warden.ownership import Owner
+from warden.template_patches import render as render_patches
+
 OUTCOMES = (
     "remediated",
     "would-remediate",
@@ -133,6 +136,16 @@ def _advice(result: dict) -> list[str]:
     return ["WHAT YOU NEED TO DO", *[f"  {line}" for line in advice], ""] if advice else []
 
 
+def _ownership(state: dict[str, Any]) -> list[str]:
+    """Who owns the resource; for a managed one, that its next deploy reverts the fix and the template change that keeps it."""
+    owner = Owner.from_dict(state.get("owner"))
+    if owner is None:
+        return []
+    if not owner.managed:
+        return ["WHO OWNS IT", f"  Owner: {owner.describe()}", ""]
+    return ["WHO OWNS IT (make the fix permanent)", *render_patches(owner, (state.get("result") or {}).get("template_patch") or []), ""]
+
+
 def _undo(changes: list[dict], finding_id: str) -> list[str]:
     lines = ["HOW TO UNDO (newest change first)"]
     lines += [f"  {c['undo']}" for c in reversed(changes)]
@@ -189,11 +202,13 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
                 "no public access remains." if not verification.get("exposed") else "; ".join(verification["exposed"])
             ), ""]
             lines += _advice(result)
+            lines += _ownership(state)
             lines += _undo(changes, finding["id"])
         elif outcome == "would-remediate":
             lines += [f"Mode is dry-run: nothing was changed. ({state.get('reason', '')})", ""]
             lines += _changes("WHAT WARDEN WOULD DO", changes)
             lines += _advice(result)
+            lines += _ownership(state)
             lines += ["TO LET WARDEN FIX IT", "  Fix it by hand as above, or set the Mode parameter to enforce.", ""]
         elif outcome == "restored":
             cooldown = state.get("cooldown") or {}
@@ -218,6 +233,7 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
             lines += [f"Mode is approve: nothing was changed yet. ({state.get('reason', '')})", ""]
             lines += _changes("WHAT WARDEN WILL DO IF APPROVED", changes)
             lines += _advice(result)
+            lines += _ownership(state)
             lines += [
                 f"APPROVE OR REJECT BEFORE {expires}",
                 f"  python -m warden_ops approve {finding['id']}",

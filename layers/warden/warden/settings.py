@@ -7,7 +7,9 @@ without a redeploy. The stack creates the parameter (`SettingsParameterName` out
       "exempt_resources": ["arn:aws:s3:::public-website-*",
                            {"resource": "arn:aws:s3:::ml-demo-*", "until": "2027-01-31", "reason": "conference demo"}],
       "protected_principals": ["arn:aws:iam::123456789012:role/BreakGlassAdmin"],
-      "dedupe_window_seconds": 600
+      "dedupe_window_seconds": 600,
+      "iac": {"terraform_tag_keys": ["terraform:module"], "deployer_roles": ["arn:aws:iam::123456789012:role/pipeline-deploy"],
+              "revert_window_seconds": 86400}
     }
 
 Every key is optional; a key the document sets overrides the template parameter of the same
@@ -43,7 +45,10 @@ from warden.observability import logger, metrics
 from warden.policy import Settings, parse_terms
 
 RUNTIME_MODES = ("enforce", "dry-run", "approve", "off")
-KEYS = ("mode", "modes", "exempt_resources", "protected_principals", "dedupe_window_seconds", "approval_timeout_seconds", "comment")
+KEYS = ("mode", "modes", "exempt_resources", "protected_principals", "dedupe_window_seconds", "approval_timeout_seconds", "comment", "iac")
+# `iac`: who owns a resource (warden.ownership) and whose deploy reverts a fix. Tag key lists replace the defaults.
+IAC_TAG_LISTS = ("cdk_tag_keys", "terraform_tag_keys", "managed_by_tag_keys")
+IAC_KEYS = (*IAC_TAG_LISTS, "deployer_roles", "revert_window_seconds")
 MAX_APPROVAL_SECONDS = 7 * 86400
 PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+$")
 DEFAULT_MAX_AGE = 60
@@ -87,6 +92,26 @@ def validate(document: Any) -> list[str]:
             errors.append(f"approval_timeout_seconds: {timeout!r} is not a whole number of seconds from 1 to {MAX_APPROVAL_SECONDS}")
     if "comment" in document and not isinstance(document["comment"], str):
         errors.append("comment: must be a string")
+    errors += _iac_errors(document.get("iac", {}))
+    return errors
+
+
+def _iac_errors(iac: Any) -> list[str]:
+    if not isinstance(iac, dict):
+        return [f"iac: must be an object with any of {', '.join(IAC_KEYS)}"]
+    errors = [f"iac.{key}: unknown key; the keys are {', '.join(IAC_KEYS)}" for key in iac if key not in IAC_KEYS]
+    for key in (*IAC_TAG_LISTS, "deployer_roles"):
+        if key in iac and (not isinstance(iac[key], list) or not all(isinstance(v, str) and v.strip() for v in iac[key])):
+            errors.append(f"iac.{key}: must be a list of non-empty strings")
+    errors += [
+        f"iac.deployer_roles[{i}]: {role!r} is not a role ARN (arn:aws:iam::<account>:role/<name>)"
+        for i, role in enumerate(iac.get("deployer_roles", []) if isinstance(iac.get("deployer_roles"), list) else [])
+        if isinstance(role, str) and role.strip() and not PRINCIPAL_ARN.match(role)
+    ]
+    if "revert_window_seconds" in iac:
+        window = iac["revert_window_seconds"]
+        if isinstance(window, bool) or not isinstance(window, int) or not 0 <= window <= 30 * 86400:
+            errors.append(f"iac.revert_window_seconds: {window!r} is not a whole number of seconds from 0 to {30 * 86400}")
     return errors
 
 
@@ -144,6 +169,8 @@ def apply(base: Settings, document: dict[str, Any]) -> Settings:
         changes["dedupe_window_seconds"] = document["dedupe_window_seconds"]
     if "approval_timeout_seconds" in document:
         changes["approval_timeout_seconds"] = document["approval_timeout_seconds"]
+    if "iac" in document:
+        changes["iac"] = dict(document["iac"])
     if "exempt_resources" in document:
         entries = [e if isinstance(e, dict) else {"resource": e} for e in document["exempt_resources"]]
         changes["exempt_resource_patterns"] = tuple(e["resource"].strip() for e in entries)

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from botocore.exceptions import ClientError
 
-from warden import audit, registry, securityhub
+from warden import audit, ownership, registry, securityhub, template_patches
 from warden.aws import client, for_finding
 from warden.findings import Finding, RejectedEvent, parse_finding
 from warden.notify import compose, compose_alarm, publish_arguments
@@ -67,15 +67,18 @@ def first_claim(key: str, finding_id: str, window_seconds: int, lambda_context=N
         return "another finding being triaged at this moment"
 
 
-def _decide(finding: Finding, remediation: Remediation, settings: Settings, lambda_context) -> tuple[str, str]:
+def _decide(finding: Finding, remediation: Remediation, settings: Settings, lambda_context, facts: dict | None = None) -> tuple[str, str]:
     """(decision, reason); the reason also tells what on-call should know whatever the decision:
-    an exemption that expired, settings that were rejected."""
+    an exemption that expired, settings that were rejected. `facts` receives what was read on the
+    way (the resource's tags), so nothing is read twice."""
     notes = list(settings.notes)
-    decision, reason = _decision(finding, remediation, settings, lambda_context, notes)
+    decision, reason = _decision(finding, remediation, settings, lambda_context, notes, {} if facts is None else facts)
     return decision, "; ".join([reason, *notes])
 
 
-def _decision(finding: Finding, remediation: Remediation, settings: Settings, lambda_context, notes: list[str]) -> tuple[str, str]:
+def _decision(
+    finding: Finding, remediation: Remediation, settings: Settings, lambda_context, notes: list[str], facts: dict
+) -> tuple[str, str]:
     mode, source = settings.mode_of(remediation.name, remediation.family)
     if mode == "off":
         return "ignored", f"{source} is off: Warden leaves this finding alone (nothing read, nothing changed)"
@@ -95,6 +98,7 @@ def _decision(finding: Finding, remediation: Remediation, settings: Settings, la
             principals = remediation.principals(finding, aws)
     except ResourceGone as gone:
         return "resource-gone", f"{gone}; nothing is left to fix"
+    facts["tags"] = tags  # who owns the resource comes from the same tags (warden.ownership)
     reason, expired = exemption(finding, tags, settings)
     notes[:0] = expired
     if reason:
@@ -132,9 +136,14 @@ def triage(event: Any, lambda_context=None, execution: str | None = None) -> dic
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
         reason = f"no remediation handles {finding.source} {finding.type!r} on {finding.resource_type}"
         return {"decision": "rejected", "reason": reason, "event_summary": _event_summary(event)}
-    decision, reason = _decide(finding, remediation, settings, lambda_context)
+    facts: dict[str, Any] = {}
+    decision, reason = _decide(finding, remediation, settings, lambda_context, facts)
+    owner = (
+        ownership.classify(facts["tags"], settings.iac, taggable=bool(remediation.tag_permissions)).to_dict()
+        if "tags" in facts else None
+    )  # fmt: skip
     finding = finding.bounded()  # from here on the finding is part of the workflow state (256 KB at most)
-    audit.record_decision(finding.to_dict(), decision, reason, remediation.name, execution)
+    audit.record_decision(finding.to_dict(), decision, reason, remediation.name, execution, owner=owner)
     metrics.add_dimension(name="decision", value=decision)
     metrics.add_metric(name="Findings", unit=MetricUnit.Count, value=1)
     logger.info("triaged", extra={"decision": decision, "reason": reason, "remediation": remediation.name})
@@ -145,6 +154,8 @@ def triage(event: Any, lambda_context=None, execution: str | None = None) -> dic
         "decision": decision,
         "reason": reason,
     }
+    if owner is not None:
+        triaged["owner"] = owner
     if decision == "approve":  # the workflow's wait for a person (TimeoutSecondsPath)
         triaged["approval_timeout_seconds"] = settings.approval_timeout_seconds
     return triaged
@@ -170,8 +181,15 @@ def remediate(state: dict[str, Any], family: str) -> dict[str, Any]:
         before = remediation.snapshot(finding, aws)
     changes = [change.to_dict() for change in remediation.plan(finding, before)]
     # Written before applying, so even a crash half-way leaves the exact before-state on record.
-    approval = {"approval": state["approval"]} if state.get("approval") else {}  # who approved (approve mode)
-    audit.update(finding.id, before=before, changes=changes, **approval)
+    recorded = {"approval": state["approval"]} if state.get("approval") else {}  # who approved (approve mode)
+    owner = ownership.Owner.from_dict(state.get("owner"))
+    template_patch = (
+        [p.to_dict() for p in template_patches.patches_for(remediation.name, finding, before, changes)]
+        if owner and owner.managed else []
+    )  # fmt: skip
+    if template_patch:  # the owner's next deploy reverts the fix unless its template changes
+        recorded["template_patch"] = template_patch
+    audit.update(finding.id, before=before, changes=changes, **recorded)
     applied: list[str] = []
     metrics.add_dimension(name="remediation", value=remediation.name)
     metrics.add_metric(name="Plans", unit=MetricUnit.Count, value=1)
@@ -186,7 +204,8 @@ def remediate(state: dict[str, Any], family: str) -> dict[str, Any]:
     logger.info("remediation planned" if state["decision"] != "enforce" else "remediation applied",
                 extra={"changes": len(changes), "applied": applied})
     advice = remediation.advice(finding, before) if changes else []
-    return {"before": before, "changes": changes, "applied": applied, "changed": bool(applied), "advice": advice}
+    return {"before": before, "changes": changes, "applied": applied, "changed": bool(applied), "advice": advice,
+            "template_patch": template_patch}  # fmt: skip
 
 
 def _state_after_fix(finding: Finding, remediation: Remediation, aws) -> dict[str, Any] | None:

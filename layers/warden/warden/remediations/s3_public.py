@@ -305,6 +305,10 @@ class QuarantinePublicBucket(Remediation):
         ]
 
     def _plan_tags(self, finding: Finding, tags: dict[str, str]) -> Change | None:
+        if any(key.startswith("aws:") for key in tags):
+            # A stack's bucket carries aws:cloudformation:* system tags. PutBucketTagging replaces the whole set,
+            # and S3 refuses both to write aws: keys and to drop them (InvalidTag): the courtesy tags are skipped.
+            return None
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         quarantine = {
             "warden:quarantined-by": "warden",
