@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test replay lint clean deploy
+.PHONY: demo test replay lint clean deploy spoke
 
 $(INSTALLED): requirements-dev.txt constraints.txt layers/warden/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ lint: $(INSTALLED)
 ## replay EVENT=path.json [MODE=enforce]: run one event file through the twin
 replay: $(INSTALLED)
 	$(PY) -m local replay $(EVENT) --mode $(or $(MODE),enforce)
+
+## spoke: regenerate spoke.yaml (organization mode's member template) from template.yaml
+spoke: $(INSTALLED)
+	$(PY) -m warden_ops.spoke > spoke.yaml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .aws-sam

@@ -24,7 +24,7 @@ def check_alarm(state: dict[str, Any]) -> dict[str, Any]:
     """One more cool-down round: the alarm's state, and whether the rounds are used up."""
     finding = Finding.from_dict(state["finding"])
     settings = state["result"]["before"]["settings"]
-    alarms = for_finding(finding).client("cloudwatch").describe_alarms(AlarmNames=[finding.details["alarm_name"]])
+    alarms = for_finding(finding, acting_as="throttle").client("cloudwatch").describe_alarms(AlarmNames=[finding.details["alarm_name"]])
     metric_alarms = alarms.get("MetricAlarms", []) + alarms.get("CompositeAlarms", [])
     # An alarm deleted meanwhile cannot say the abuse goes on: treat it as over.
     alarm_state = metric_alarms[0]["StateValue"] if metric_alarms else "OK"
@@ -44,7 +44,7 @@ def restore(state: dict[str, Any]) -> dict[str, Any]:
     finding = Finding.from_dict(state["finding"])
     remediation = registry.get(state["remediation"])
     before = state["result"]["before"]
-    aws = for_finding(finding)
+    aws = for_finding(finding, acting_as="throttle")
     notes = remediation.rollback(finding, before, aws) or []
     restored = [f"Undone: {change['summary']}" for change in state["result"]["changes"]] + notes
     # Re-read: what differs from the before-snapshot is said, never passed off as restored.

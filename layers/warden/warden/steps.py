@@ -91,7 +91,7 @@ def _decision(
     reason = getattr(remediation, "ignore_reason", lambda _: None)(finding)
     if reason:
         return "ignored", reason
-    aws = for_finding(finding)
+    aws = for_finding(finding, acting_as="triage")
     try:
         with retry_later_when_throttled("reading the resource's tags and principals"):  # before any write
             tags = remediation.resource_tags(finding, aws)
@@ -176,7 +176,7 @@ def _load(state: dict[str, Any], family: str | None = None) -> tuple[Finding, Re
 def remediate(state: dict[str, Any], family: str) -> dict[str, Any]:
     """Snapshot, plan, and (only when enforcing) apply. Returns before, changes and what was applied."""
     finding, remediation = _load(state, family)
-    aws = for_finding(finding)
+    aws = for_finding(finding, acting_as=family.replace("_", "-"))
     with retry_later_when_throttled("reading the resource before the fix"):
         before = remediation.snapshot(finding, aws)
     changes = [change.to_dict() for change in remediation.plan(finding, before)]
@@ -222,7 +222,7 @@ def verify(state: dict[str, Any]) -> dict[str, Any]:
     """Re-read the resource; raise StillExposed (the workflow's failure path) if anything remains."""
     finding, remediation = _load(state)
     with retry_later_when_throttled("re-reading the resource after the fix"):
-        exposed = remediation.verify(finding, for_finding(finding), state.get("result"))
+        exposed = remediation.verify(finding, for_finding(finding, acting_as="verify"), state.get("result"))
     audit.update(finding.id, verification={"exposed": exposed, "verified_at": _now()})
     metrics.add_dimension(name="result", value="still-exposed" if exposed else "fixed")
     metrics.add_metric(name="Verifications", unit=MetricUnit.Count, value=1)
