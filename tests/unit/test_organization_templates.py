@@ -38,7 +38,9 @@ def _hub_statements(function: str) -> list[dict]:
 
 
 def test_spoke_yaml_is_generated_from_the_current_template():
-    assert (ROOT / "spoke.yaml").read_text() == spoke.render(), "template.yaml changed: run `make spoke`"
+    assert (ROOT / "spoke.yaml").read_text() == spoke.render(), (
+        "template.yaml changed: regenerate spoke.yaml with `make spoke` (.venv/bin/python -m warden_ops.spoke > spoke.yaml)"
+    )
 
 
 def test_spoke_is_plain_cloudformation_that_lints_clean():
