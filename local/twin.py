@@ -7,7 +7,9 @@
 
 What is real: template.yaml's parameters, functions (handler, environment, role policy), the
 EventBridge rule patterns (matched by the events API's TestEventPattern), the ASL definition with
-its substitutions (executed by moto's Step Functions interpreter) and every handler's code.
+its substitutions (executed by moto's Step Functions interpreter) and every handler's code. Rules
+whose target is the topic (Warden's tamper alerts) publish their input transformer's text to it,
+as EventBridge would.
 What is simulated: AWS itself (moto), and the Lambda runtime, which is replaced by an in-process
 call of the handler with the function's environment (no Docker). CloudTrail does not exist in
 moto, so Warden's own API calls produce no events here; replay those events from events/.
@@ -128,7 +130,8 @@ class Twin:
         self.physical: dict[str, str] = {}  # logical id -> Ref value
         self.attributes: dict[tuple[str, str], str] = {}  # (logical id, attribute) -> GetAtt value
         self.functions: dict[str, dict[str, Any]] = {}  # function name -> code dir, handler, env
-        self.rules: dict[str, dict] = {}  # rule name -> pattern
+        self.rules: dict[str, dict] = {}  # rule name -> pattern, for the rules that start the workflow
+        self.topic_rules: dict[str, dict] = {}  # rule name -> {"pattern", "targets"}, for rules that publish to a topic
         self._handlers: dict[str, Any] = {}
         self.emitted_metrics: list[dict[str, Any]] = []  # CloudWatch EMF documents the handlers printed
         self._invoke_lock = threading.Lock()
@@ -229,6 +232,8 @@ class Twin:
                 return value[0].join(str(v) for v in self._resolve(value[1]))
             if key == "Fn::Split":
                 return str(self._resolve(value[1])).split(value[0])
+            if key == "Fn::Select":
+                return self._resolve(value[1])[int(self._resolve(value[0]))]
             if key == "Fn::If":
                 return self._resolve(value[1] if self._condition(value[0]) else value[2])
             if key == "Fn::Equals":
@@ -271,10 +276,12 @@ class Twin:
 
     def _deploy(self) -> None:
         self._deploy_tables()
+        self._deploy_keys()
         self._deploy_queues_and_topics()
         self._deploy_parameters()
         self._deploy_functions()
         self._deploy_state_machine()
+        self._deploy_topic_rules()
         self._subscribe_inbox()
 
     def _deploy_tables(self) -> None:
@@ -295,6 +302,18 @@ class Twin:
             if ttl:
                 dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
             self.physical[logical] = name
+            self.attributes[(logical, "Arn")] = arn
+
+    def _deploy_keys(self) -> None:
+        """KMS keys, with their key policy; each key's id is derived from the stack and logical id, so
+        events/ files can name it (moto offers no API to choose a key id: its generator is pinned)."""
+        kms = self.client("kms")
+        for logical, spec in self._resources("AWS::KMS::Key").items():
+            props = self._resolve(spec["Properties"])
+            key_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"twin:{self.stack_name}:{logical}"))
+            with mock.patch("moto.kms.models.generate_key_id", return_value=key_id):
+                arn = kms.create_key(Description=props.get("Description", ""), Policy=json.dumps(props["KeyPolicy"]))["KeyMetadata"]["Arn"]
+            self.physical[logical] = key_id
             self.attributes[(logical, "Arn")] = arn
 
     def _deploy_queues_and_topics(self) -> None:
@@ -389,15 +408,31 @@ class Twin:
             name=f"{self.stack_name}-{logical}", definition=definition, roleArn=role_arn, type=props.get("Type", "STANDARD")
         )["stateMachineArn"]
         self.physical[logical] = self.state_machine_arn
+        self.attributes[(logical, "Name")] = f"{self.stack_name}-{logical}"
         for event_name, event_spec in props.get("Events", {}).items():
             if event_spec["Type"] != "EventBridgeRule":
                 continue
             rule_name = f"{self.stack_name}-{logical}{event_name}"
+            self.physical[f"{logical}{event_name}"] = rule_name  # SAM's rule, referable by this logical id
             pattern = self._resolve(event_spec["Properties"]["Pattern"])
             state = self._resolve(event_spec["Properties"].get("State", "ENABLED"))
             events.put_rule(Name=rule_name, EventPattern=json.dumps(pattern), State=state)
             if state == "ENABLED":  # a disabled rule delivers nothing
                 self.rules[rule_name] = pattern
+
+    def _deploy_topic_rules(self) -> None:
+        """The template's own AWS::Events::Rule resources (Warden's tamper alerts): their targets
+        are the topic, with an input transformer."""
+        events = self.client("events")
+        for logical, spec in self._resources("AWS::Events::Rule").items():
+            props = self._resolve(spec["Properties"])
+            name = props.get("Name") or f"{self.stack_name}-{logical}"
+            arn = events.put_rule(Name=name, EventPattern=json.dumps(props["EventPattern"]), State=props.get("State", "ENABLED"))["RuleArn"]
+            events.put_targets(Rule=name, Targets=props["Targets"])
+            self.physical[logical] = name
+            self.attributes[(logical, "Arn")] = arn
+            if props.get("State", "ENABLED") == "ENABLED":
+                self.topic_rules[name] = {"pattern": props["EventPattern"], "targets": props["Targets"], "arn": arn}
 
     def _subscribe_inbox(self) -> None:
         """An SQS queue subscribed to the topic stands in for on-call's inbox."""
@@ -461,15 +496,33 @@ class Twin:
         if not isinstance(event, dict):
             return []
         view = _arrays_flattened(event)
-        return [name for name, pattern in self.rules.items() if EventPattern.load(json.dumps(pattern)).matches_event(view)]
+        patterns = {**self.rules, **{name: rule["pattern"] for name, rule in self.topic_rules.items()}}
+        # A rule someone disabled (events:DisableRule on the twin) delivers nothing, as in EventBridge.
+        disabled = {r["Name"] for r in self.client("events").list_rules(Limit=100)["Rules"] if r["State"] != "ENABLED"}
+        return [
+            name
+            for name, pattern in patterns.items()
+            if name not in disabled and EventPattern.load(json.dumps(pattern)).matches_event(view)
+        ]
 
     def send(self, event: Any) -> Result:
-        """Put an event on the bus: every matching rule starts the workflow, as EventBridge would."""
+        """Put an event on the bus: every matching workflow rule starts the workflow, every matching
+        topic rule publishes its transformed input, as EventBridge would."""
         inbox_before = self._drain_inbox()
         assert not inbox_before, "inbox should be empty between sends"
         matched = self.matching_rules(event)
-        executions = [self._run(event, rule) for rule in matched]
+        for name in (m for m in matched if m in self.topic_rules):
+            self._publish(self.topic_rules[name], name, event)
+        executions = [self._run(event, rule) for rule in matched if rule in self.rules]
         return self._result(event, matched, executions)
+
+    def _publish(self, rule: dict, name: str, event: dict) -> None:
+        """EventBridge delivering to an SNS target: the input transformer's output is the message."""
+        sns = self.client("sns")
+        for target in rule["targets"]:
+            transformer = target.get("InputTransformer")
+            text = transformed_input(transformer, event, name, rule["arn"]) if transformer else json.dumps(event)
+            sns.publish(TopicArn=target["Arn"], Message=text)
 
     def start_execution(self, event: Any) -> Result:
         """Start the workflow directly with any input, bypassing the rules (e.g. a DLQ replay)."""
@@ -525,6 +578,24 @@ class Twin:
                 sqs.delete_message(QueueUrl=self.inbox_url, ReceiptHandle=message["ReceiptHandle"])
 
 
+def transformed_input(transformer: dict, event: dict, rule_name: str, rule_arn: str) -> str:
+    """An input transformer's output for `event`: each <variable> of InputTemplate replaced by the
+    value at its InputPathsMap JSON path (strings as they are, anything else as JSON), plus
+    EventBridge's predefined variables. The twin renders a path missing from the event as an empty
+    string."""
+    values = {
+        "aws.events.rule-name": rule_name,
+        "aws.events.rule-arn": rule_arn,
+        "aws.events.event.json": json.dumps(event),
+    }
+    for variable, path in transformer.get("InputPathsMap", {}).items():
+        node: Any = event
+        for key in path.removeprefix("$.").split(".") if path != "$" else []:
+            node = node.get(key) if isinstance(node, dict) else None
+        values[variable] = "" if node is None else node if isinstance(node, str) else json.dumps(node)
+    return re.sub(r"<([A-Za-z0-9_.\-]+)>", lambda m: values.get(m.group(1), m.group(0)), transformer["InputTemplate"])
+
+
 def _arrays_flattened(node: Any) -> Any:
     """The event as EventBridge matches it: an array of objects acts as one object whose fields
     hold every element's values (moto's matcher does not descend into arrays; Security Hub's
@@ -568,4 +639,4 @@ def load_event(path: str | Path) -> Any:
     return json.loads(Path(path).read_text())
 
 
-__all__ = ["Twin", "Result", "Execution", "load_event"]
+__all__ = ["Twin", "Result", "Execution", "load_event", "transformed_input"]

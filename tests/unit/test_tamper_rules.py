@@ -1,0 +1,100 @@
+"""The tamper rules in template.yaml: the topic is their direct target, they cover every part of
+Warden, stay within EventBridge's pattern size with real (CloudFormation-generated) names, and only
+they may publish to the topic. tests/e2e/test_tamper.py runs the attacks through them on the twin."""
+
+from __future__ import annotations
+
+import json
+
+from local.twin import Twin
+
+TAMPER_RULE_NAMES = ("settings", "workflow", "code", "rules", "targets", "watch")
+PATTERN_LIMIT = 2048  # EventBridge's default quota on an event pattern, in characters
+
+
+def resolved_template(deployer: str = "arn:aws:sts::123456789012:assumed-role/PlatformDeployer/ci") -> tuple[Twin, dict]:
+    """The template's rules resolved with names as long as CloudFormation generates them (stack
+    name, logical id, 12 random characters; Lambda names cut at 64), without deploying anything."""
+    twin = Twin(parameters={"DeployerPrincipalArn": deployer}, stack_name="warden-production")
+    resources = twin.template["Resources"]
+    region, account = twin.region, twin.account
+
+    def generated(logical: str, limit: int = 64) -> str:
+        return f"{twin.stack_name}-{logical}-A1B2C3D4E5F6"[-limit:]
+
+    for logical, spec in resources.items():
+        name = generated(logical)
+        kind = spec["Type"]
+        if kind == "AWS::Serverless::Function":
+            twin.physical[logical] = name
+            twin.attributes[(logical, "Arn")] = f"arn:aws:lambda:{region}:{account}:function:{name}"
+        elif kind == "AWS::DynamoDB::Table":
+            twin.physical[logical] = name
+            twin.attributes[(logical, "Arn")] = f"arn:aws:dynamodb:{region}:{account}:table/{name}"
+        elif kind == "AWS::Serverless::StateMachine":
+            twin.physical[logical] = f"arn:aws:states:{region}:{account}:stateMachine:{name}"
+            twin.attributes[(logical, "Name")] = name
+            for event in spec["Properties"]["Events"]:
+                twin.physical[f"{logical}{event}"] = generated(f"{logical}{event}")
+        elif kind == "AWS::SNS::Topic":
+            twin.physical[logical] = f"arn:aws:sns:{region}:{account}:{name}"
+        elif kind == "AWS::KMS::Key":
+            twin.physical[logical] = "1a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d"
+            twin.attributes[(logical, "Arn")] = f"arn:aws:kms:{region}:{account}:key/{twin.physical[logical]}"
+        elif kind == "AWS::SSM::Parameter":
+            twin.physical[logical] = twin._resolve(spec["Properties"]["Name"])
+        elif kind == "AWS::SQS::Queue":
+            twin.attributes[(logical, "Arn")] = f"arn:aws:sqs:{region}:{account}:{name}"
+    rules = {logical: spec for logical, spec in resources.items() if spec["Type"] == "AWS::Events::Rule"}
+    return twin, rules
+
+
+def test_every_tamper_rule_publishes_straight_to_the_topic_with_a_readable_message():
+    twin, rules = resolved_template()
+    assert sorted(twin._resolve(r["Properties"]["Name"]).split("-tamper-")[1] for r in rules.values()) == sorted(TAMPER_RULE_NAMES)
+    for logical, rule in rules.items():
+        (target,) = rule["Properties"]["Targets"]
+        assert target["Arn"] == {"Ref": "NotificationTopic"}, f"{logical}: the topic itself, no Lambda in between"
+        assert "RoleArn" not in target, "SNS targets use the topic policy; a role breaks delivery to encrypted topics"
+        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}
+        paths = target["InputTransformer"]["InputPathsMap"]
+        assert {paths["who"], paths["what"], paths["when"]} == {"$.detail.userIdentity.arn", "$.detail.eventName", "$.detail.eventTime"}
+        template = target["InputTransformer"]["InputTemplate"]
+        assert template.startswith("HIGH") and "\n" not in template
+
+
+def test_patterns_fit_eventbridges_limit_with_names_cloudformation_generates():
+    twin, rules = resolved_template()
+    sizes = {logical: len(json.dumps(twin._resolve(rule["Properties"]["EventPattern"]))) for logical, rule in rules.items()}
+    assert max(sizes.values()) <= PATTERN_LIMIT, sizes
+
+
+def test_every_part_of_warden_is_watched():
+    """A function, rule, table or key added later without a tamper rule watching it fails here."""
+    twin, rules = resolved_template()
+    watched = json.dumps([twin._resolve(rule["Properties"]["EventPattern"]) for rule in rules.values()])
+    resources = twin.template["Resources"]
+    parts = [twin.physical[logical] for logical, spec in resources.items()
+             if spec["Type"] in ("AWS::Serverless::Function", "AWS::DynamoDB::Table", "AWS::SNS::Topic", "AWS::SSM::Parameter",
+                                 "AWS::Serverless::StateMachine")]
+    parts += [twin.physical[f"{logical}{event}"] for logical, spec in resources.items()
+              if spec["Type"] == "AWS::Serverless::StateMachine" for event in spec["Properties"]["Events"]]
+    parts += [twin.attributes[("NotificationKey", "Arn")], f"{twin.stack_name}-tamper-"]
+    unwatched = [part for part in parts if json.dumps(part).strip('"') not in watched]
+    assert unwatched == []
+
+
+def test_only_this_stacks_tamper_rules_may_publish_to_the_topic():
+    twin, rules = resolved_template()
+    policy = twin.template["Resources"]["NotificationTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (events,) = [s for s in policy if s.get("Principal") == {"Service": "events.amazonaws.com"}]
+    assert events["Effect"] == "Allow" and events["Action"] == "sns:Publish"
+    assert sorted(a["Fn::GetAtt"][0] for a in events["Condition"]["ArnEquals"]["aws:SourceArn"]) == sorted(rules)
+
+
+def test_the_stack_key_lets_eventbridge_encrypt_and_alias_aws_sns_is_never_used():
+    twin, _ = resolved_template()
+    key = twin.template["Resources"]["NotificationKey"]["Properties"]["KeyPolicy"]["Statement"]
+    (events,) = [s for s in key if s.get("Principal") == {"Service": "events.amazonaws.com"}]
+    assert set(events["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
+    assert "alias/aws/sns" not in json.dumps(twin.template)
