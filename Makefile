@@ -66,8 +66,10 @@ $(BENCH_INSTALLED): bench/requirements.txt bench/constraints.txt
 bench: $(INSTALLED) $(BENCH_INSTALLED)
 	SAM_CLI_TELEMETRY=0 $(BENCH_VENV)/bin/python bench/benchmark.py
 
-## deploy: sam build && sam deploy --guided, protecting the principal that deploys (DeployerPrincipalArn)
-deploy:
-	sam build
-	sam deploy --guided --parameter-overrides \
-	  DeployerPrincipalArn=$$(aws sts get-caller-identity --query Arn --output text)
+## deploy [PARAMS="Mode=enforce ..."]: sam build, then sam deploy of the stack "warden" (samconfig.toml), with
+## DeployerPrincipalArn set to you. Parameters not named keep their deployed value (SAM's UsePreviousValue);
+## the first deploy takes the template's defaults (Mode dry-run). Needs AWS credentials and a region.
+deploy: $(INSTALLED)
+	SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam build
+	SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam deploy --parameter-overrides \
+	  DeployerPrincipalArn=$$($(PY) -c 'import boto3; print(boto3.client("sts").get_caller_identity()["Arn"])') $(PARAMS)

@@ -1,6 +1,6 @@
 """Warden vs Cloud Custodian, measured in one run: `make bench` (about 15 minutes on 2 cores).
 
-Prints Markdown tables (README's "Evidence" section is a copy of one run):
+Prints Markdown tables (docs/evidence.md's "Performance and cost" section is a copy of one run):
   (a) cold-start proxy: import time of each Warden handler in a fresh interpreter vs `import c7n.handler`
   (b) AWS API calls per remediation event at 20, 100 and 1,000 buckets in the account, Warden vs
       Custodian's event mode doing the same fix (public bucket -> Block Public Access on)

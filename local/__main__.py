@@ -6,7 +6,7 @@ import argparse
 import sys
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m local", description="Warden's local twin (moto, no AWS account).")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="quarantine a public training-data bucket, end to end")
@@ -21,7 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     replay.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="another template parameter")
     replay.add_argument("--json", action="store_true", help="print the full result as JSON")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
 
     from local import demo
 

@@ -1,6 +1,7 @@
 """python -m warden_ops: rollback, history, approve/reject and settings against a deployed stack (or a twin).
 
-Exit status: 0 done, 1 refused (nothing was changed), 2 failed or bad input.
+Exit status: 0 done, 1 refused (nothing was changed), 2 failed or bad input, 3 AWS not reachable as
+configured (no credentials, no region, an expired session): one line says which and what to do.
 """
 
 from __future__ import annotations
@@ -12,30 +13,45 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from warden import history, settings
 from warden.audit import decode_item
 from warden.ownership import Owner
 from warden.template_patches import render as render_patches
-from warden_ops.target import Stack, Target
+from warden_ops.target import AwsUnreachable, Stack, Target
 
 EXIT = {"rolled-back": 0, "refused": 1, "failed": 2}
 
 
+def _global_flags(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """The flags that select the stack and the output. They are accepted before or after the
+    subcommand: the subcommands get them without defaults, so one given after the subcommand wins
+    and one given before it is not reset."""
+    default = (lambda value: value) if defaults else (lambda value: argparse.SUPPRESS)
+    parser.add_argument("--stack", default=default("warden"), help="CloudFormation stack name (default: warden)")
+    parser.add_argument("--region", default=default(None), help="the stack's region (default: your AWS configuration's)")
+    parser.add_argument("--profile", default=default(None), help="AWS profile to use")
+    parser.add_argument("--json", action="store_true", default=default(False), help="print JSON instead of text")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m warden_ops", description="Operate a deployed Warden stack.")
-    parser.add_argument("--stack", default="warden", help="CloudFormation stack name (default: warden)")
-    parser.add_argument("--region", help="the stack's region (default: your AWS configuration's)")
-    parser.add_argument("--profile", help="AWS profile to use")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser = argparse.ArgumentParser(
+        prog="python -m warden_ops",
+        description="Operate a deployed Warden stack.",
+        epilog="Exit status: 0 done, 1 refused (nothing changed), 2 failed or invalid input, "
+        "3 AWS not reachable as configured (no credentials, no region, expired session).",
+    )
+    _global_flags(parser, defaults=True)
+    shared = argparse.ArgumentParser(add_help=False)
+    _global_flags(shared, defaults=False)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    undo = commands.add_parser("rollback", help="restore the before-snapshot of one fix (by its finding id)")
+    undo = commands.add_parser("rollback", parents=[shared], help="restore the before-snapshot of one fix (by its finding id)")
     undo.add_argument("finding_id", help="the finding id, as in the notification and in `history`")
     undo.add_argument("--force", action="store_true", help="restore even if the resource changed since the fix")
 
-    listing = commands.add_parser("history", help="list what Warden did, newest first")
+    listing = commands.add_parser("history", parents=[shared], help="list what Warden did, newest first")
     listing.add_argument("--resource", help="resource ARN, or a shell pattern such as 'arn:aws:s3:::ml-*'")
     listing.add_argument("--remediation", help="remediation name or pattern, e.g. s3-quarantine-public-bucket or 'iam-*'")
     listing.add_argument("--outcome", help="remediated, would-remediate, exempt, duplicate, failed, rolled-back, ignored, ...")
@@ -43,13 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--until", help="same forms as --since")
     listing.add_argument("--limit", type=int, default=50, help="at most this many records (default 50)")
 
-    approve = commands.add_parser("approve", help="approve a change Warden waits on (approve mode): it is applied")
+    approve = commands.add_parser("approve", parents=[shared], help="approve a change Warden waits on (approve mode): it is applied")
     approve.add_argument("finding_id", help="the finding id, as in the APPROVAL NEEDED message")
-    reject = commands.add_parser("reject", help="reject a change Warden waits on (approve mode): nothing is applied")
+    reject = commands.add_parser("reject", parents=[shared], help="reject a change Warden waits on (approve mode): nothing is applied")
     reject.add_argument("finding_id", help="the finding id, as in the APPROVAL NEEDED message")
     reject.add_argument("--reason", default="", help="why, for the message and the audit record")
 
-    config = commands.add_parser("settings", help="show, check or change the run-time settings document")
+    config = commands.add_parser("settings", parents=[shared], help="show, check or change the run-time settings document")
     config.add_argument("action", choices=("show", "validate", "set"))
     config.add_argument("file", nargs="?", help="the JSON document (validate, set); '-' reads standard input")
     return parser
@@ -58,9 +74,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, target: Target | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     args = _parser().parse_args(argv)
-    if target is None and not (args.command == "settings" and args.action == "validate"):
-        target = Stack(args.stack, region=args.region, profile=args.profile)
     try:
+        if target is None and not (args.command == "settings" and args.action == "validate"):
+            target = Stack(args.stack, region=args.region, profile=args.profile)
         if args.command == "rollback":
             return _rollback(args, target, out)
         if args.command == "settings":
@@ -68,7 +84,14 @@ def main(argv: list[str] | None = None, target: Target | None = None, out: TextI
         if args.command in ("approve", "reject"):
             return _answer(args, target, out)
         return _history(args, target, out)
-    except (LookupError, ValueError, RuntimeError) as error:
+    except AwsUnreachable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
+    except (BotoCoreError, ClientError) as error:
+        unreachable = AwsUnreachable.from_error(error)
+        print(f"error: {unreachable or error}", file=sys.stderr)
+        return 3 if unreachable else 2
+    except (LookupError, ValueError, RuntimeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

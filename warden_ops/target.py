@@ -7,6 +7,38 @@ from functools import cached_property
 from typing import Any, Protocol
 
 import boto3
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
+
+# Answers of AWS that mean "your credentials are not usable", not "Warden refused".
+_CREDENTIAL_CODES = {"ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch", "RequestExpired"}
+_HOW = "configure AWS (`aws configure`, or AWS_PROFILE or --profile, and AWS_DEFAULT_REGION or --region)"
+
+
+class AwsUnreachable(Exception):
+    """AWS cannot be used as configured: no region, no credentials, an unknown profile, an expired
+    session. The operator commands print it as one line and exit 3."""
+
+    @classmethod
+    def from_error(cls, error: Exception) -> "AwsUnreachable | None":
+        if isinstance(error, NoRegionError):
+            return cls(f"no AWS region: pass --region or set AWS_DEFAULT_REGION; {_HOW}")
+        if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
+            return cls(f"no AWS credentials found; {_HOW}")
+        if isinstance(error, ProfileNotFound):
+            return cls(f"{error}; {_HOW}")
+        if isinstance(error, EndpointConnectionError):
+            return cls(f"cannot reach AWS: {error}")
+        if isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in _CREDENTIAL_CODES:
+            return cls(f"AWS does not accept your credentials ({error.response['Error']['Code']}): renew the session or {_HOW}")
+        return None
 
 
 class Target(Protocol):
@@ -24,7 +56,15 @@ class Stack:
 
     def __init__(self, name: str = "warden", region: str | None = None, profile: str | None = None):
         self.name = name
-        self.session = boto3.session.Session(region_name=region, profile_name=profile)
+        try:
+            self.session = boto3.session.Session(region_name=region, profile_name=profile)
+        except BotoCoreError as error:  # an unknown profile
+            raise AwsUnreachable.from_error(error) or error from None
+        # Checked before any call, so that a person without a region or credentials gets one line.
+        if not self.session.region_name:
+            raise AwsUnreachable(f"no AWS region: pass --region or set AWS_DEFAULT_REGION; {_HOW}")
+        if self.session.get_credentials() is None:
+            raise AwsUnreachable(f"no AWS credentials found; {_HOW}")
 
     def client(self, service: str):
         return self.session.client(service)

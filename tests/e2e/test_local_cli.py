@@ -1,12 +1,47 @@
-"""The README's local commands: `python -m local demo` (what `make demo` runs) and
-`python -m local replay`, as a person runs them, output included."""
+"""The documented local commands: `python -m local demo` (what `make demo` runs) and
+`python -m local replay`, as a person runs them, output included; and every replay command that
+README.md or docs/*.md shows, run as written."""
 
 from __future__ import annotations
 
 import json
+import shutil
+
+import pytest
 
 from local.__main__ import main
 from tests.conftest import EVENTS
+from tests.documented import ROOT, commands, python_module
+
+
+def _as_local_arguments(command) -> list[str] | None:
+    """The arguments of `python -m local` that a documented command runs: `make replay EVENT=.. MODE=..`
+    runs `python -m local replay $(EVENT) --mode $(MODE)` (see the Makefile)."""
+    if command.argv[:2] == ["make", "replay"]:
+        variables = dict(a.split("=", 1) for a in command.argv[2:])
+        return ["replay", variables["EVENT"], "--mode", variables.get("MODE", "enforce")]
+    module = python_module(command)
+    if module and module[0] == "local" and module[1][:1] == ["replay"]:
+        return module[1]
+    return None
+
+
+DOCUMENTED_REPLAYS = sorted({tuple(a) for c in commands() if (a := _as_local_arguments(c))})
+
+
+@pytest.mark.parametrize("arguments", DOCUMENTED_REPLAYS, ids=" ".join)
+def test_every_documented_replay_runs(arguments, tmp_path, monkeypatch, capsys):
+    """Run from the repository's root, as the docs say; 'my-event.json' stands for your own event,
+    here a copy of a sample."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(ROOT / "events", tmp_path / "events")
+    shutil.copy(EVENTS / "cloudtrail-s3-putbucketpolicy-public.json", tmp_path / "my-event.json")
+    assert main(list(arguments)) == 0
+    out = capsys.readouterr().out
+    if "--json" in arguments:
+        assert json.loads(out)["notifications"], "someone is told"
+    else:
+        assert "decision" in out and "workflow" in out
 
 
 def test_the_quick_start_demo_ends_with_the_training_data_private(capsys):

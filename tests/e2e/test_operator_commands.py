@@ -11,6 +11,7 @@ import pytest
 
 from local import scenarios
 from tests.conftest import event
+from tests.documented import ROOT, blocks, commands, python_module
 from warden_ops.cli import main
 from warden_ops.target import TwinTarget
 
@@ -126,3 +127,26 @@ def test_rollback_command_for_an_unknown_finding(twin):
     status, printed = run(twin, "rollback", "guardduty:nope")
     assert status == 1
     assert "no audit record has finding_id 'guardduty:nope'" in printed
+
+
+DOCUMENTED = [args for c in commands() if (m := python_module(c)) and m[0] == "warden_ops" for args in [m[1]]]
+
+
+def test_every_documented_operator_command_runs(worked, tmp_path, monkeypatch, capsys):
+    """Each `python -m warden_ops ...` of README.md and docs/*.md, as written, against the twin:
+    it answers (0 done, or 1 refused: the fixture's bucket fix was already rolled back, the other
+    finding ids are examples), never an error.
+    settings.json is the example document of docs/settings.md."""
+    twin, _ = worked
+    example = next(b for b in blocks((ROOT / "docs" / "settings.md").read_text(), "json") if '"modes"' in b)
+    (tmp_path / "settings.json").write_text(example)
+    monkeypatch.chdir(tmp_path)
+    assert len(DOCUMENTED) >= 10
+    for arguments in DOCUMENTED:
+        status, printed = run(twin, *arguments)
+        errors = capsys.readouterr().err
+        assert (status, errors) in ((0, ""), (1, "")), f"python -m warden_ops {' '.join(arguments)}: {status} {errors}"
+        if status == 1:
+            assert printed.startswith("REFUSED: ")
+        if "--json" in arguments:
+            json.loads(printed)
