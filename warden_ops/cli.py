@@ -1,4 +1,4 @@
-"""python -m warden_ops: rollback, history, approve/reject and settings against a deployed stack (or a twin).
+"""python -m warden_ops: rollback, history, prevent, approve/reject and settings against a deployed stack (or a twin).
 
 Exit status: 0 done, 1 refused (nothing was changed), 2 failed or bad input, 3 AWS not reachable as
 configured (no credentials, no region, an expired session): one line says which and what to do.
@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from warden import history, settings
+from warden import history, prevention, settings
 from warden.audit import decode_item
 from warden.ownership import Owner
 from warden.template_patches import render as render_patches
@@ -65,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     reject.add_argument("finding_id", help="the finding id, as in the APPROVAL NEEDED message")
     reject.add_argument("--reason", default="", help="why, for the message and the audit record")
 
+    prevent = commands.add_parser(
+        "prevent", parents=[shared], help="the preventive controls that would have stopped past findings, most findings first"
+    )
+    prevent.add_argument("--since", help="count findings from then: 2026-11-01, or an age: 30d (default: the whole audit table)")
+    prevent.add_argument("--family", choices=prevention.FAMILIES, help="only this kind of control")
+
     config = commands.add_parser("settings", parents=[shared], help="show, check or change the run-time settings document")
     config.add_argument("action", choices=("show", "validate", "set"))
     config.add_argument("file", nargs="?", help="the JSON document (validate, set); '-' reads standard input")
@@ -83,6 +89,8 @@ def main(argv: list[str] | None = None, target: Target | None = None, out: TextI
             return _settings(args, target, out)
         if args.command in ("approve", "reject"):
             return _answer(args, target, out)
+        if args.command == "prevent":
+            return _prevent(args, target, out)
         return _history(args, target, out)
     except AwsUnreachable as error:
         print(f"error: {error}", file=sys.stderr)
@@ -207,9 +215,55 @@ def _history(args, target: Target, out: TextIO) -> int:
             print(f"  rolled back {row['rolled_back']}", file=out)
         if row["reason"] and row["status"] not in ("remediated", "rolled-back"):
             print(f"  {row['reason']}", file=out)
+        if row["prevention"] and row["status"] in PREVENTED_STATUSES:
+            print(f"  would have been prevented by (proposals): {', '.join(row['prevention'])}", file=out)
         for line in row["template_patch"]:  # a managed resource: who owns it and the template change that keeps the fix
             print(line, file=out)
     print(f"{len(rows)} record(s), newest first. Undo a fix: python -m warden_ops rollback FINDING_ID", file=out)
+    return 0
+
+
+# A finding counts for a proposal when it was a real exposure Warden acted or reported on; exempt
+# findings are intended exposures, counted apart: the control would have blocked them too.
+PREVENTED_STATUSES = ("remediated", "would-remediate", "needs-decision", "awaiting-approval", "approval-rejected",
+                      "expired", "failed", "rolled-back", "escalated")  # fmt: skip
+
+
+def _prevent(args, target: Target, out: TextIO) -> int:
+    """Group past findings by the preventive control that would have stopped them (warden.prevention).
+    Proposals come from each record's remediation, so records written before a proposal existed count too."""
+    found = history.records(
+        target.client("dynamodb"), target.physical("AuditTable"),
+        since=history.parse_time(args.since) if args.since else None, limit=10**9,
+    )  # fmt: skip
+    counts: dict[str, dict[str, Any]] = {}
+    for record in found:
+        status = history.status(record)
+        if status not in PREVENTED_STATUSES and status != "exempt":
+            continue
+        for proposal in prevention.proposals_for(record.get("remediation") or ""):
+            if args.family and proposal.family != args.family:
+                continue
+            entry = counts.setdefault(proposal.id, {"proposal": proposal, "prevented": 0, "exempt": 0, "remediations": {}})
+            entry["exempt" if status == "exempt" else "prevented"] += 1
+            entry["remediations"][record["remediation"]] = entry["remediations"].get(record["remediation"], 0) + 1
+    ranked = sorted(counts.values(), key=lambda e: (-e["prevented"], -e["exempt"], e["proposal"].id))
+    if args.json:
+        print(json.dumps([{**e["proposal"].to_dict(), "prevented": e["prevented"], "exempt": e["exempt"],
+                           "remediations": e["remediations"]} for e in ranked], indent=2), file=out)  # fmt: skip
+        return 0
+    if not ranked:
+        print("No finding in the audit table has a preventive control to propose.", file=out)
+        return 0
+    print("Preventive controls that would have stopped past findings, most first. PROPOSALS ONLY: Warden applies none.", file=out)
+    for entry in ranked:
+        proposal = entry["proposal"]
+        exempt = f" (+{entry['exempt']} exempt it would also have blocked)" if entry["exempt"] else ""
+        print("", file=out)
+        print(f"{entry['prevented']:>4} finding(s){exempt}  [{proposal.family}] {proposal.id}: {proposal.title}", file=out)
+        print("  from:         " + ", ".join(f"{name} ({n})" for name, n in sorted(entry["remediations"].items())), file=out)
+        for line in prevention.describe(proposal):
+            print(line, file=out)
     return 0
 
 
@@ -231,5 +285,6 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
         "changes": [c.get("summary") for c in record.get("changes") or []],
         "rolled_back": rolled_back,
         "owner": owner.describe() if owner else None,
+        "prevention": record.get("prevention") or [],
         "template_patch": render_patches(owner, record.get("template_patch") or []) if owner and owner.managed else [],
     }

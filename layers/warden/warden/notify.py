@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from warden.ownership import Owner
+from warden.prevention import summary_lines as prevention_lines
 from warden.template_patches import render as render_patches
 
 OUTCOMES = (
@@ -203,12 +204,14 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
             ), ""]
             lines += _advice(result)
             lines += _ownership(state)
+            lines += prevention_lines(remediation)
             lines += _undo(changes, finding["id"])
         elif outcome == "would-remediate":
             lines += [f"Mode is dry-run: nothing was changed. ({state.get('reason', '')})", ""]
             lines += _changes("WHAT WARDEN WOULD DO", changes)
             lines += _advice(result)
             lines += _ownership(state)
+            lines += prevention_lines(remediation)
             lines += ["TO LET WARDEN FIX IT", "  Fix it by hand as above, or set the Mode parameter to enforce.", ""]
         elif outcome == "restored":
             cooldown = state.get("cooldown") or {}
@@ -269,6 +272,7 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
                 "  Nothing was changed. Decide the fix, apply it by hand or give Warden what it needs and replay.",
                 "",
             ]
+            lines += prevention_lines(remediation)
         elif outcome in ("exempt", "duplicate", "resource-gone"):
             why = _error_text(state) if state.get("error") else state.get("reason", "")
             lines += ["DECISION", f"  {HEADLINES[outcome]}: {why}", ""]

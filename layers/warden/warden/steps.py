@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from botocore.exceptions import ClientError
 
-from warden import audit, ownership, registry, securityhub, template_patches
+from warden import audit, ownership, prevention, registry, securityhub, template_patches
 from warden.aws import client, for_finding
 from warden.findings import Finding, RejectedEvent, parse_finding
 from warden.notify import compose, compose_alarm, publish_arguments
@@ -143,7 +143,9 @@ def triage(event: Any, lambda_context=None, execution: str | None = None) -> dic
         if "tags" in facts else None
     )  # fmt: skip
     finding = finding.bounded()  # from here on the finding is part of the workflow state (256 KB at most)
-    audit.record_decision(finding.to_dict(), decision, reason, remediation.name, execution, owner=owner)
+    # What would have prevented the finding (proposed, never applied): the prevent report counts these.
+    proposals = [p.id for p in prevention.proposals_for(remediation.name)] or None
+    audit.record_decision(finding.to_dict(), decision, reason, remediation.name, execution, owner=owner, prevention=proposals)
     metrics.add_dimension(name="decision", value=decision)
     metrics.add_metric(name="Findings", unit=MetricUnit.Count, value=1)
     logger.info("triaged", extra={"decision": decision, "reason": reason, "remediation": remediation.name})
