@@ -337,7 +337,9 @@ class Twin:
         for logical, spec in self._resources("AWS::SSM::Parameter").items():
             props = self._resolve(spec["Properties"])
             name = props.get("Name") or f"{self.stack_name}-{logical}"
-            ssm.put_parameter(Name=name, Value=props["Value"], Type=props["Type"], Description=props.get("Description", ""))
+            ssm.put_parameter(
+                Name=name, Value=props["Value"], Type=props["Type"], Description=props.get("Description", ""), Tier=props.get("Tier", "Standard")
+            )
             self.physical[logical] = name
 
     def _function_specs(self) -> dict[str, dict]:

@@ -180,8 +180,12 @@ def _settings(args, target: Target | None, out: TextIO) -> int:
         return 2
     if args.action == "set":
         name = target.physical("SettingsParameter")
-        target.client("ssm").put_parameter(Name=name, Value=json.dumps(document, indent=1), Type="String", Overwrite=True)
-        print(f"Saved to {name}; triage uses it within SettingsCacheSeconds (60 s by default).", file=out)
+        text = settings.stored_form(document)
+        # Intelligent-Tiering: Standard while it fits 4 KB, Advanced (8 KB) when it does not
+        target.client("ssm").put_parameter(Name=name, Value=text, Type="String", Overwrite=True, Tier="Intelligent-Tiering")
+        size = len(text.encode())
+        tier = f" ({size:,} bytes: the Advanced tier, $0.05 a month)" if size > settings.STANDARD_TIER_BYTES else ""
+        print(f"Saved to {name}{tier}; triage uses it within SettingsCacheSeconds (60 s by default).", file=out)
     elif args.action == "validate":
         print("VALID", file=out)
     return 0

@@ -86,3 +86,31 @@ def test_the_settings_command_refuses_to_save_an_invalid_document(twin, tmp_path
     assert status == 0 and printed.startswith(f"Saved to {name}")
     status, printed = run("settings", "show")
     assert status == 0 and json.loads(printed) == {"modes": {"iam": "dry-run"}, "dedupe_window_seconds": 900}
+
+
+def test_a_long_settings_document_is_saved_in_the_advanced_tier_and_a_too_long_one_refused(twin, tmp_path):
+    """Lists longer than the template parameters allow (800 characters) go in the settings document:
+    up to 8 KB, which Parameter Store keeps in its Advanced tier (the parameter is Intelligent-Tiering)."""
+    import io
+
+    from warden_ops.cli import main
+    from warden_ops.target import TwinTarget
+
+    def run(*argv) -> tuple[int, str]:
+        out = io.StringIO()
+        return main(list(argv), target=TwinTarget(twin), out=out), out.getvalue()
+
+    long, too_long = tmp_path / "long.json", tmp_path / "too-long.json"
+    buckets = [f"arn:aws:s3:::team-{i:04d}-public-website-bucket" for i in range(200)]
+    long.write_text(json.dumps({"exempt_resources": buckets[:120] + [f"arn:aws:s3:::{scenarios.TRAINING_BUCKET}"]}))
+    too_long.write_text(json.dumps({"exempt_resources": buckets}))
+    name = twin.physical["SettingsParameter"]
+
+    status, printed = run("settings", "set", str(too_long))
+    assert status == 2 and "Parameter Store holds at most 8,192 (Advanced tier)" in printed
+    assert twin.client("ssm").get_parameter(Name=name)["Parameter"]["Value"] == "{}", "nothing was saved"
+
+    status, printed = run("settings", "set", str(long))
+    assert status == 0 and "bytes: the Advanced tier" in printed
+    result = twin.send(event(PUBLIC_POLICY_EVENT))
+    assert result.decision == "exempt", "the 121st entry of a list no template parameter could hold"

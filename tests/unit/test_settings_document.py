@@ -125,3 +125,21 @@ def test_a_missing_parameter_falls_back_to_the_template_parameters(ssm):
     loaded = runtime.load({**TEMPLATE_ENV, "WARDEN_SETTINGS_PARAMETER": "/warden/missing"})
     assert loaded.mode == "dry-run"
     assert "the settings parameter /warden/missing could not be read" in loaded.notes[0]
+
+
+def _exempting(count: int) -> dict:
+    return {"exempt_resources": [f"arn:aws:s3:::team-{i:04d}-public-website-bucket" for i in range(count)]}
+
+
+def test_a_document_parameter_store_cannot_hold_is_named_with_its_size():
+    """8 KB is the Advanced tier's limit; the message says how big it is and how to shorten it."""
+    (error,) = runtime.validate(_exempting(200))
+    assert error.startswith("the document is ") and "Parameter Store holds at most 8,192 (Advanced tier)" in error
+    assert runtime.validate(_exempting(150)) == [], "over 4 KB but within the Advanced tier"
+
+
+def test_a_document_over_4_kb_is_saved_compact_so_long_lists_fit():
+    saved = runtime.stored_form(_exempting(150))
+    assert 4096 < len(saved) <= 8192 and "\n" not in saved
+    assert json.loads(saved) == _exempting(150)
+    assert runtime.stored_form(GOOD) == json.dumps(GOOD, indent=1), "small documents stay readable"

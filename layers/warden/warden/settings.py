@@ -54,6 +54,29 @@ PRINCIPAL_ARN = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+$")
 DEFAULT_MAX_AGE = 60
 
 
+# Parameter Store holds 4 KB in the Standard tier and 8 KB in the Advanced tier; the stack creates the
+# parameter as Intelligent-Tiering, so it moves to Advanced by itself when a document needs it.
+STANDARD_TIER_BYTES = 4096
+MAX_DOCUMENT_BYTES = 8192
+
+
+def stored_form(document: dict[str, Any]) -> str:
+    """The text saved to Parameter Store: readable (indented) when that fits the Standard tier,
+    else compact, which leaves the most room for long lists."""
+    readable = json.dumps(document, indent=1)
+    return readable if len(readable.encode()) <= STANDARD_TIER_BYTES else json.dumps(document, separators=(",", ":"))
+
+
+def _size_error(document: dict[str, Any]) -> str | None:
+    size = len(stored_form(document).encode())
+    if size <= MAX_DOCUMENT_BYTES:
+        return None
+    return (
+        f"the document is {size:,} bytes; Parameter Store holds at most {MAX_DOCUMENT_BYTES:,} (Advanced tier): "
+        "shorten it, e.g. one shell pattern (arn:aws:s3:::public-*) for many exempt_resources"
+    )
+
+
 class SettingsError(ValueError):
     """The settings document is invalid; the message names every bad key."""
 
@@ -93,6 +116,7 @@ def validate(document: Any) -> list[str]:
     if "comment" in document and not isinstance(document["comment"], str):
         errors.append("comment: must be a string")
     errors += _iac_errors(document.get("iac", {}))
+    errors += filter(None, [_size_error(document)])
     return errors
 
 
