@@ -75,7 +75,8 @@ AUDIT_UPDATE = {"dynamodb:UpdateItem"}
 EXPECTED_ACTIONS = {
     "TriageFunction": union("tag_permissions", registry.all_remediations())
     | {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
-    | {"ssm:GetParameter"},  # the run-time settings document
+    | {"ssm:GetParameter"}  # the run-time settings document
+    | {"organizations:DescribeAccount", "organizations:ListParents"},  # organization mode: is the account a member
     "S3PublicAccessFunction": union("permissions", registry.family("s3_public")) | AUDIT_UPDATE,
     "EncryptionFunction": union("permissions", registry.family("encryption")) | AUDIT_UPDATE,
     "IamFunction": union("permissions", registry.family("iam")) | AUDIT_UPDATE,

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from botocore.exceptions import ClientError
 
-from warden import audit, ownership, prevention, registry, securityhub, template_patches
+from warden import audit, organization, ownership, prevention, registry, securityhub, template_patches
 from warden.aws import client, for_finding
 from warden.findings import Finding, RejectedEvent, parse_finding
 from warden.notify import compose, compose_alarm, publish_arguments
@@ -79,6 +79,9 @@ def _decide(finding: Finding, remediation: Remediation, settings: Settings, lamb
 def _decision(
     finding: Finding, remediation: Remediation, settings: Settings, lambda_context, notes: list[str], facts: dict
 ) -> tuple[str, str]:
+    unguarded = organization.unguarded_reason(finding.account)
+    if unguarded:
+        return "rejected", unguarded
     mode, source = settings.mode_of(remediation.name, remediation.family)
     if mode == "off":
         return "ignored", f"{source} is off: Warden leaves this finding alone (nothing read, nothing changed)"
@@ -107,8 +110,9 @@ def _decision(
         reason = protected_reason(principal, settings)
         if reason:
             return "exempt", f"the fix would change {principal}, a protected principal: {reason}"
-    # Region is part of the key: account-level settings such as EBS encryption are per region.
-    dedupe_key = f"{remediation.name}#{finding.region}#{finding.resource_arn}"
+    # Account and region are part of the key: in an organization, accounts share region-wide settings
+    # such as EBS encryption by default, whose findings name no ARN of their own.
+    dedupe_key = f"{remediation.name}#{finding.account}#{finding.region}#{finding.resource_arn}"
     holder = first_claim(dedupe_key, finding.id, settings.dedupe_window_seconds, lambda_context)
     if holder != finding.id:
         if (audit.read(holder) or {}).get("outcome") == "failed":

@@ -1,0 +1,113 @@
+"""Organization mode end to end: the real hub template and handlers, the real spoke roles and rules
+in two member accounts, on one moto (local.organization). Trust policies are enforced by the twin
+as IAM would for spoke.yaml's form (see local/organization.py); the bus policy by text (unit tests)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from local import scenarios
+from local.organization import HUB, OUTSIDER, Organization
+from tests.conftest import event
+from warden.aws import SPOKE_SESSIONS
+
+
+def as_account(raw: dict, account: str) -> dict:
+    """The same event, happening in another account (envelope, detail and every ARN)."""
+    return json.loads(json.dumps(raw).replace(HUB, account))
+
+
+def block_public_access(org: Organization, member: str) -> dict:
+    try:
+        return org.client("s3", member).get_public_access_block(Bucket=scenarios.TRAINING_BUCKET)["PublicAccessBlockConfiguration"]
+    except org.client("s3", member).exceptions.ClientError:
+        return {}
+
+
+@pytest.fixture
+def org():
+    with Organization(parameters={"Mode": "enforce"}) as deployed:
+        yield deployed
+
+
+def test_a_public_bucket_in_a_member_account_is_fixed_from_the_hub_through_the_spoke_role(org):
+    member = org.members["ml-research"]
+    scenarios.public_training_bucket(org.client("s3", "ml-research"))
+
+    result = org.send(as_account(event("cloudtrail-s3-putbucketpolicy-public.json"), member), "ml-research")
+
+    assert result.decision == "enforce" and result.status == "SUCCEEDED"
+    assert all(block_public_access(org, "ml-research").values())  # fixed in the member account
+    assert SPOKE_SESSIONS.assumed >= 1  # by the hub's functions, through warden-spoke-* roles
+    (record,) = result.audit_records
+    assert record["account"] == member and record["outcome"] == "remediated"
+    (message,) = result.notifications
+    assert member in message["body"]
+
+
+def test_an_event_from_an_account_outside_the_organization_is_rejected_before_anything_is_read(org):
+    """A PowerUser in the hub can start the workflow with any event; one naming an outsider is refused."""
+    forged = as_account(event("cloudtrail-s3-putbucketpolicy-public.json"), OUTSIDER)
+    before = SPOKE_SESSIONS.assumed
+
+    result = org.send(forged)  # straight to the hub: the bus policy would have refused it at the door
+
+    assert result.decision == "rejected"
+    assert "not an active member of organization" in result.executions[0].triage["reason"]
+    assert SPOKE_SESSIONS.assumed == before  # nothing was read in any account
+    assert "REJECTED" in result.notifications[0]["subject"].upper()
+
+
+def test_organization_scope_narrows_the_guarded_accounts(org):
+    # OU ids exist once moto runs, so the scope (a stack parameter) is set in Triage's environment here.
+    triage = next(spec for spec in org.functions.values() if spec["logical"] == "TriageFunction")
+    triage["env"]["WARDEN_ORGANIZATION_SCOPE"] = org.organizational_units["ml-research"]
+    for name in ("ml-research", "ml-prod"):
+        org.client("ec2", name).disable_ebs_encryption_by_default()
+
+    inside = org.send(as_account(event("cloudtrail-ec2-disableebsencryptionbydefault.json"), org.members["ml-research"]), "ml-research")
+    outside = org.send(as_account(event("cloudtrail-ec2-disableebsencryptionbydefault.json"), org.members["ml-prod"]), "ml-prod")
+
+    assert inside.decision == "enforce"
+    assert outside.decision == "rejected" and "outside OrganizationScope" in outside.executions[0].triage["reason"]
+    assert org.client("ec2", "ml-prod").get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is False
+
+
+def test_the_spoke_does_not_forward_its_own_roles_changes(org):
+    """Loop prevention across accounts: Warden's own fix in a member never reaches the hub."""
+    member = org.members["ml-research"]
+    own = as_account(event("cloudtrail-s3-putbucketacl-by-warden.json"), member)
+    own["detail"]["userIdentity"]["arn"] = f"arn:aws:sts::{member}:assumed-role/warden-spoke-s3-public/warden-cloudtrail-x"
+
+    assert org.forwarded_by(member, own) == []
+    assert org.send(own, "ml-research").executions == []
+    # Anyone else's same call is forwarded.
+    own["detail"]["userIdentity"]["arn"] = f"arn:aws:sts::{member}:assumed-role/DataScientist/alice"
+    assert org.forwarded_by(member, own) == ["warden-spoke-s3-public-cloud-trail"]
+
+
+def test_dedupe_is_per_account(org):
+    """The same account-level exposure in two members within the window: both are fixed."""
+    results = {}
+    for name in ("ml-research", "ml-prod"):
+        account = org.members[name]
+        org.client("ec2", name).disable_ebs_encryption_by_default()
+        results[name] = org.send(as_account(event("cloudtrail-ec2-disableebsencryptionbydefault.json"), account), name)
+    assert [r.decision for r in results.values()] == ["enforce", "enforce"]
+    for name in results:
+        assert org.client("ec2", name).get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is True
+
+
+def test_a_member_without_the_spoke_cannot_be_changed_and_on_call_is_told(org):
+    """The trust policy is the only door: with the spoke stack deleted, the hub's AssumeRole is refused."""
+    member = org.members["ml-prod"]
+    scenarios.public_training_bucket(org.client("s3", "ml-prod"))
+    org.remove_spoke("ml-prod")
+
+    result = org.start_execution(as_account(event("cloudtrail-s3-putbucketpolicy-public.json"), member))
+
+    assert result.status == "FAILED"
+    assert not block_public_access(org, "ml-prod")  # nothing changed
+    assert "AccessDenied" in result.notifications[-1]["body"] or "not authorized" in result.notifications[-1]["body"]
