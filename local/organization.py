@@ -100,7 +100,7 @@ class Organization(Twin):
         resolver = self._resolver(template, account)
         iam, events = self.client("iam", account), self.client("events", account)
         patterns = {}
-        for logical, resource in template["Resources"].items():
+        for resource in template["Resources"].values():
             if "Condition" in resource and not resolver._condition(resource["Condition"]):
                 continue
             properties = resolver._resolve(resource["Properties"])
