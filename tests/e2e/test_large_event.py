@@ -9,7 +9,7 @@ import json
 
 from local import scenarios
 from tests.unit.test_finding_size import huge_policy_event
-from warden.findings import MAX_FINDING_BYTES
+from warden.finding import MAX_FINDING_BYTES
 from warden.remediations.s3_public import BLOCK_SETTINGS, split_policy
 
 STATE_LIMIT = 256 * 1024

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from warden.findings import MAX_EVENT_BYTES, MAX_FINDING_BYTES, REQUEST_PARAMETERS_USED, Finding, parse_finding
+from warden.finding import MAX_FINDING_BYTES, Finding
+from warden.findings import MAX_EVENT_BYTES, REQUEST_PARAMETERS_USED, parse_finding
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 # every CloudTrail file but the one of a call that failed (AccessDenied: rejected, no finding)

@@ -260,7 +260,7 @@ def test_runtime_and_architecture():
     assert function_globals["Runtime"] == "python3.13"
     assert function_globals["Architectures"] == ["arm64"]
     layer = RESOURCES["WardenLayer"]["Metadata"]
-    assert layer == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    assert layer == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}  # layers/warden/Makefile: python3.13 bytecode
 
 
 ESCALATION = {

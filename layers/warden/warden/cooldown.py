@@ -12,7 +12,7 @@ from typing import Any
 
 from warden import audit, registry
 from warden.aws import for_finding
-from warden.findings import Finding
+from warden.finding import Finding
 from aws_lambda_powertools.metrics import MetricUnit
 
 from warden.observability import logger, metrics

@@ -1,7 +1,42 @@
-"""Powertools Logger, Tracer and Metrics shared by every Warden function (one set per container)."""
+"""Powertools Logger, Tracer and Metrics shared by every Warden function (one set per container).
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+Powertools' Tracer imports the X-Ray SDK even when tracing is disabled, and that import is a large
+share of a cold start. So the real Tracer is made only when tracing is on (template parameter
+TraceAwsCalls=enabled, which sets POWERTOOLS_TRACE_DISABLED=false, and running in Lambda); otherwise
+`tracer` passes the handler through. Lambda's own active tracing records every invocation either way.
+"""
+
+from __future__ import annotations
+
+import os
+
+from aws_lambda_powertools import Logger, Metrics
+
+TRUTHY = {"1", "y", "yes", "t", "true", "on"}  # what Powertools reads as true in POWERTOOLS_TRACE_DISABLED
+
+
+def tracing_on(environ=os.environ) -> bool:
+    """Powertools' own rule: on in Lambda (LAMBDA_TASK_ROOT) unless disabled or under `sam local`."""
+    disabled = environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() in TRUTHY
+    return bool(environ.get("LAMBDA_TASK_ROOT")) and not environ.get("AWS_SAM_LOCAL") and not disabled
+
+
+class TracingOff:
+    """The part of Tracer the handlers use, for when tracing is off: the handler runs as it is."""
+
+    @staticmethod
+    def capture_lambda_handler(handler):
+        return handler
+
+
+def _tracer():
+    if not tracing_on():
+        return TracingOff()
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service="warden")
+
 
 logger = Logger(service="warden")
-tracer = Tracer(service="warden")
+tracer = _tracer()
 metrics = Metrics(namespace="Warden", service="warden")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Literal
 
-from warden.findings import Finding
+from warden.finding import Finding
 
 Decision = Literal["enforce", "dry-run", "exempt", "duplicate", "ignored", "rejected"]
 MODES = ("enforce", "dry-run")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from warden.findings import Finding
+from warden.finding import Finding
 from warden.remediations import encryption, iam, kms, s3_public, sagemaker, sagemaker_endpoint, throttle, trail_logging  # noqa: F401
 from warden.remediations.base import REMEDIATIONS, Remediation
 

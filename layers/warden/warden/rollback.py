@@ -27,7 +27,7 @@ from botocore.exceptions import ClientError
 
 from warden import audit, registry
 from warden.aws import for_finding
-from warden.findings import Finding
+from warden.finding import Finding
 from warden.observability import logger, metrics
 from warden.remediations.base import Remediation, ResourceGone, WardenError
 

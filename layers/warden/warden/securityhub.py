@@ -19,7 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from warden.aws import client
-from warden.findings import SECURITY_HUB_RESOURCES, partition_of
+from warden.finding import partition_of
 from warden.observability import logger, metrics
 
 NOTE_LIMIT = 512  # BatchUpdateFindings Note.Text
@@ -34,7 +34,14 @@ SILENT = frozenset({"rejected"})
 # A throttle contains abuse rather than ending it: resolved only when the limits are restored.
 STILL_OPEN = {("throttle", "remediated")}
 
-ASFF_TYPE_OF = {cfn: asff for asff, (cfn, _) in SECURITY_HUB_RESOURCES.items()} | {
+# CloudFormation type -> ASFF resource type; the first five are the types warden.findings reads
+# (SECURITY_HUB_RESOURCES, checked by a test), kept here as data so that Notify never loads the parser.
+ASFF_TYPE_OF = {
+    "AWS::S3::Bucket": "AwsS3Bucket",
+    "AWS::KMS::Key": "AwsKmsKey",
+    "AWS::SageMaker::NotebookInstance": "AwsSageMakerNotebookInstance",
+    "AWS::IAM::Policy": "AwsIamPolicy",
+    "AWS::::Account": "AwsAccount",
     "AWS::SQS::Queue": "AwsSqsQueue",
     "AWS::SNS::Topic": "AwsSnsTopic",
     "AWS::CloudTrail::Trail": "AwsCloudTrailTrail",

@@ -11,17 +11,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from botocore.exceptions import ClientError
 
 from warden import audit, organization, ownership, prevention, registry, securityhub, template_patches
 from warden.aws import client, for_finding
-from warden.findings import Finding, RejectedEvent, parse_finding
+from warden.finding import Finding
 from warden.notify import compose, compose_alarm, publish_arguments
 from warden.observability import logger, metrics
 from warden.policy import Settings, caused_by_warden, exemption, protected_reason
@@ -52,6 +46,10 @@ def first_claim(key: str, finding_id: str, window_seconds: int, lambda_context=N
     Powertools Idempotency does the conditional write and expiry: a second claim within the
     window gets the first call's stored result back, so a different finding id means duplicate.
     """
+    # Imported here, not at the top: only Triage claims, and the other functions' cold starts skip it.
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
     persistence = DynamoDBPersistenceLayer(table_name=os.environ["WARDEN_DEDUPE_TABLE"], boto3_client=client("dynamodb"))
     config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=window_seconds)
     if lambda_context is not None:
@@ -127,6 +125,8 @@ def _decision(
 
 def triage(event: Any, lambda_context=None, execution: str | None = None) -> dict[str, Any]:
     """Raw event -> {finding, remediation, family, decision, reason}, or decision 'rejected'."""
+    from warden.findings import RejectedEvent, parse_finding  # the parser (pydantic): Triage's cold start only
+
     settings = load_settings()
     try:
         finding = parse_finding(event)

@@ -13,7 +13,7 @@ from typing import Any, Callable, ClassVar, Iterator
 
 from botocore.exceptions import ClientError
 
-from warden.findings import Finding
+from warden.finding import Finding
 
 
 class WardenError(Exception):

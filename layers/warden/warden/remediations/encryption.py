@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from botocore.exceptions import ClientError
 
-from warden.findings import ACCOUNT_RESOURCE_TYPE, Finding
+from warden.finding import ACCOUNT_RESOURCE_TYPE, Finding
 from warden.remediations.base import (
     Change,
     NeedsDecision,

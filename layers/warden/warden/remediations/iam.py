@@ -20,7 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from warden.findings import Finding
+from warden.finding import Finding
 from warden.remediations.base import (
     Change,
     NotRemediable,

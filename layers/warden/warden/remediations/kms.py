@@ -12,7 +12,7 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
-from warden.findings import Finding
+from warden.finding import Finding
 from warden.remediations.base import (
     Change,
     NotRemediable,

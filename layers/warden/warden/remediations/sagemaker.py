@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from warden.findings import Finding
+from warden.finding import Finding
 from warden.remediations.base import Change, RetryLater, Remediation, Triggers, apply_in_order, aws_errors, register
 
 # SageMaker has no not-found error for notebook instances (botocore's model lists none for these

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from warden.findings import Finding
+from warden.finding import Finding
 from warden.remediations.base import Change, NeedsDecision, Remediation, Triggers, aws_errors, register
 
 # DescribeEndpoint on a missing endpoint: ValidationException "Could not find endpoint ..."

@@ -14,7 +14,7 @@ import json
 import os
 from typing import Any
 
-from warden.findings import Finding
+from warden.finding import Finding
 from warden.remediations.base import (
     Change,
     NotRemediable,

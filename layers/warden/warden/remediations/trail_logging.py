@@ -6,7 +6,7 @@ resource-gone.
 
 from __future__ import annotations
 
-from warden.findings import Finding
+from warden.finding import Finding
 from warden.remediations.base import ToggleRemediation, Triggers, aws_errors, register
 
 TRAIL_GONE = ("TrailNotFoundException",)
