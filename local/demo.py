@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-from pathlib import Path
 
 from local import scenarios
 from local.twin import ROOT, Result, Twin, load_event
@@ -57,7 +56,7 @@ def _rule(text: str = "") -> str:
 
 def print_result(title: str, event_file: str, result: Result, full_message: bool) -> None:
     print(_rule(title))
-    print(f"  event      events/{event_file}")
+    print(f"  event      {event_file}")
     print(f"  rules      {', '.join(r.split('StateMachine')[-1] for r in result.matched_rules) or 'none matched'}")
     if not result.executions:
         print("  workflow   not started (EventBridge would not deliver this event)")
@@ -103,7 +102,7 @@ def run() -> int:
         for title, event_file in STORY:
             result = twin.send(load_event(EVENTS / event_file))
             outcome = result.notifications[0]["attributes"]["outcome"] if result.notifications else None
-            print_result(title, event_file, result, full_message=outcome not in shown)
+            print_result(title, f"events/{event_file}", result, full_message=outcome not in shown)
             shown.add(outcome)
         after = {b: bucket_state(s3, b) for b in buckets}
         print_table(before, after)
@@ -121,22 +120,24 @@ def run() -> int:
 
 
 def replay(event_path: str, mode: str, scenario: str, parameters: dict[str, str], as_json: bool) -> int:
-    """Run one event file through the twin and print what happened."""
-    with Twin(parameters={"Mode": mode, **parameters}, aws_managed_policies=True) as twin:
-        if scenario == "public-training-bucket":
-            scenarios.public_training_bucket(twin.client("s3"))
-            scenarios.exempt_website_bucket(twin.client("s3"))
-            scenarios.account_block_off(twin.client("s3control"))
-        event = load_event(event_path)
+    """Run one event file through the twin and print what happened. `scenario`: "auto" (the
+    resources the event's remediation acts on), "none", or a name in scenarios.SCENARIOS. `mode`
+    sets Mode and IamMode; `parameters` (--param) win over both and over the scenario's."""
+    event = load_event(event_path)
+    chosen = scenarios.for_event(event) if scenario == "auto" else () if scenario == "none" else (scenario,)
+    parameters = {**scenarios.parameters_for(chosen, event), "Mode": mode, "IamMode": mode, **parameters}
+    with Twin(parameters=parameters, aws_managed_policies=True) as twin:
+        for name in chosen:
+            scenarios.SCENARIOS[name].setup(twin.client)
         if parameters.get("SecurityHub") == "enabled":  # the hub is on and holds the finding it sends
             from_hub = isinstance(event, dict) and event.get("source") == "aws.securityhub"
             held = (event.get("detail") or {}).get("findings", []) if from_hub else []
             scenarios.security_hub_holds(twin.client("securityhub"), held)
         result = twin.send(event)
         if as_json:
-            print(json.dumps(_as_dict(result), indent=2, default=str))
+            print(json.dumps({"scenario": list(chosen), **_as_dict(result)}, indent=2, default=str))
         else:
-            print_result(f"replay ({mode})", Path(event_path).name, result, full_message=True)
+            print_result(f"replay ({mode}; scenario: {', '.join(chosen) or 'none'})", event_path, result, full_message=True)
         return 0
 
 

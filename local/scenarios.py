@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import string
+from dataclasses import dataclass, field
+from typing import Any, Callable
 from unittest import mock
 
 from moto.moto_api._internal import mock_random as moto_random
@@ -292,3 +294,59 @@ def security_hub_holds(securityhub, findings: list[dict]) -> None:
     securityhub.enable_security_hub()
     if findings:
         securityhub.batch_import_findings(Findings=[{**f, "Workflow": {"Status": "NEW"}} for f in findings])
+
+
+# --- which scenario a replayed event needs (python -m local replay --scenario auto) --------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Resources to create before an event is replayed, and the template parameters they assume."""
+
+    setup: Callable[[Callable], Any]  # called with clients(service) -> boto3 client
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+def _public_training_bucket(clients) -> None:
+    public_training_bucket(clients("s3"))
+    exempt_website_bucket(clients("s3"))
+    account_block_off(clients("s3control"))
+
+
+SCENARIOS = {
+    "public-training-bucket": Scenario(_public_training_bucket),
+    "encryption": Scenario(encryption_turned_off, {"DefaultKmsKeyArn": key_arn("default-key")}),
+    "iam": Scenario(iam_over_broad, {"ProtectedPrincipalArns": f"arn:aws:iam::{ACCOUNT}:role/{BREAK_GLASS_ROLE}"}),
+    # one quick cool-down round, so that a replay shows the whole circuit breaker in seconds
+    "abused-apis": Scenario(abused_apis, {"CooldownSeconds": "1", "MaxCooldowns": "1"}),
+}
+# The demo's buckets come first everywhere: events of every family may name the training bucket.
+FAMILY_SCENARIOS = {
+    "s3_public": ("public-training-bucket",),
+    "encryption": ("public-training-bucket", "encryption"),
+    "iam": ("public-training-bucket", "iam"),
+    "throttle": ("public-training-bucket", "abused-apis"),
+}
+DEFAULT = ("public-training-bucket",)
+
+
+def for_event(event: Any) -> tuple[str, ...]:
+    """The scenarios an event's remediation acts on, found the way Warden's triage finds it (the
+    same parser and registry), so a new event file of a known family needs no change here. An event
+    Warden rejects or has no remediation for gets the demo's buckets."""
+    from warden import registry
+    from warden.findings import RejectedEvent, parse_finding
+
+    try:
+        remediation = registry.remediation_for(parse_finding(event))
+    except RejectedEvent:
+        return DEFAULT
+    return FAMILY_SCENARIOS[remediation.family] if remediation else DEFAULT
+
+
+def parameters_for(names: tuple[str, ...], event: Any) -> dict[str, str]:
+    """The template parameters the scenarios assume; Security Hub on for a Security Hub event."""
+    parameters = {k: v for name in names for k, v in SCENARIOS[name].parameters.items()}
+    if isinstance(event, dict) and event.get("source") == "aws.securityhub":
+        parameters["SecurityHub"] = "enabled"
+    return parameters

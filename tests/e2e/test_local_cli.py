@@ -5,13 +5,16 @@ README.md or docs/*.md shows, run as written."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
 from local.__main__ import main
 from tests.conftest import EVENTS
-from tests.documented import ROOT, commands, python_module
+from tests.documented import ROOT, blocks, commands, python_module
 
 
 def _as_local_arguments(command) -> list[str] | None:
@@ -66,3 +69,34 @@ def test_replay_in_dry_run_changes_nothing_and_says_what_it_would_do(capsys):
     assert main(["replay", str(path), "--mode", "dry-run"]) == 0
     out = capsys.readouterr().out
     assert "decision   dry-run" in out and "DRY RUN, would fix" in out
+
+
+@pytest.mark.parametrize(
+    ("file", "outcomes"),
+    [
+        ("cloudtrail-kms-disablekey.json", ["remediated"]),
+        ("guardduty-iam-maliciousipcaller-accesskey.json", ["remediated"]),
+        ("cloudwatch-alarm-apigw-rest-4xx.json", ["remediated", "escalated"]),
+    ],
+)
+def test_replay_of_each_family_finds_its_resources_with_the_default_scenario(capsys, file, outcomes):
+    """Without --scenario, the replay creates what the event's remediation acts on: the key, the
+    user's access key, the abused API (not only the demo's buckets, where these ended resource-gone)."""
+    assert main(["replay", str(EVENTS / file), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [n["attributes"]["outcome"] for n in result["notifications"]] == outcomes
+
+
+def test_the_python_example_runs_as_documented(tmp_path):
+    """docs/developers.md's Python example, saved as the script its command names, run by that
+    command in a fresh interpreter: PYTHONPATH=. .venv/bin/python my_scenario.py (from the
+    repository's root; here PYTHONPATH names the root, and the event file is a sample's copy)."""
+    (command,) = [c for c in commands() if c.argv[-1].endswith(".py") and c.page == "docs/developers.md"]
+    (example,) = blocks((ROOT / "docs" / "developers.md").read_text(), "python")
+    (tmp_path / command.argv[-1]).write_text(example + "\nprint(result.decision, result.status, len(result.notifications))\n")
+    shutil.copy(EVENTS / "cloudtrail-s3-putbucketpolicy-public.json", tmp_path / "my-event.json")
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    ran = subprocess.run([sys.executable, command.argv[-1]], cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    # the sample names ml-training-data-prod, which this scenario (my-bucket only) did not create
+    assert ran.stdout.split()[-3:] == ["resource-gone", "SUCCEEDED", "1"]

@@ -141,6 +141,9 @@ def test_every_documented_command_is_accepted(command):
         check_make(command.argv)
     elif module := python_module(command):
         check_python(command.argv, *module)
+    elif program == "python" and command.argv[1].endswith(".py"):
+        # the page's Python example, saved as a script: it runs in tests/e2e/test_local_cli.py
+        assert command.env == {"PYTHONPATH": "."} and blocks((ROOT / command.page).read_text(), "python")
     elif program == "aws":
         check_aws(command.argv)
     elif program == "sam":
