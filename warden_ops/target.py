@@ -10,6 +10,7 @@ import boto3
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    CredentialRetrievalError,
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
@@ -32,6 +33,8 @@ class AwsUnreachable(Exception):
             return cls(f"no AWS region: pass --region or set AWS_DEFAULT_REGION; {_HOW}")
         if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
             return cls(f"no AWS credentials found; {_HOW}")
+        if isinstance(error, CredentialRetrievalError):
+            return cls(f"could not get AWS credentials ({error}); {_HOW}")
         if isinstance(error, ProfileNotFound):
             return cls(f"{error}; {_HOW}")
         if isinstance(error, EndpointConnectionError):
@@ -63,7 +66,11 @@ class Stack:
         # Checked before any call, so that a person without a region or credentials gets one line.
         if not self.session.region_name:
             raise AwsUnreachable(f"no AWS region: pass --region or set AWS_DEFAULT_REGION; {_HOW}")
-        if self.session.get_credentials() is None:
+        try:
+            credentials = self.session.get_credentials()
+        except BotoCoreError as error:  # a credential source that fails (SSO, a container endpoint)
+            raise AwsUnreachable.from_error(error) or error from None
+        if credentials is None:
             raise AwsUnreachable(f"no AWS credentials found; {_HOW}")
 
     def client(self, service: str):
