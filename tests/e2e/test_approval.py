@@ -216,7 +216,8 @@ def test_each_mode_for_a_remediation_of_each_family(family):
         fixed = state_now(twin, finding_id)
 
     assert {mode: result.decision for mode, result in seen.items()} == {m: ("ignored" if m == "off" else m) for m in seen}
-    assert seen["off"].notifications == []
+    # off pages on-call once for that settings version, and nothing about the finding
+    assert [n["attributes"]["outcome"] for n in seen["off"].notifications] == ["settings-changed"]
     assert [n["attributes"]["outcome"] for n in seen["dry-run"].notifications] == ["would-remediate"]
     assert [n["attributes"]["outcome"] for n in seen["approve"].notifications] == ["awaiting-approval", "approval-rejected"]
     assert unchanged == exposed, "off, dry-run and a rejected approval change nothing"

@@ -30,6 +30,7 @@ OUTCOMES = (
     "escalated",
     "failed",
     "rejected",
+    "settings-changed",
 )
 SUBJECT_LIMIT = 99  # SNS allows fewer than 100 characters
 
@@ -47,6 +48,7 @@ HEADLINES = {
     "escalated": "STILL ABUSED, throttle stays on",
     "failed": "FAILED to fix",
     "rejected": "Rejected event",
+    "settings-changed": "SETTINGS SWITCH PROTECTION OFF",
 }
 
 # What the finding means, per remediation, in the words of the subject line.
@@ -103,7 +105,7 @@ def execution_link(execution_arn: str | None) -> str | None:
 
 
 def _severity(outcome: str, finding: dict | None) -> str:
-    if outcome in ("failed", "rejected", "needs-decision", "escalated", "awaiting-approval", "expired"):
+    if outcome in ("failed", "rejected", "needs-decision", "escalated", "awaiting-approval", "expired", "settings-changed"):
         return "HIGH"
     if outcome in ("exempt", "duplicate", "resource-gone", "approval-rejected"):
         return "INFO"
@@ -161,6 +163,8 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
         raise ValueError(f"unknown outcome {outcome!r}; expected one of {OUTCOMES}")
     finding = state.get("finding")
     remediation = state.get("remediation") or "none"
+    if outcome == "settings-changed":
+        return _settings_alert(state.get("settings_alert") or {}, remediation, execution_arn)
     result = state.get("result") or {}
     changes = result.get("changes") or []
     lines: list[str] = []
@@ -301,6 +305,36 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
         subject=_subject(subject),
         body="\n".join(lines),
         attributes={"severity": _severity(outcome, finding), "outcome": outcome, "remediation": remediation},
+    )
+
+
+def _settings_alert(alert: dict, remediation: str, execution_arn: str | None) -> Message:
+    """The run-time settings switch protection off (warden.settings.protection_removed)."""
+    parameter, version = alert.get("parameter", "the settings parameter"), alert.get("version", "?")
+    lines = [
+        f"Warden's run-time settings ({parameter}, version {version}) switch protection off:",
+        "",
+        "WHAT IS OFF",
+        *[f"  - {item}" for item in alert.get("removed") or ["(not stated)"]],
+        "",
+        "WHO CAN DO THIS",
+        f"  Anyone allowed ssm:PutParameter on {parameter}. Warden's tamper alert for the same change names",
+        "  who made it; CloudTrail has the PutParameter call.",
+        "",
+        "WHAT TO DO",
+        "  If nobody planned this, put the previous document back and find out who changed it:",
+        f"  aws ssm get-parameter-history --name {parameter}",
+        "  python -m warden_ops settings set previous-settings.json",
+        "",
+        "This message is sent once per settings version; findings meanwhile follow these settings.",
+    ]
+    link = execution_link(execution_arn)
+    if link:
+        lines.append(f"Workflow execution: {link}")
+    return Message(
+        subject=_subject(f"[Warden] {HEADLINES['settings-changed']}: {parameter} version {version}"),
+        body="\n".join(lines),
+        attributes={"severity": "HIGH", "outcome": "settings-changed", "remediation": remediation},
     )
 
 

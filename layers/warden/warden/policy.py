@@ -39,6 +39,8 @@ class Settings:
     exempt_terms: dict[str, str] = field(default_factory=dict)  # exemption list pattern -> "until=... reason=..."
     notes: tuple[str, ...] = ()  # told in every decision's reason, e.g. that the settings document was rejected
     approval_timeout_seconds: int = 14400  # approve mode: how long the workflow waits for a person
+    # Set once per settings version that switches protection off (warden.settings): what Notify pages with.
+    settings_alert: dict | None = None
     iac: dict = field(default_factory=dict)  # the settings document's `iac` key (warden.ownership, reverts)
 
     @classmethod

@@ -25,13 +25,23 @@ seconds (SettingsCacheSeconds, 60 by default). A document that is not JSON, has 
 a value of the wrong kind is rejected as a whole, with a message naming the key; Warden then keeps
 the last good document it read, or, if it has none, the template parameters, and says so in every
 decision's reason until the document is fixed. It never falls back to enforcing everything.
+
+A valid document that switches protection off wholesale (any mode `off`, or an exemption pattern
+that matches a whole kind of resource, such as `*` or `arn:aws:s3:::*`) is told to on-call: the
+first time a Triage instance reads that version of the parameter, `Settings.settings_alert` says
+what it switches off, and the workflow has Notify page with it (HIGH). The "once" is kept in the
+instance's memory on purpose: a record in DynamoDB could be written in advance by anyone allowed to
+change the parameter, to suppress the alert. The tamper rule on the parameter (template.yaml) pages
+as well, naming who changed it.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
+import uuid
 from dataclasses import replace
 from typing import Any
 
@@ -204,13 +214,63 @@ def apply(base: Settings, document: dict[str, Any]) -> Settings:
     return replace(base, **changes)
 
 
+def _any_resource(account: str, region: str, partition: str = "aws") -> dict[str, str]:
+    """Per kind of resource Warden fixes, the ARN of one whose name nobody would list: a pattern that
+    matches it matches every resource of that kind."""
+    name = f"any-{uuid.uuid4().hex}"
+    prefix = f"arn:{partition}"
+    return {
+        "S3 bucket": f"{prefix}:s3:::{name}",
+        "KMS key": f"{prefix}:kms:{region}:{account}:key/{uuid.uuid4()}",
+        "SQS queue": f"{prefix}:sqs:{region}:{account}:{name}",
+        "SNS topic": f"{prefix}:sns:{region}:{account}:{name}",
+        "CloudTrail trail": f"{prefix}:cloudtrail:{region}:{account}:trail/{name}",
+        "SageMaker notebook": f"{prefix}:sagemaker:{region}:{account}:notebook-instance/{name}",
+        "SageMaker endpoint": f"{prefix}:sagemaker:{region}:{account}:endpoint/{name}",
+        "IAM role": f"{prefix}:iam::{account}:role/{name}",
+        "IAM policy": f"{prefix}:iam::{account}:policy/{name}",
+        "IAM access key": f"{prefix}:iam::{account}:user/{name}/accesskey/AKIA{uuid.uuid4().hex[:16].upper()}",
+        "API Gateway stage": f"{prefix}:apigateway:{region}::/restapis/{name}/stages/{name}",
+        "account-level setting": f"AWS::::Account:{account}",
+    }
+
+
+def protection_removed(document: dict[str, Any], account: str, region: str) -> list[str]:
+    """What a valid document switches off wholesale: each mode set to off, and each exemption
+    pattern that matches every resource of a kind (in this account and region)."""
+    removed = ["mode is off: every family that has no mode of its own is off"] if document.get("mode") == "off" else []
+    removed += [f"modes.{name} is off" for name, mode in sorted(document.get("modes", {}).items()) if mode == "off"]
+    any_resource = _any_resource(account, region)
+    for index, entry in enumerate(document.get("exempt_resources", [])):
+        pattern = (entry["resource"] if isinstance(entry, dict) else entry).strip()
+        kinds = [kind for kind, arn in any_resource.items() if fnmatch.fnmatchcase(arn, pattern)]
+        if kinds:
+            removed.append(f"exempt_resources[{index}] {pattern!r} exempts every {', every '.join(kinds)}")
+    return removed
+
+
+class _VersionedSSMProvider(SSMProvider):
+    """Powertools' SSM provider (same cache) that also keeps the version of each value it fetched."""
+
+    def __init__(self, boto3_client):
+        super().__init__(boto3_client=boto3_client)
+        self.versions: dict[str, int] = {}
+
+    def _get(self, name: str, decrypt: bool = False, **sdk_options) -> str:
+        parameter = self.client.get_parameter(**{**sdk_options, "Name": name, "WithDecryption": decrypt})["Parameter"]
+        self.versions[name] = parameter["Version"]
+        return parameter["Value"]
+
+
 class _Source:
-    """One SSM provider (and its cache) per SSM client, with the last good document it read."""
+    """One SSM provider (and its cache) per SSM client, with the last good document it read and the
+    versions whose removed protection on-call was already told about."""
 
     def __init__(self, ssm):
         self.ssm = ssm
-        self.provider = SSMProvider(boto3_client=ssm)
+        self.provider = _VersionedSSMProvider(boto3_client=ssm)
         self.last_good: dict[str, Any] | None = None
+        self.alerted: set[tuple[str, int | None]] = set()
 
 
 _source: _Source | None = None
@@ -257,4 +317,12 @@ def load(env: dict[str, str] | None = None) -> Settings:
             return replace(apply(base, source.last_good), notes=(f"{error}; Warden uses the last good settings it read",))
         return replace(base, notes=(f"{error}; Warden uses the template parameters",))
     source.last_good = document
-    return apply(base, document)
+    settings = apply(base, document)
+    version = source.provider.versions.get(name)
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION", "")
+    removed = protection_removed(document, env.get("WARDEN_ACCOUNT_ID", ""), region)
+    if removed and (name, version) not in source.alerted:
+        source.alerted.add((name, version))
+        logger.warning("settings switch protection off", extra={"parameter": name, "version": version, "removed": removed})
+        settings = replace(settings, settings_alert={"parameter": name, "version": version, "removed": removed})
+    return settings

@@ -124,10 +124,19 @@ def _decision(
 
 
 def triage(event: Any, lambda_context=None, execution: str | None = None) -> dict[str, Any]:
-    """Raw event -> {finding, remediation, family, decision, reason}, or decision 'rejected'."""
+    """Raw event -> {finding, remediation, family, decision, reason}, or decision 'rejected'; with
+    `settings_alert` when these settings switch protection off and on-call was not told yet (the
+    workflow pages with it first, whatever the decision)."""
+    settings = load_settings()
+    triaged = _triage(event, settings, lambda_context, execution)
+    if settings.settings_alert:
+        triaged["settings_alert"] = settings.settings_alert
+    return triaged
+
+
+def _triage(event: Any, settings: Settings, lambda_context, execution: str | None) -> dict[str, Any]:
     from warden.findings import RejectedEvent, parse_finding  # the parser (pydantic): Triage's cold start only
 
-    settings = load_settings()
     try:
         finding = parse_finding(event)
     except RejectedEvent as rejected:
@@ -253,6 +262,9 @@ def notify(payload: dict[str, Any]) -> dict[str, Any]:
     recorded: dict[str, Any] = {}  # what the audit record gets besides the outcome
     if "alarmData" in payload:
         message = compose_alarm(payload)
+        finding = None
+    elif payload.get("outcome") == "settings-changed":  # about the settings, not the finding: nothing recorded on it
+        message = compose(payload["outcome"], payload.get("state") or {}, payload.get("execution"))
         finding = None
     else:
         state = payload.get("state") or {}
