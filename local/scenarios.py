@@ -87,6 +87,31 @@ def stack_owned_public_bucket(s3, stack: str = STACK, logical_id: str = STACK_LO
     })  # fmt: skip
 
 
+PARTNER_BUCKET = "ml-partner-exchange"
+PARTNER_ACCOUNT = "210987654321"
+PARTNER_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {  # shared with a partner's account on purpose: not public, and Warden must not touch it
+            "Sid": "PartnerReadsExchange",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{PARTNER_ACCOUNT}:root"},
+            "Action": ["s3:GetObject", "s3:ListBucket"],
+            "Resource": [f"arn:aws:s3:::{PARTNER_BUCKET}", f"arn:aws:s3:::{PARTNER_BUCKET}/*"],
+        }
+    ],
+}
+
+
+def partner_shared_bucket(s3, name: str = PARTNER_BUCKET) -> None:
+    """A bucket shared with another AWS account (what Macie calls shared externally), not public,
+    without Block Public Access."""
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [{"Key": "data-classification", "Value": "partner-share"}]})
+    s3.put_object(Bucket=name, Key="exchange/labels-2026-11.csv", Body=b"id,label")
+    s3.put_bucket_policy(Bucket=name, Policy=json.dumps(PARTNER_POLICY).replace(PARTNER_BUCKET, name))
+
+
 def exempt_website_bucket(s3, tag_key: str = "warden:exempt", name: str = EXEMPT_BUCKET) -> None:
     """A bucket that is public on purpose (a static site of model cards) and tagged exempt."""
     s3.create_bucket(Bucket=name)

@@ -43,6 +43,9 @@ def twin(request):
     security_hub = "securityhub" in request.node.name
     if security_hub:
         parameters["SecurityHub"] = "enabled"
+    macie = "macie" in request.node.name
+    if macie:
+        parameters["Macie"] = "enabled"
     with Twin(parameters=parameters, aws_managed_policies=iam) as deployed:
         if security_hub:
             security_hub_holds_control_findings(deployed.client("securityhub"))
@@ -54,4 +57,6 @@ def twin(request):
             scenarios.iam_over_broad(deployed.client)
         if "cloudwatch" in request.node.name:
             scenarios.abused_apis(deployed.client)
+        if macie:
+            scenarios.partner_shared_bucket(deployed.client("s3"))
         yield deployed

@@ -166,6 +166,17 @@ ENCRYPTION_END_STATE["securityhub-kms-4-key-rotation.json"] = ENCRYPTION_END_STA
 EXPECTED["securityhub-kms-4-key-rotation.json"] = (1, "enforce", "SUCCEEDED", "remediated", ENCRYPTION)
 # Warden's own update (workflow NOTIFIED) comes back as an event: no rule matches it, so no loop.
 EXPECTED["securityhub-s3-8-notified-by-warden.json"] = (0, None, None, None, UNCHANGED)
+# Amazon Macie (the twin enables the Macie parameter for these files; tests/e2e/test_macie.py has the details).
+EXPECTED["macie-policy-s3bucketpublic.json"] = (1, "enforce", "SUCCEEDED", "remediated", QUARANTINED)
+EXPECTED["macie-policy-s3blockpublicaccessdisabled.json"] = (1, "enforce", "SUCCEEDED", "remediated", QUARANTINED)
+# shared with a partner account, not public: nothing changed, the grant reported for a person to decide
+EXPECTED["macie-policy-s3bucketsharedexternally.json"] = (1, "enforce", "SUCCEEDED", "needs-decision", UNCHANGED)
+ENCRYPTION_END_STATE["macie-policy-s3bucketencryptiondisabled.json"] = ENCRYPTION_END_STATE["cloudtrail-s3-deletebucketencryption.json"]
+EXPECTED["macie-policy-s3bucketencryptiondisabled.json"] = (1, "enforce", "SUCCEEDED", "remediated", ENCRYPTION)
+# "Generate sample findings": a wiring test, answered with what Warden would do; never a change or a failure
+EXPECTED["macie-sample-s3bucketpublic.json"] = (1, "wiring-test", "SUCCEEDED", "wiring-test", UNCHANGED)
+# Sensitive-data findings start nothing: Warden reads them when a public or unencrypted bucket is found
+EXPECTED["macie-sensitivedata-s3object-multiple.json"] = (0, None, None, None, UNCHANGED)
 
 
 def test_every_event_file_has_an_expectation():

@@ -155,6 +155,18 @@ def test_rules_listen_for_exactly_the_registry_triggers():
     controls = {c for p in patterns if kind(p) == "Security Hub Findings - Imported"
                 for c in p["detail"]["findings"]["Compliance"]["SecurityControlId"]}
     assert controls == {c for r in remediations for c in r.triggers.securityhub_controls}
+    macie = {t for p in patterns if kind(p) == "Macie Finding" for t in p["detail"]["type"]}
+    assert macie == {t for r in remediations for t in r.triggers.macie_types}
+
+
+def test_macie_is_reached_only_when_the_parameter_enables_it():
+    machine = next(spec for spec in RESOURCES.values() if spec["Type"] == "AWS::Serverless::StateMachine")
+    macie_rules = {name: event["Properties"] for name, event in machine["Properties"]["Events"].items()
+                   if event["Properties"]["Pattern"]["source"] == ["aws.macie"]}
+    assert set(macie_rules) == {"S3PublicMacie", "EncryptionMacie"}
+    for rule in macie_rules.values():
+        assert rule["State"] == {"Fn::If": ["UseMacie", "ENABLED", "DISABLED"]}
+    assert TEMPLATE["Parameters"]["Macie"]["Default"] == "disabled"
 
 
 def test_security_hub_is_reached_only_when_the_parameter_enables_it():

@@ -23,8 +23,8 @@ class Finding:
     """One security-relevant observation, whatever its source."""
 
     id: str  # unique per event: "<source>:<event or finding id>"
-    source: Literal["cloudtrail", "config", "guardduty", "cloudwatch", "securityhub"]
-    type: str  # CloudTrail eventName, Config rule name, GuardDuty finding type, Security Hub control id
+    source: Literal["cloudtrail", "config", "guardduty", "cloudwatch", "securityhub", "macie"]
+    type: str  # CloudTrail eventName, Config rule name, GuardDuty or Macie finding type, Security Hub control id
     account: str
     region: str
     resource_type: str  # CloudFormation type, e.g. AWS::S3::Bucket
@@ -32,8 +32,14 @@ class Finding:
     actor: str | None  # who caused it (principal ARN or GuardDuty user), when known
     time: str  # ISO 8601, when it happened
     severity: Literal["LOW", "MEDIUM", "HIGH", "CRITICAL"]
-    raw_ref: str  # how to find the original: CloudTrail eventID, Config rule ARN, GuardDuty or Security Hub finding ARN
-    details: dict[str, Any] = field(default_factory=dict)  # source specifics a remediation may use
+    raw_ref: str  # how to find the original: CloudTrail eventID, Config rule ARN, GuardDuty or Security Hub finding ARN, Macie finding id
+    # Source specifics a remediation may use. details["sample"] is True when the source marked the
+    # finding a sample (a wiring test): triage answers it with what Warden would do, and nothing else.
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sample(self) -> bool:
+        return bool(self.details.get("sample"))
 
     @property
     def resource_name(self) -> str:

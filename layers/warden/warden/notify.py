@@ -31,6 +31,7 @@ OUTCOMES = (
     "failed",
     "rejected",
     "settings-changed",
+    "wiring-test",
 )
 SUBJECT_LIMIT = 99  # SNS allows fewer than 100 characters
 
@@ -49,6 +50,7 @@ HEADLINES = {
     "failed": "FAILED to fix",
     "rejected": "Rejected event",
     "settings-changed": "SETTINGS SWITCH PROTECTION OFF",
+    "wiring-test": "Wiring test received, nothing changed",
 }
 
 # What the finding means, per remediation, in the words of the subject line.
@@ -109,6 +111,8 @@ def _severity(outcome: str, finding: dict | None) -> str:
         return "HIGH"
     if outcome in ("exempt", "duplicate", "resource-gone", "approval-rejected"):
         return "INFO"
+    if outcome == "wiring-test":
+        return "LOW"
     return (finding or {}).get("severity", "MEDIUM")
 
 
@@ -277,6 +281,14 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
                 "",
             ]
             lines += prevention_lines(remediation)
+        elif outcome == "wiring-test":
+            lines += [
+                "WIRING TEST",
+                f"  {state.get('reason', '')}",
+                "",
+                "  Events from this source reach Warden. Nothing else to do: a sample is never acted on.",
+                "",
+            ]
         elif outcome in ("exempt", "duplicate", "resource-gone"):
             why = _error_text(state) if state.get("error") else state.get("reason", "")
             lines += ["DECISION", f"  {HEADLINES[outcome]}: {why}", ""]

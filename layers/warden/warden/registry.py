@@ -20,6 +20,8 @@ def _triggered_by(remediation: Remediation, finding: Finding) -> bool:
         return finding.type in triggers.alarm_metrics
     if finding.source == "securityhub":
         return finding.type in triggers.securityhub_controls
+    if finding.source == "macie":
+        return finding.type in triggers.macie_types
     return False
 
 

@@ -30,7 +30,7 @@ SCHEMA_VERSION = "2018-10-08"
 GONE = frozenset({"remediated", "restored", "resource-gone"})
 # A rejected event has no finding. A duplicate is reflected only on a finding Security Hub holds (it
 # says which finding is being handled); Warden does not import a second finding of its own for it.
-SILENT = frozenset({"rejected"})
+SILENT = frozenset({"rejected", "wiring-test"})  # a wiring test is a sample: nothing to record
 # A throttle contains abuse rather than ending it: resolved only when the limits are restored.
 STILL_OPEN = {("throttle", "remediated")}
 

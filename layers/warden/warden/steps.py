@@ -70,8 +70,30 @@ def _decide(finding: Finding, remediation: Remediation, settings: Settings, lamb
     an exemption that expired, settings that were rejected. `facts` receives what was read on the
     way (the resource's tags), so nothing is read twice."""
     notes = list(settings.notes)
-    decision, reason = _decision(finding, remediation, settings, lambda_context, notes, {} if facts is None else facts)
+    if finding.sample:  # before anything is read: a sample's names are placeholders, never acted on
+        decision, reason = "wiring-test", wiring_test_reason(finding, remediation, settings)
+    else:
+        decision, reason = _decision(finding, remediation, settings, lambda_context, notes, {} if facts is None else facts)
     return decision, "; ".join([reason, *notes])
+
+
+# What each mode would make of a real finding, in a wiring test's answer.
+MODE_WOULD = {
+    "enforce": "it would apply that at once",
+    "dry-run": "it would only report it",
+    "approve": "it would ask a person to approve it first",
+    "off": "it would leave the finding alone",
+}
+
+
+def wiring_test_reason(finding: Finding, remediation: Remediation, settings: Settings) -> str:
+    """A sample finding's answer: what Warden would do with a real one, having read and changed nothing."""
+    mode, source = settings.mode_of(remediation.name, remediation.family)
+    return (
+        f"{finding.source} marked this finding a sample, so it is a wiring test: Warden read nothing and changed "
+        f"nothing. For a real {finding.type} finding it would run {remediation.name}: {remediation.describe()}. "
+        f"{source} is {mode}, so {MODE_WOULD.get(mode, 'it would act as that mode says')}"
+    )
 
 
 def _decision(

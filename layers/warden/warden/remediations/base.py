@@ -74,6 +74,7 @@ class Triggers:
     guardduty_types: tuple[str, ...] = ()
     alarm_metrics: tuple[str, ...] = ()  # "<namespace>/<metric>" of CloudWatch alarms
     securityhub_controls: tuple[str, ...] = ()  # Security Hub control ids (Compliance.SecurityControlId)
+    macie_types: tuple[str, ...] = ()  # Amazon Macie finding types, e.g. "Policy:IAMUser/S3BucketPublic"
 
 
 class Remediation:
@@ -94,9 +95,16 @@ class Remediation:
     volatile_snapshot_keys: ClassVar[tuple[str, ...]] = ()
     # True when there is nothing safe to change: plan always raises NeedsDecision with the options.
     notify_only: ClassVar[bool] = False
+    # What the fix does, in one sentence for a person (a wiring test's "what Warden would do").
+    summary: ClassVar[str] = ""
 
     def handles(self, resource_type: str) -> bool:
         return resource_type in (self.resource_types or (self.resource_type,))
+
+    def describe(self) -> str:
+        """`summary`, or the first line of the class's docstring, or the name."""
+        doc = (type(self).__doc__ or "").strip().splitlines()
+        return self.summary or (doc[0] if doc else self.name)
 
     def resource_tags(self, finding: Finding, aws) -> dict[str, str]:
         """Tags used for exemptions; raise ResourceGone if the resource no longer exists."""

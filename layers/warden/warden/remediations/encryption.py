@@ -150,6 +150,12 @@ class RestoreBucketEncryption(Remediation):
         cloudtrail_events=("DeleteBucketEncryption", "PutBucketEncryption"),
         config_rules=("s3-default-encryption-kms",),
         securityhub_controls=("S3.17",),
+        macie_types=("Policy:IAMUser/S3BucketEncryptionDisabled",),
+    )
+    summary = (
+        "put the bucket's default encryption back to SSE-KMS with the customer-managed key it had (from AWS Config "
+        "history, Warden's audit history, the warden:kms-key tag or DefaultKmsKeyArn), S3 Bucket Key on; "
+        "without a known key, ask a person instead of guessing"
     )
     permissions = (
         "s3:GetEncryptionConfiguration",

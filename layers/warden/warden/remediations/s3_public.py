@@ -19,6 +19,7 @@ from warden.finding import ACCOUNT_RESOURCE_TYPE, Finding
 from warden.remediations.base import (
     AccessDenied,
     Change,
+    NeedsDecision,
     Remediation,
     ResourceGone,
     Triggers,
@@ -145,6 +146,43 @@ def public_grants(acl: dict) -> list[dict]:
     return [g for g in acl.get("Grants", []) if g.get("Grantee", {}).get("URI") in PUBLIC_GROUPS]
 
 
+def _account_of(principal: Any) -> str | None:
+    """The account an AWS principal belongs to: an account id, or the account field of an IAM ARN."""
+    if not isinstance(principal, str):
+        return None
+    if principal.isdigit() and len(principal) == 12:
+        return principal
+    parts = principal.split(":")
+    return parts[4] if len(parts) > 5 and parts[2] in ("iam", "sts") and parts[4].isdigit() else None
+
+
+def cross_account_grants(before: dict, account: str) -> list[str]:
+    """The grants of the bucket policy and ACL to other AWS accounts that are not public, in words.
+    Warden reports them and never changes them: sharing with a named account is a decision."""
+    found = []
+    statements = _as_list((before.get("policy") or {}).get("Statement"))
+    for index, statement in enumerate(statements):
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow" or grants_public_access(statement):
+            continue
+        principal = statement.get("Principal")
+        aws = _as_list(principal.get("AWS")) if isinstance(principal, dict) else []
+        others = sorted({a for a in map(_account_of, aws) if a and a != account})
+        if others:
+            label = f"Sid {statement['Sid']!r}" if statement.get("Sid") else f"statement #{index + 1}"
+            actions = ", ".join(map(str, _as_list(statement.get("Action") or statement.get("NotAction"))))
+            found.append(f"bucket policy {label} allows account {', '.join(others)}: {actions}")
+    acl = before.get("acl") or {}
+    owner = (acl.get("Owner") or {}).get("ID")
+    for grant in acl.get("Grants", []):
+        grantee = grant.get("Grantee") or {}
+        if grantee.get("Type") == "CanonicalUser" and grantee.get("ID") != owner:
+            who = grantee.get("DisplayName") or f"canonical user {str(grantee.get('ID'))[:16]}..."
+            found.append(f"ACL grants {grant.get('Permission')} to {who} (another account)")
+        elif grantee.get("Type") == "AmazonCustomerByEmail":
+            found.append(f"ACL grants {grant.get('Permission')} to the account of {grantee.get('EmailAddress')}")
+    return found
+
+
 def _flags(config: dict | None) -> str:
     config = config or {}
     return ",".join(f"{s}={str(bool(config.get(s))).lower()}" for s in BLOCK_SETTINGS)
@@ -193,7 +231,20 @@ class QuarantinePublicBucket(Remediation):
             "Policy:S3/BucketPublicAccessGranted",
         ),
         securityhub_controls=("S3.2", "S3.3", "S3.8"),
+        macie_types=(
+            "Policy:IAMUser/S3BucketPublic",
+            "Policy:IAMUser/S3BlockPublicAccessDisabled",
+            "Policy:IAMUser/S3BucketSharedExternally",
+        ),
     )
+    summary = (
+        "turn on all four Block Public Access settings of the bucket, remove only the policy statements and ACL "
+        "grants that are public, keep every other statement and grant (cross-account ones included), and tag the "
+        "bucket as quarantined; objects are never touched"
+    )
+    # Findings that say "shared with other accounts", which is not public: Warden removes public access
+    # if there is any, and reports the cross-account grants without changing them.
+    shared_not_public = frozenset({("macie", "Policy:IAMUser/S3BucketSharedExternally")})
     permissions = (
         "s3:GetBucketPublicAccessBlock",
         "s3:GetBucketPolicy",
@@ -251,6 +302,15 @@ class QuarantinePublicBucket(Remediation):
 
     def plan(self, finding: Finding, before: dict[str, Any]) -> list[Change]:
         bucket = finding.resource_name
+        if (finding.source, finding.type) in self.shared_not_public and not self._public(before):
+            grants = cross_account_grants(before, finding.account) or [
+                "none in the bucket policy or ACL (access points and replication are not checked)"
+            ]
+            raise NeedsDecision(
+                f"{finding.source} reports {bucket} shared with other AWS accounts, which is not public access: "
+                f"Warden changed nothing. Cross-account grants: {'; '.join(grants)}. Remove them by hand if the "
+                "sharing is not intended, or exempt the bucket if it is."
+            )
         changes = []
         block = _block_change(
             before["public_access_block"],
@@ -280,6 +340,19 @@ class QuarantinePublicBucket(Remediation):
             if tagging:
                 changes.append(tagging)
         return changes
+
+    @staticmethod
+    def _public(before: dict[str, Any]) -> bool:
+        """Whether the bucket policy or ACL grants public access (whatever Block Public Access says)."""
+        return bool((before["policy"] is not None and split_policy(before["policy"])[0]) or public_grants(before["acl"]))
+
+    def advice(self, finding: Finding, before: dict[str, Any]) -> list[str]:
+        kept = cross_account_grants(before, finding.account)
+        if not kept:
+            return []
+        return [f"Kept, not public, so not changed: {grant}." for grant in kept] + [
+            "Remove any of these by hand if that sharing is no longer intended."
+        ]
 
     def _plan_policy(self, bucket: str, policy: dict) -> list[Change]:
         public, kept = split_policy(policy)
