@@ -126,7 +126,7 @@ def test_approved_change_is_applied_and_says_who_approved(approving):
     assert asked["subject"].startswith("[Warden] APPROVAL NEEDED: public S3 bucket")
     assert asked["attributes"]["outcome"] == "awaiting-approval" and asked["attributes"]["severity"] == "HIGH"
     assert f"python -m warden_ops approve {waiting.finding_id}" in asked["body"]
-    assert "WHAT WARDEN WILL DO IF APPROVED" in asked["body"] and "Removed 1 public statement(s)" in asked["body"]
+    assert "WHAT WARDEN WILL DO IF APPROVED" in asked["body"] and "Would remove 1 public statement(s)" in asked["body"]
     caller = TwinTarget(twin).caller()
     assert fixed["attributes"]["outcome"] == "remediated"
     assert f"Approved by {caller}" in fixed["body"]

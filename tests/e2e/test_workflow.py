@@ -38,8 +38,8 @@ def test_dry_run_changes_nothing_and_says_what_it_would_do():
         (message,) = result.notifications
         assert message["attributes"]["outcome"] == "would-remediate"
         assert "DRY RUN" in message["subject"]
-        assert "Removed 1 public statement(s)" in message["body"]
-        assert "nothing was changed" in message["body"]
+        assert "Would remove 1 public statement(s)" in message["body"]
+        assert "DRY RUN: nothing was changed (Mode is dry-run)." in message["body"]
         assert result.audit_records[0]["before"]["policy"] == scenarios.TRAINING_POLICY
 
 

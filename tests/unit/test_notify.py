@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from warden.notify import OUTCOMES, compose, compose_alarm
+from warden.notify import OUTCOMES, compose, compose_alarm, would
 
 FINDING = {
     "id": "cloudtrail:abc",
@@ -73,8 +73,39 @@ def test_failed_message_shows_the_error_message_not_raw_json():
 def test_dry_run_message_says_nothing_was_changed():
     message = compose("would-remediate", {**STATE, "decision": "dry-run", "reason": "Mode is dry-run"})
     assert "DRY RUN" in message.subject
-    assert "nothing was changed" in message.body
-    assert "- Removed public ACL grant(s)" in message.body
+    assert "DRY RUN: nothing was changed (Mode is dry-run)." in message.body
+    assert message.body.count("Mode is dry-run") == 1, "said once"
+    section = message.body.split("WHAT WARDEN WOULD DO\n")[1].split("\n\n")[0]
+    assert section.splitlines() == ["  - Block Public Access would be turned on", "  - Would remove public ACL grant(s)"]
+
+
+def test_dry_run_message_gives_the_commands_that_let_warden_fix_it():
+    body = compose("would-remediate", {**STATE, "decision": "dry-run", "reason": "Mode is dry-run"}).body
+    assert "as above" not in body
+    how = body.split("TO FIX IT\n")[1].split("\n\n")[0]
+    assert 'add "s3-quarantine-public-bucket": "enforce" to "modes"' in how
+    assert "python -m warden_ops settings show > settings.json" in how and "python -m warden_ops settings set settings.json" in how
+    assert 'make deploy PARAMS="Mode=enforce"' in how
+    iam = compose("would-remediate", {**STATE, "remediation": "iam-detach-admin-policies", "decision": "dry-run", "reason": "IamMode is dry-run"}).body
+    assert 'make deploy PARAMS="IamMode=enforce"' in iam
+
+
+@pytest.mark.parametrize(
+    ("done", "would_do"),
+    [
+        ("Removed 1 public statement(s) from the bucket policy", "Would remove 1 public statement(s) from the bucket policy"),
+        ("Tagged the bucket warden:quarantined-by=warden", "Would tag the bucket warden:quarantined-by=warden"),
+        ("Detached arn:aws:iam::aws:policy/AdministratorAccess from role r", "Would detach arn:aws:iam::aws:policy/AdministratorAccess from role r"),
+        ("Block Public Access turned on: BlockPublicAcls (all four settings now true)", "Block Public Access would be turned on: BlockPublicAcls (all four settings then true)"),
+        ("Key enabled: Disabled -> Enabled", "Key would be enabled: Disabled -> Enabled"),
+        ("Deletion of the key cancelled (was scheduled for 2026-12-08)", "Deletion of the key would be cancelled (was scheduled for 2026-12-08)"),
+        ("Access key AKIA1 of user ci deactivated: Active -> Inactive", "Access key AKIA1 of user ci would be deactivated: Active -> Inactive"),
+        ("Stage prod throttled: rate 500 -> 10", "Stage prod would be throttled: rate 500 -> 10"),
+        ("Default version v2 -> v1 (the newest earlier version)", "Would change: Default version v2 -> v1 (the newest earlier version)"),
+    ],
+)
+def test_a_planned_change_is_said_as_what_warden_would_do(done, would_do):
+    assert would(done) == would_do
 
 
 def test_rejected_event_message_names_the_reason_and_the_event():

@@ -138,6 +138,41 @@ def _changes(title: str, changes: list[dict]) -> list[str]:
     return lines + [""]
 
 
+# A change's summary says what was done ("Removed ...", "Key enabled: Disabled -> Enabled"); a dry
+# run says the same as what Warden would do.
+_DONE_VERBS = {"Removed": "remove", "Tagged": "tag", "Deleted": "delete", "Detached": "detach", "Revoked": "revoke", "Added": "add"}
+_DONE_PARTICIPLE = re.compile(r"\b(turned on|turned off|restored|enabled|disabled|cancelled|deactivated|rewritten|stopped|throttled|lowered|detached|deleted)\b")
+
+
+def would(summary: str) -> str:
+    """'Removed 1 public statement(s)' -> 'Would remove 1 public statement(s)'; 'Key enabled: Disabled
+    -> Enabled' -> 'Key would be enabled: Disabled -> Enabled'; anything else -> 'Would change: ...'."""
+    first, _, rest = summary.partition(" ")
+    if first in _DONE_VERBS:
+        return f"Would {_DONE_VERBS[first]} {rest}"
+    head = re.split(r"[:(]", summary, maxsplit=1)[0]
+    match = _DONE_PARTICIPLE.search(head)
+    if match and match.start() > 0:
+        return f"{summary[: match.start()]}would be {summary[match.start():]}".replace(" now ", " then ")
+    return f"Would change: {summary}"
+
+
+def _how_to_let_warden_fix(remediation: str) -> list[str]:
+    mode_parameter = "IamMode" if remediation.startswith("iam-") else "Mode"
+    return [
+        "TO FIX IT",
+        "  By hand: make the changes listed under WHAT WARDEN WOULD DO; the console link under WHERE opens the resource.",
+        f"  Or let Warden make them, for this remediation only: add \"{remediation}\": \"enforce\" to \"modes\" in the",
+        "  run-time settings (applies within a minute):",
+        "    python -m warden_ops settings show > settings.json      # then edit settings.json",
+        "    python -m warden_ops settings set settings.json",
+        f"  Or for every {'IAM remediation' if mode_parameter == 'IamMode' else 'remediation'}: make deploy PARAMS=\"{mode_parameter}=enforce\"",
+        "  Warden then fixes it when the exposure is next reported (AWS Config re-evaluation, a repeated",
+        "  GuardDuty finding, the next CloudTrail change).",
+        "",
+    ]
+
+
 def _advice(result: dict) -> list[str]:
     advice = result.get("advice") or []
     return ["WHAT YOU NEED TO DO", *[f"  {line}" for line in advice], ""] if advice else []
@@ -215,12 +250,12 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
             lines += prevention_lines(remediation)
             lines += _undo(changes, finding["id"])
         elif outcome == "would-remediate":
-            lines += [f"Mode is dry-run: nothing was changed. ({state.get('reason', '')})", ""]
-            lines += _changes("WHAT WARDEN WOULD DO", changes)
+            lines += [f"DRY RUN: nothing was changed ({state.get('reason') or 'Mode is dry-run'}).", ""]
+            lines += _changes("WHAT WARDEN WOULD DO", [{**c, "summary": would(c["summary"])} for c in changes])
             lines += _advice(result)
             lines += _ownership(state)
             lines += prevention_lines(remediation)
-            lines += ["TO LET WARDEN FIX IT", "  Fix it by hand as above, or set the Mode parameter to enforce.", ""]
+            lines += _how_to_let_warden_fix(remediation)
         elif outcome == "restored":
             cooldown = state.get("cooldown") or {}
             lines += [
@@ -241,8 +276,8 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
             lines += _undo(changes, finding["id"])
         elif outcome == "awaiting-approval":
             expires = state.get("approval_expires_at", "the approval timeout")
-            lines += [f"Mode is approve: nothing was changed yet. ({state.get('reason', '')})", ""]
-            lines += _changes("WHAT WARDEN WILL DO IF APPROVED", changes)
+            lines += [f"APPROVAL NEEDED: nothing was changed yet ({state.get('reason') or 'Mode is approve'}).", ""]
+            lines += _changes("WHAT WARDEN WILL DO IF APPROVED", [{**c, "summary": would(c["summary"])} for c in changes])
             lines += _advice(result)
             lines += _ownership(state)
             lines += [
