@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
+from datetime import datetime, timezone
 from contextlib import contextmanager
 from typing import Any, Iterator
 from unittest import mock
@@ -168,6 +170,36 @@ class Organization(Twin):
         if not self.forwarded_by(account, event):
             return Result(event, [], [])
         return super().send(event)
+
+    def heartbeat(self, member: str) -> dict | None:
+        """The spoke's hourly scheduled event, if the spoke still has its heartbeat rule: the hub's
+        Heartbeat rule (its pattern from template.yaml) delivers it to SpokeHealth."""
+        from moto.events.models import EventPattern
+
+        account = self.members.get(member, member)
+        events = self.client("events", account)
+        if not events.list_rules(NamePrefix=spoke.HEARTBEAT_RULE)["Rules"]:
+            return None  # the spoke stack is gone: nothing is sent
+        scheduled = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": account,
+            "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.region,
+            "resources": [f"arn:aws:events:{self.region}:{account}:rule/{spoke.HEARTBEAT_RULE}"],
+            "detail": {},
+        }
+        rule = self._resolve(self.template["Resources"]["SpokeHealthFunction"]["Properties"]["Events"]["Heartbeat"])
+        assert EventPattern.load(json.dumps(rule["Properties"]["Pattern"])).matches_event(scheduled)
+        return self.invoke("SpokeHealthFunction", scheduled)
+
+    def check_spokes(self) -> list[dict]:
+        """The hub's hourly check; returns the messages it sent to on-call."""
+        self._drain_inbox()
+        self.invoke("SpokeHealthFunction", {"action": "check"})
+        return self._drain_inbox()
 
     def remove_spoke(self, member: str) -> None:
         """A member team deletes the spoke stack: its roles and rules are gone."""

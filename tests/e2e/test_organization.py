@@ -5,6 +5,7 @@ as IAM would for spoke.yaml's form (see local/organization.py); the bus policy b
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -111,3 +112,29 @@ def test_a_member_without_the_spoke_cannot_be_changed_and_on_call_is_told(org):
     assert result.status == "FAILED"
     assert not block_public_access(org, "ml-prod")  # nothing changed
     assert "AccessDenied" in result.notifications[-1]["body"] or "not authorized" in result.notifications[-1]["body"]
+
+
+def test_a_spoke_that_stops_forwarding_is_reported_once_and_its_return_too(org):
+    org.heartbeat("ml-research")
+    org.heartbeat("ml-prod")
+    assert org.check_spokes() == []  # both heard from
+
+    org.remove_spoke("ml-prod")  # a member team deletes the stack
+    assert org.heartbeat("ml-prod") is None  # nothing is sent any more
+    # Three hours pass (the silence threshold): ml-prod's last heartbeat is that old; ml-research keeps beating.
+    three_hours_ago = str(int(time.time()) - 3 * 3600 - 60)
+    org.client("dynamodb").update_item(
+        TableName=org.physical["DedupeTable"], Key={"id": {"S": f"spoke-heartbeat#{org.members['ml-prod']}"}},
+        UpdateExpression="SET last_seen = :t", ExpressionAttributeValues={":t": {"N": three_hours_ago}},
+    )
+    org.heartbeat("ml-research")
+
+    (message,) = org.check_spokes()
+    assert message["attributes"]["severity"] == "HIGH"
+    assert org.members["ml-prod"] in message["body"] and org.members["ml-research"] not in message["body"]
+    assert org.check_spokes() == []  # said once, not every hour
+
+    org.deploy_spoke(org.members["ml-prod"])  # the StackSet puts it back
+    org.heartbeat("ml-prod")
+    (back,) = org._drain_inbox()
+    assert "forwarding events to the hub again" in back["body"]

@@ -23,6 +23,7 @@ RESOURCES = TEMPLATE["Resources"]
 ASL = json.loads((ROOT / "statemachines" / "remediation.asl.json").read_text())
 # Actions that AWS does not allow to be scoped to a resource, so "*" is the narrowest possible.
 UNSCOPABLE = {
+    "organizations:ListAccounts",
     "iam:ListPolicies",
     "s3:GetAccountPublicAccessBlock",
     "s3:PutAccountPublicAccessBlock",
@@ -93,6 +94,11 @@ EXPECTED_ACTIONS = {
     "RollbackFunction": union("rollback_permissions", registry.all_remediations())
     | {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"},
 }
+
+
+# Organization mode: spoke heartbeats in the dedupe table, the organization's accounts, one message.
+EXPECTED_ACTIONS["SpokeHealthFunction"] = {"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:BatchGetItem",
+                                           "organizations:ListAccounts", "sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"}
 
 
 def test_every_function_is_covered_by_the_least_privilege_check():
