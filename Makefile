@@ -4,7 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test replay lint clean deploy spoke
+.PHONY: demo test replay lint clean deploy spoke build sam-build python313
+
+# `sam build` needs python3.13, Lambda's runtime. Where it is not on the path but pyenv has one
+# installed, it is put beside the current version (PYENV_VERSION=3.11.7:3.13.0).
+PY313_ENV := $(shell python3.13 -c '' 2>/dev/null || v=$$(pyenv versions --bare 2>/dev/null | grep -m1 '^3\.13'); [ -n "$$v" ] && echo "PYENV_VERSION=$$(pyenv version-name):$$v")
+SAM := $(PY313_ENV) SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam
 
 $(INSTALLED): requirements-dev.txt constraints.txt layers/warden/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,13 +21,27 @@ $(INSTALLED): requirements-dev.txt constraints.txt layers/warden/requirements.tx
 demo: $(INSTALLED)
 	$(PY) -m local demo
 
-## test: set up, then lint, then run unit and end-to-end tests, cfn-lint and `sam validate --lint`
-test: $(INSTALLED) lint
+## test: set up, then lint, sam build, then run unit and end-to-end tests, cfn-lint and `sam validate --lint`
+test: $(INSTALLED) lint build
 	SAM_CLI_TELEMETRY=0 $(PY) -m pytest
 
 ## lint: ruff (pyproject.toml [tool.ruff.lint]: unused or undefined names, likely bugs)
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
+
+## build: sam build as Lambda runs it (python3.13, arm64) into .aws-sam/build; on a machine that is not arm64,
+## also an x86_64 twin of the layer (.aws-sam/build-x86_64), so tests/unit/test_build.py can import the handlers
+## here from the built artifact (arm64 wheels such as pydantic_core's do not load on x86_64). Both cached by SAM.
+build: $(INSTALLED) sam-build
+sam-build:
+	$(SAM) build
+ifeq ($(filter aarch64 arm64,$(shell uname -m)),)
+	LAYER_PLATFORM=manylinux2014_x86_64 $(SAM) build WardenLayer --build-dir .aws-sam/build-x86_64 --cache-dir .aws-sam/cache-x86_64
+endif
+
+## python313: print the python3.13 that `sam build` uses
+python313:
+	@$(PY313_ENV) python3.13 -c 'import sys; print(sys.executable)'
 
 ## replay EVENT=path.json [MODE=enforce]: run one event file through the twin
 replay: $(INSTALLED)
@@ -70,6 +89,6 @@ bench: $(INSTALLED) $(BENCH_INSTALLED)
 ## DeployerPrincipalArn set to you. Parameters not named keep their deployed value (SAM's UsePreviousValue);
 ## the first deploy takes the template's defaults (Mode dry-run). Needs AWS credentials and a region.
 deploy: $(INSTALLED)
-	SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam build
-	SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam deploy --parameter-overrides \
+	$(SAM) build
+	$(SAM) deploy --parameter-overrides \
 	  DeployerPrincipalArn=$$($(PY) -c 'import boto3; print(boto3.client("sts").get_caller_identity()["Arn"])') $(PARAMS)

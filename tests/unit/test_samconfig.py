@@ -47,4 +47,6 @@ def test_make_deploy_names_no_mode_and_uses_the_venvs_sam():
     recipe = re.search(r"^deploy:.*?\n((?:\t.*\n)+)", makefile, flags=re.MULTILINE).group(1)
     assert "--guided" not in recipe, "--guided saves every answer, Mode included, into samconfig.toml"
     assert not re.search(r"\bMode=", recipe)
-    assert re.findall(r"(\S*sam) (?:build|deploy)", recipe) == ["$(VENV)/bin/sam", "$(VENV)/bin/sam"]
+    assert re.findall(r"(\S*) (?:build|deploy)\b", recipe) == ["$(SAM)", "$(SAM)"]
+    (sam,) = re.findall(r"^SAM := (.*)$", makefile, flags=re.MULTILINE)
+    assert sam.endswith(" $(VENV)/bin/sam"), "the venv's sam, not whichever is on the path"
