@@ -45,7 +45,9 @@ def test_a_public_bucket_in_a_member_account_is_fixed_from_the_hub_through_the_s
     (record,) = result.audit_records
     assert record["account"] == member and record["outcome"] == "remediated"
     (message,) = result.notifications
-    assert member in message["body"]
+    ou = org.organizational_units["ml-research"]
+    assert f"Account {member} (ml-research, OU {ou}), region us-east-1" in message["body"]
+    assert f"https://signin.aws.amazon.com/switchrole?account={member}&roleName=OrganizationAccountAccessRole" in message["body"]
 
 
 def test_an_event_from_an_account_outside_the_organization_is_rejected_before_anything_is_read(org):
@@ -138,3 +140,27 @@ def test_a_spoke_that_stops_forwarding_is_reported_once_and_its_return_too(org):
     org.heartbeat("ml-prod")
     (back,) = org._drain_inbox()
     assert "forwarding events to the hub again" in back["body"]
+
+
+def test_modes_and_exemptions_per_account_and_per_ou(org):
+    """The settings document's `accounts`: ml-prod's OU is dry-run, ml-research exempts one bucket."""
+    research, prod = org.members["ml-research"], org.members["ml-prod"]
+    document = {
+        "accounts": {
+            org.organizational_units["ml-prod"]: {"mode": "dry-run"},
+            research: {"exempt_resources": [{"resource": "arn:aws:s3:::ml-training-data-prod", "reason": "research demo"}]},
+        }
+    }
+    org.client("ssm").put_parameter(Name=org.physical["SettingsParameter"], Value=json.dumps(document), Overwrite=True)
+    for name in ("ml-research", "ml-prod"):
+        org.client("ec2", name).disable_ebs_encryption_by_default()
+
+    prod_ebs = org.send(as_account(event("cloudtrail-ec2-disableebsencryptionbydefault.json"), prod), "ml-prod")
+    research_ebs = org.send(as_account(event("cloudtrail-ec2-disableebsencryptionbydefault.json"), research), "ml-research")
+
+    assert prod_ebs.decision == "dry-run"  # its OU's mode
+    assert research_ebs.decision == "enforce"  # the organization-wide mode
+    assert org.client("ec2", "ml-prod").get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is False
+    scenarios.public_training_bucket(org.client("s3", "ml-research"))
+    exempt = org.send(as_account(event("cloudtrail-s3-putbucketpolicy-public.json"), research), "ml-research")
+    assert exempt.decision == "exempt" and "research demo" in exempt.executions[0].triage["reason"]

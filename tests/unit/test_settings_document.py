@@ -143,3 +143,37 @@ def test_a_document_over_4_kb_is_saved_compact_so_long_lists_fit():
     assert 4096 < len(saved) <= 8192 and "\n" not in saved
     assert json.loads(saved) == _exempting(150)
     assert runtime.stored_form(GOOD) == json.dumps(GOOD, indent=1), "small documents stay readable"
+
+
+def test_accounts_entries_are_validated_with_the_keys_an_account_may_set():
+    from warden.settings import validate
+
+    errors = validate({"accounts": {"12345": {"mode": "on"}, "111111111111": {"dedupe_window_seconds": 5}, "ou-ab12-cdefgh34": []}})
+    assert any("accounts.12345: '12345' is not an account id" in e for e in errors)
+    assert any("accounts.12345.mode: 'on' is not a mode" in e for e in errors)
+    assert any("accounts.111111111111.dedupe_window_seconds: not settable per account" in e for e in errors)
+    assert any("accounts.ou-ab12-cdefgh34: must be an object" in e for e in errors)
+    assert validate({"accounts": {"111111111111": {"mode": "enforce", "modes": {"iam": "dry-run"}}}}) == []
+
+
+def test_an_account_entry_that_switches_protection_off_is_flagged():
+    from warden.settings import protection_removed
+
+    removed = protection_removed({"accounts": {"111111111111": {"mode": "off"}}}, "123456789012", "us-east-1")
+    assert removed == ["accounts.111111111111: mode is off: every family that has no mode of its own is off"]
+
+
+def test_account_settings_add_exemptions_and_override_modes_nearest_last():
+    from warden.policy import Settings
+    from warden.settings import apply, for_account
+
+    base = apply(
+        Settings.from_env({"WARDEN_MODE": "enforce"}),
+        {"exempt_resources": ["arn:aws:s3:::org-wide-*"],
+         "accounts": {"ou-root-parent000": {"mode": "dry-run"}, "ou-ab12-child0000": {"mode": "approve"},
+                      "111111111111": {"exempt_resources": ["arn:aws:s3:::team-*"]}}},
+    )
+    scoped = for_account(base, "111111111111", ("ou-ab12-child0000", "ou-root-parent000"))
+    assert scoped.mode == "approve"  # the nearest OU wins over its parent
+    assert scoped.exempt_resource_patterns == ("arn:aws:s3:::org-wide-*", "arn:aws:s3:::team-*")
+    assert for_account(base, "222222222222").mode == "enforce"

@@ -7,6 +7,7 @@ subscribers filter (e.g. an SNS filter policy that drops `duplicate` and `exempt
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -116,7 +117,24 @@ def _severity(outcome: str, finding: dict | None) -> str:
     return (finding or {}).get("severity", "MEDIUM")
 
 
-def _what_found(finding: dict) -> list[str]:
+def _account_lines(finding: dict, member: dict | None) -> list[str]:
+    """Where, by account: in organization mode also the account's name, its OU and a link that
+    switches the console into it (MemberConsoleRoleName)."""
+    if not member:
+        return [f"  Account {finding['account']}, region {finding['region']}"]
+    ou = f", OU {member['ou']}" if member.get("ou") else ", directly under the organization's root"
+    role = os.environ.get("WARDEN_MEMBER_CONSOLE_ROLE", "OrganizationAccountAccessRole")
+    switch = (
+        f"https://signin.aws.amazon.com/switchrole?account={member['account']}&roleName={quote(role)}"
+        f"&displayName={quote(member.get('name') or member['account'])}"
+    )
+    return [
+        f"  Account {finding['account']} ({member.get('name') or 'no name'}{ou}), region {finding['region']}",
+        f"  Switch into it: {switch}",
+    ]
+
+
+def _what_found(finding: dict, member: dict | None = None) -> list[str]:
     actor = finding.get("actor") or "not stated by the source"
     return [
         "WHAT WAS FOUND",
@@ -125,7 +143,7 @@ def _what_found(finding: dict) -> list[str]:
         f"  Severity: {finding['severity']}   Source reference: {finding['raw_ref']}",
         "",
         "WHERE",
-        f"  Account {finding['account']}, region {finding['region']}",
+        *_account_lines(finding, member),
         f"  Resource: {finding['resource_arn']}",
         f"  Console:  {console_link(finding)}",
         "",
@@ -232,7 +250,7 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
     else:
         exposure = EXPOSURES.get(remediation, finding["resource_type"])
         subject = f"[Warden] {HEADLINES[outcome]}: {exposure} {finding['resource_arn'].split(':')[-1]}"
-        lines += _what_found(finding)
+        lines += _what_found(finding, state.get("member"))
         if outcome == "remediated":
             # Why Warden acted (which mode), and what else on-call should know, e.g. an expired exemption.
             lines += ["DECISION", f"  {state.get('decision', '-')}: {state.get('reason', '')}"]

@@ -92,6 +92,24 @@ def unguarded_reason(account: str) -> str | None:
     return None
 
 
+def ou_ids(account: str) -> tuple[str, ...]:
+    """The OUs above a guarded member account, nearest first; () for the hub, outside organization
+    mode, or for an account the hub does not guard (Triage rejects those anyway)."""
+    if not organization_mode() or account == own_account() or unguarded_reason(account):
+        return ()
+    member = membership(account)
+    return member.ou_ids if member else ()
+
+
+def member_summary(account: str) -> dict | None:
+    """{account, name, ou} of a member account for the message; None outside organization mode or
+    for the hub itself. Uses the membership Triage already resolved (cached)."""
+    if not organization_mode() or account == own_account():
+        return None
+    member = membership(account)
+    return None if member is None else {"account": account, "name": member.name, "ou": member.ou}
+
+
 def forget() -> None:
     """Drop cached memberships (tests, and the twin between scenarios)."""
     _cache.clear()

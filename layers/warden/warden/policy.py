@@ -41,6 +41,7 @@ class Settings:
     approval_timeout_seconds: int = 14400  # approve mode: how long the workflow waits for a person
     # Set once per settings version that switches protection off (warden.settings): what Notify pages with.
     settings_alert: dict | None = None
+    scoped: dict = field(default_factory=dict)  # organization mode: the document's `accounts` (account or OU id -> settings)
     iac: dict = field(default_factory=dict)  # the settings document's `iac` key (warden.ownership, reverts)
 
     @classmethod

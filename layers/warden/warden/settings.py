@@ -55,7 +55,10 @@ from warden.observability import logger, metrics
 from warden.policy import Settings, parse_terms
 
 RUNTIME_MODES = ("enforce", "dry-run", "approve", "off")
-KEYS = ("mode", "modes", "exempt_resources", "protected_principals", "dedupe_window_seconds", "approval_timeout_seconds", "comment", "iac")
+KEYS = ("mode", "modes", "exempt_resources", "protected_principals", "dedupe_window_seconds", "approval_timeout_seconds", "comment", "iac", "accounts")
+# Organization mode: what `accounts` may set for one member account or OU (the rest is organization-wide).
+SCOPED_KEYS = ("mode", "modes", "exempt_resources", "protected_principals")
+ACCOUNT_OR_OU = re.compile(r"^(\d{12}|ou-[a-z0-9]{4,32}-[a-z0-9]{8,32})$")
 # `iac`: who owns a resource (warden.ownership) and whose deploy reverts a fix. Tag key lists replace the defaults.
 IAC_TAG_LISTS = ("cdk_tag_keys", "terraform_tag_keys", "managed_by_tag_keys")
 IAC_KEYS = (*IAC_TAG_LISTS, "deployer_roles", "revert_window_seconds")
@@ -126,8 +129,44 @@ def validate(document: Any) -> list[str]:
     if "comment" in document and not isinstance(document["comment"], str):
         errors.append("comment: must be a string")
     errors += _iac_errors(document.get("iac", {}))
+    errors += _scoped_errors(document.get("accounts", {}))
     errors += filter(None, [_size_error(document)])
     return errors
+
+
+def _scoped_errors(scoped: Any) -> list[str]:
+    if not isinstance(scoped, dict):
+        return ["accounts: must be an object of account id or OU id -> settings for it"]
+    errors = []
+    for key, document in scoped.items():
+        where = f"accounts.{key}"
+        if not ACCOUNT_OR_OU.match(key):
+            errors.append(f"{where}: {key!r} is not an account id (12 digits) or an OU id (ou-xxxx-xxxxxxxx)")
+        if not isinstance(document, dict):
+            errors.append(f"{where}: must be an object with any of {', '.join(SCOPED_KEYS)}")
+            continue
+        errors += [f"{where}.{k}: not settable per account; the keys are {', '.join(SCOPED_KEYS)}" for k in document if k not in SCOPED_KEYS]
+        errors += [f"{where}.{e}" for e in validate({k: v for k, v in document.items() if k in SCOPED_KEYS})]
+    return errors
+
+
+def for_account(settings: Settings, account: str, ou_ids: tuple[str, ...] = ()) -> Settings:
+    """The settings for a finding in `account` (organization mode): the organization-wide ones, then
+    each OU's entry from the root down, then the account's own. Modes override; exemptions and
+    protected principals add to the organization-wide ones, never replace them."""
+    scoped = settings.scoped
+    for key in (*reversed(ou_ids), account):
+        document = scoped.get(key)
+        if not document:
+            continue
+        exemptions = apply(replace(settings, exempt_resource_patterns=(), exempt_terms={}), {"exempt_resources": document.get("exempt_resources", [])})
+        settings = apply(settings, {k: v for k, v in document.items() if k != "exempt_resources"})
+        settings = replace(
+            settings,
+            exempt_resource_patterns=settings.exempt_resource_patterns + exemptions.exempt_resource_patterns,
+            exempt_terms={**settings.exempt_terms, **exemptions.exempt_terms},
+        )
+    return settings
 
 
 def _iac_errors(iac: Any) -> list[str]:
@@ -205,6 +244,8 @@ def apply(base: Settings, document: dict[str, Any]) -> Settings:
         changes["approval_timeout_seconds"] = document["approval_timeout_seconds"]
     if "iac" in document:
         changes["iac"] = dict(document["iac"])
+    if "accounts" in document:
+        changes["scoped"] = dict(document["accounts"])
     if "exempt_resources" in document:
         entries = [e if isinstance(e, dict) else {"resource": e} for e in document["exempt_resources"]]
         changes["exempt_resource_patterns"] = tuple(e["resource"].strip() for e in entries)
@@ -246,6 +287,9 @@ def protection_removed(document: dict[str, Any], account: str, region: str) -> l
         kinds = [kind for kind, arn in any_resource.items() if fnmatch.fnmatchcase(arn, pattern)]
         if kinds:
             removed.append(f"exempt_resources[{index}] {pattern!r} exempts every {', every '.join(kinds)}")
+    for key, scoped in sorted(document.get("accounts", {}).items()):  # an account's or OU's own settings
+        scoped_account = key if key.isdigit() else account
+        removed += [f"accounts.{key}: {line}" for line in protection_removed(scoped, scoped_account, region)]
     return removed
 
 

@@ -28,6 +28,7 @@ from warden.remediations.base import (
     WardenError,
     retry_later_when_throttled,
 )
+from warden.settings import for_account
 from warden.settings import load as load_settings
 
 # --- triage ------------------------------------------------------------------------------------
@@ -145,6 +146,11 @@ def _decision(
     return mode, f"{source} is {mode}"
 
 
+def _settings_for(account: str, settings: Settings) -> Settings:
+    """Organization mode: the settings with the account's and its OUs' own entries applied."""
+    return for_account(settings, account, organization.ou_ids(account)) if settings.scoped else settings
+
+
 def triage(event: Any, lambda_context=None, execution: str | None = None) -> dict[str, Any]:
     """Raw event -> {finding, remediation, family, decision, reason}, or decision 'rejected'; with
     `settings_alert` when these settings switch protection off and on-call was not told yet (the
@@ -166,6 +172,7 @@ def _triage(event: Any, settings: Settings, lambda_context, execution: str | Non
         logger.warning("event rejected", extra={"reason": str(rejected)})
         return {"decision": "rejected", "reason": str(rejected), "event_summary": _event_summary(event)}
     logger.set_correlation_id(finding.id)
+    settings = _settings_for(finding.account, settings)
     remediation = registry.remediation_for(finding)
     if remediation is None:
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
@@ -193,6 +200,9 @@ def _triage(event: Any, settings: Settings, lambda_context, execution: str | Non
     }
     if owner is not None:
         triaged["owner"] = owner
+    member = organization.member_summary(finding.account)
+    if member:  # organization mode: which account and OU, for the message
+        triaged["member"] = member
     if decision == "approve":  # the workflow's wait for a person (TimeoutSecondsPath)
         triaged["approval_timeout_seconds"] = settings.approval_timeout_seconds
     return triaged
