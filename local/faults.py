@@ -98,6 +98,8 @@ class ApiCall:
             return f"arn:{partition}:s3:::{params['Bucket']}" if "Bucket" in params else "*"
         if self.service == "s3control":
             return "*"  # account-level public access block: no resource type exists
+        if self.service == "macie2":
+            return "*"  # Macie findings are no IAM resource type
         if self.service == "dynamodb" and "TableName" in params:
             table = f"arn:{partition}:dynamodb:{region}:{account}:table/{params['TableName']}"
             return f"{table}/index/{params['IndexName']}" if "IndexName" in params else table

@@ -112,6 +112,21 @@ def partner_shared_bucket(s3, name: str = PARTNER_BUCKET) -> None:
     s3.put_bucket_policy(Bucket=name, Policy=json.dumps(PARTNER_POLICY).replace(PARTNER_BUCKET, name))
 
 
+def macie_found_sensitive_data(finding: dict, bucket: str = TRAINING_BUCKET, days_ago: float = 2, **changes) -> dict:
+    """Macie holds this sensitive-data finding (a Macie Finding event's detail), retold about `bucket`
+    and dated `days_ago` days before now. Macie writes findings itself, so the twin puts it where
+    local/moto_macie.py keeps them."""
+    from datetime import datetime, timedelta, timezone
+
+    from local import moto_macie
+
+    when = (datetime.now(timezone.utc) - timedelta(days=days_ago)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    held = json.loads(json.dumps(finding).replace(finding["resourcesAffected"]["s3Bucket"]["name"], bucket))
+    held.update(createdAt=when, updatedAt=when, **changes)
+    moto_macie.holds(moto_macie.backend(held["accountId"], held["region"]), [held])
+    return held
+
+
 def exempt_website_bucket(s3, tag_key: str = "warden:exempt", name: str = EXEMPT_BUCKET) -> None:
     """A bucket that is public on purpose (a static site of model cards) and tagged exempt."""
     s3.create_bucket(Bucket=name)

@@ -159,6 +159,10 @@ class Twin:
 
         # Twin-only: moto lacks Security Hub BatchUpdateFindings (see module); its URL must exist before moto starts.
         self._stack.enter_context(moto_securityhub.patched())
+        from local import moto_macie
+
+        # Twin-only: moto lacks Macie ListFindings and GetFindings (see module); their URLs too.
+        self._stack.enter_context(moto_macie.patched())
         self._stack.enter_context(mock_aws(config=config))
         from local import moto_patches
 

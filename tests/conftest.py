@@ -59,4 +59,6 @@ def twin(request):
             scenarios.abused_apis(deployed.client)
         if macie:
             scenarios.partner_shared_bucket(deployed.client("s3"))
+            # Macie found personal and financial data in the training bucket two days ago.
+            scenarios.macie_found_sensitive_data(event("macie-sensitivedata-s3object-multiple.json")["detail"])
         yield deployed

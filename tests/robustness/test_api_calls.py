@@ -71,7 +71,8 @@ ALARM = {
 
 
 # tests/conftest.py sets up the IAM and API-throttling scenarios only for tests whose name says so
-@pytest.mark.parametrize("scenarios", ["all-events-s3-encryption-iam-cloudwatch"])
+# "macie": Macie=enabled and Macie holds a sensitive-data finding, so Triage's macie2 calls are checked too.
+@pytest.mark.parametrize("scenarios", ["all-events-s3-encryption-iam-cloudwatch-macie"])
 def test_every_call_on_the_twin_is_granted_to_the_function_that_made_it(twin, scenarios):
     """The first events/ file of every remediation, the malformed ones and an alarm action,
     through the real rules and workflow (tests/e2e runs every file): each call a handler makes
@@ -91,6 +92,8 @@ def test_every_call_on_the_twin_is_granted_to_the_function_that_made_it(twin, sc
     }
     assert {"TriageFunction", "S3PublicAccessFunction", "VerifyFunction", "NotifyFunction"} <= ran
     assert ran <= {c.function for c in by_function}, "every function the workflow ran had its calls attributed"
+    # Macie holds a sensitive-data finding for the training bucket: Triage read it, with its own role
+    assert {"macie2:ListFindings", "macie2:GetFindings"} <= {c.action for c in by_function if c.function == "TriageFunction"}
     refused = sorted(
         {
             f"{c.function}: {c.action} on {c.resource(twin.account)}"

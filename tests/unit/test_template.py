@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cfnlint.decode import decode
 
-from warden import registry
+from warden import macie, registry
 from warden.notify import OUTCOMES
 from warden.remediations import base
 
@@ -31,6 +31,8 @@ UNSCOPABLE = {
     "ec2:EnableEbsEncryptionByDefault",
     "ec2:DisableEbsEncryptionByDefault",
     "config:GetResourceConfigHistory",
+    "macie2:ListFindings",  # Macie findings are no IAM resource type
+    "macie2:GetFindings",
 }
 
 
@@ -77,6 +79,7 @@ EXPECTED_ACTIONS = {
     "TriageFunction": union("tag_permissions", registry.all_remediations())
     | {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
     | {"ssm:GetParameter"}  # the run-time settings document
+    | set(macie.PERMISSIONS)  # Macie=enabled: what Macie found in a bucket before it is fixed (Fn::If)
     | {"organizations:DescribeAccount", "organizations:ListParents"},  # organization mode: is the account a member
     "S3PublicAccessFunction": union("permissions", registry.family("s3_public")) | AUDIT_UPDATE,
     "EncryptionFunction": union("permissions", registry.family("encryption")) | AUDIT_UPDATE,
@@ -173,6 +176,19 @@ def test_macie_is_reached_only_when_the_parameter_enables_it():
     for rule in macie_rules.values():
         assert rule["State"] == {"Fn::If": ["UseMacie", "ENABLED", "DISABLED"]}
     assert TEMPLATE["Parameters"]["Macie"]["Default"] == "disabled"
+
+
+
+def test_only_triage_may_read_macie_and_only_when_the_parameter_enables_it():
+    granting = {function for function in EXPECTED_ACTIONS if actions(function) & set(macie.PERMISSIONS)}
+    assert granting == {"TriageFunction"}, "one role reads Macie: the one that decides the severity"
+    (conditional,) = [s["Fn::If"] for s in RESOURCES["TriageFunction"]["Properties"]["Policies"][0]["Statement"]
+                      if "Fn::If" in s and s["Fn::If"][0] == "UseMacie"]
+    _condition, allowed, otherwise = conditional
+    assert otherwise == {"Ref": "AWS::NoValue"}
+    assert sorted(allowed["Action"]) == sorted(macie.PERMISSIONS)
+    variables = RESOURCES["TriageFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["WARDEN_MACIE"] == {"Ref": "Macie"}
 
 
 def test_security_hub_is_reached_only_when_the_parameter_enables_it():

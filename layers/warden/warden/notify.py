@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from warden.macie import describe as sensitive_data_lines
 from warden.ownership import Owner
 from warden.prevention import summary_lines as prevention_lines
 from warden.template_patches import render as render_patches
@@ -107,9 +108,14 @@ def execution_link(execution_arn: str | None) -> str | None:
     return f"https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{execution_arn}"
 
 
+def _urgent(finding: dict | None) -> bool:
+    """Macie (or the security team's tag) says the exposed bucket holds sensitive data."""
+    return bool(((finding or {}).get("details") or {}).get("sensitive_data"))
+
+
 def _severity(outcome: str, finding: dict | None) -> str:
     if outcome in ("failed", "rejected", "needs-decision", "escalated", "awaiting-approval", "expired", "settings-changed"):
-        return "HIGH"
+        return "CRITICAL" if _urgent(finding) else "HIGH"
     if outcome in ("exempt", "duplicate", "resource-gone", "approval-rejected"):
         return "INFO"
     if outcome == "wiring-test":
@@ -147,6 +153,7 @@ def _what_found(finding: dict, member: dict | None = None) -> list[str]:
         f"  Resource: {finding['resource_arn']}",
         f"  Console:  {console_link(finding)}",
         "",
+        *sensitive_data_lines(finding),
     ]
 
 
@@ -249,7 +256,11 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
         ]
     else:
         exposure = EXPOSURES.get(remediation, finding["resource_type"])
-        subject = f"[Warden] {HEADLINES[outcome]}: {exposure} {finding['resource_arn'].split(':')[-1]}"
+        headline = HEADLINES[outcome]
+        if _urgent(finding):
+            exposure += " with sensitive data"
+            headline = f"URGENT {headline}" if outcome == "awaiting-approval" else headline
+        subject = f"[Warden] {headline}: {exposure} {finding['resource_arn'].split(':')[-1]}"
         lines += _what_found(finding, state.get("member"))
         if outcome == "remediated":
             # Why Warden acted (which mode), and what else on-call should know, e.g. an expired exemption.
@@ -295,6 +306,8 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
         elif outcome == "awaiting-approval":
             expires = state.get("approval_expires_at", "the approval timeout")
             lines += [f"APPROVAL NEEDED: nothing was changed yet ({state.get('reason') or 'Mode is approve'}).", ""]
+            if _urgent(finding):
+                lines += ["URGENT: the bucket holds sensitive data (above) and stays exposed until someone answers.", ""]
             lines += _changes("WHAT WARDEN WILL DO IF APPROVED", [{**c, "summary": would(c["summary"])} for c in changes])
             lines += _advice(result)
             lines += _ownership(state)
@@ -482,7 +495,7 @@ def chatbot_message(message: Message, finding: dict | None) -> dict[str, Any]:
         "source": "custom",
         "content": {
             "textType": "client-markdown",
-            "title": (":rotating_light: " if outcome in ACTION_NEEDED and severity == "HIGH" else "") + message.subject,
+            "title": (":rotating_light: " if outcome in ACTION_NEEDED and severity in ("HIGH", "CRITICAL") else "") + message.subject,
             "description": _markdown(message.body),
             "nextSteps": next_steps,
             "keywords": [outcome, severity, message.attributes["remediation"]],

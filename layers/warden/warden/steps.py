@@ -13,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
-from warden import audit, organization, ownership, prevention, registry, securityhub, template_patches
+from warden import audit, macie, organization, ownership, prevention, registry, securityhub, template_patches
 from warden.aws import client, for_finding
 from warden.finding import Finding
 from warden.notify import compose, compose_alarm, publish_arguments
@@ -180,6 +180,11 @@ def _triage(event: Any, settings: Settings, lambda_context, execution: str | Non
         return {"decision": "rejected", "reason": reason, "event_summary": _event_summary(event)}
     facts: dict[str, Any] = {}
     decision, reason = _decide(finding, remediation, settings, lambda_context, facts)
+    if macie.applies(finding, remediation.name, decision):  # Macie=enabled, a bucket Warden will act on
+        finding, unread = macie.raise_if_sensitive(finding, for_finding(finding), facts.get("tags"))
+        reason = f"{reason}; {unread}" if unread else reason
+        if finding.severity == "CRITICAL":
+            metrics.add_metric(name="SensitiveDataRaised", unit=MetricUnit.Count, value=1)
     owner = (
         ownership.classify(facts["tags"], settings.iac, taggable=bool(remediation.tag_permissions)).to_dict()
         if "tags" in facts else None
