@@ -30,13 +30,14 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 
 ## build: sam build as Lambda runs it (python3.13, arm64) into .aws-sam/build; on a machine that is not arm64,
-## also an x86_64 twin of the layer (.aws-sam/build-x86_64), so tests/unit/test_build.py can import the handlers
+## also an x86_64 twin of the layer (.aws-sam/x86_64, with its own build graph: else SAM reuses a cache that
+## the arm64 build's source hashes validate), so tests/unit/test_build.py can import the handlers
 ## here from the built artifact (arm64 wheels such as pydantic_core's do not load on x86_64). Both cached by SAM.
 build: $(INSTALLED) sam-build
 sam-build:
 	$(SAM) build
 ifeq ($(filter aarch64 arm64,$(shell uname -m)),)
-	LAYER_PLATFORM=manylinux2014_x86_64 $(SAM) build WardenLayer --build-dir .aws-sam/build-x86_64 --cache-dir .aws-sam/cache-x86_64
+	LAYER_PLATFORM=manylinux2014_x86_64 $(SAM) build WardenLayer --build-dir .aws-sam/x86_64/build --cache-dir .aws-sam/x86_64/cache
 endif
 
 ## python313: print the python3.13 that `sam build` uses

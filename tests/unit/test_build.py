@@ -20,7 +20,7 @@ from cfnlint.decode import decode
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / ".aws-sam" / "build"
-X86_TWIN = ROOT / ".aws-sam" / "build-x86_64"
+X86_TWIN = ROOT / ".aws-sam" / "x86_64" / "build"
 ARM = platform.machine() in ("aarch64", "arm64")
 TEMPLATE, _ = decode(str(ROOT / "template.yaml"))
 FUNCTIONS = {name: r["Properties"] for name, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
