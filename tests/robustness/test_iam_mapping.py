@@ -62,3 +62,11 @@ def test_a_call_outside_the_role_is_refused_by_the_check(s3_only):
     assert not allowed(statements, "sns:Publish", "arn:aws:sns:us-east-1:123456789012:warden-NotificationTopic")
     triage = role_statements(s3_only, "TriageFunction")
     assert not allowed(triage, "dynamodb:PutItem", "arn:aws:dynamodb:us-east-1:123456789012:table/other")
+
+
+def test_macie_is_refused_to_every_role_while_the_macie_parameter_is_disabled(s3_only):
+    """The s3-only twin runs with Macie=disabled (the default): no role, Triage's included, may read Macie."""
+    assert s3_only.parameters["Macie"] == "disabled"
+    for function in ("TriageFunction", "S3PublicAccessFunction", "EncryptionFunction", "NotifyFunction"):
+        statements = role_statements(s3_only, function)
+        assert not allowed(statements, "macie2:ListFindings", "*") and not allowed(statements, "macie2:GetFindings", "*"), function
