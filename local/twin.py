@@ -135,6 +135,7 @@ class Twin:
         self._handlers: dict[str, Any] = {}
         self.emitted_metrics: list[dict[str, Any]] = []  # CloudWatch EMF documents the handlers printed
         self._invoke_lock = threading.Lock()
+        self._execution_threads: dict[str, threading.Thread] = {}  # execution ARN -> moto's thread running it
         self._stack = ExitStack()
 
     # ------------------------------------------------------------------ lifecycle
@@ -155,7 +156,9 @@ class Twin:
             "stepfunctions": {"execute_state_machine": True},
             "iam": {"load_aws_managed_policies": self.aws_managed_policies},
         }
-        from local import moto_securityhub
+        from local import moto_securityhub, moto_speedups
+
+        self._stack.enter_context(moto_speedups.applied())  # twin-only: moto's repeated work done once (see module)
 
         # Twin-only: moto lacks Security Hub BatchUpdateFindings (see module); its URL must exist before moto starts.
         self._stack.enter_context(moto_securityhub.patched())
@@ -176,6 +179,7 @@ class Twin:
             return twin._invoke(function, event)
 
         self._stack.enter_context(mock.patch.object(LambdaFunction, "_invoke_lambda", invoke_in_process))
+        self._stack.enter_context(self._executions_joinable())
         # moto's interpreter logs every Fail state as an exception; the twin reports outcomes itself.
         logging.getLogger("moto.stepfunctions").setLevel(logging.CRITICAL)
         if str(LAYER) not in sys.path:
@@ -544,10 +548,28 @@ class Twin:
             records = [record for fid in sorted(finding_ids) if (record := audit.read(fid))]
         return Result(event, matched, executions, notifications, records)
 
+    def _executions_joinable(self):
+        """moto runs each execution in a thread of its own; keep it per execution ARN, so that the twin
+        waits for the end of the run by joining it rather than polling DescribeExecution."""
+        from moto.stepfunctions.parser.backend import execution_worker
+
+        threads = self._execution_threads
+
+        def start(worker) -> None:
+            thread = threading.Thread(target=worker._execution_logic, daemon=True)
+            execution_worker.TMP_THREADS.append(thread)
+            threads[worker._evaluation_details.execution_details.arn] = thread
+            thread.start()
+
+        return mock.patch.object(execution_worker.ExecutionWorker, "start", start)
+
     def _run(self, event: Any, rule: str | None, timeout: float = 60) -> Execution:
         sfn = self.client("stepfunctions")
         arn = sfn.start_execution(stateMachineArn=self.state_machine_arn, name=str(uuid.uuid4()), input=json.dumps(event))["executionArn"]
         deadline = time.monotonic() + timeout
+        thread = self._execution_threads.pop(arn, None)
+        if thread is not None:
+            thread.join(timeout)
         while True:
             described = sfn.describe_execution(executionArn=arn)
             if described["status"] != "RUNNING":
