@@ -62,6 +62,8 @@ SCAN_VENV := $(VENV)/scan
 SCAN_INSTALLED := $(SCAN_VENV)/.installed
 BENCH_VENV := $(VENV)/bench
 BENCH_INSTALLED := $(BENCH_VENV)/.installed
+CUSTODIAN_VENV := $(VENV)/custodian
+CUSTODIAN_INSTALLED := $(CUSTODIAN_VENV)/.installed
 
 .PHONY: scan bench
 
@@ -82,8 +84,17 @@ $(BENCH_INSTALLED): bench/requirements.txt bench/constraints.txt
 	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt -c bench/constraints.txt
 	touch $(BENCH_INSTALLED)
 
-## bench: Warden vs Cloud Custodian (import time, API calls, warm time), deployment size, cost model
-bench: $(INSTALLED) $(BENCH_INSTALLED)
+# Cloud Custodian's cold start runs from what its Lambda holds: the c7n package without bytecode (c7n.mu
+# ships .py files only) beside the SDK the python3.13 runtime provides.
+$(CUSTODIAN_INSTALLED): bench/requirements-custodian.txt bench/requirements.txt bench/constraints.txt
+	$(PY313_ENV) python3.13 -m venv $(CUSTODIAN_VENV)
+	$(CUSTODIAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements-custodian.txt -c bench/constraints.txt
+	$(CUSTODIAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps $$(grep '^c7n==' bench/requirements.txt)
+	find $(CUSTODIAN_VENV)/lib -path '*/c7n/*' -name __pycache__ -prune -exec rm -rf {} +
+	touch $(CUSTODIAN_INSTALLED)
+
+## bench: Warden vs Cloud Custodian, every goal of issue 15 beside its figure (cold starts from `make build`)
+bench: $(INSTALLED) build $(BENCH_INSTALLED) $(CUSTODIAN_INSTALLED)
 	SAM_CLI_TELEMETRY=0 $(BENCH_VENV)/bin/python bench/benchmark.py
 
 ## deploy [PARAMS="Mode=enforce ..."]: sam build, then sam deploy of the stack "warden" (samconfig.toml), with

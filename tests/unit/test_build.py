@@ -138,3 +138,17 @@ def test_the_documented_layer_size_is_this_build(built):
     documented = re.search(r"WardenLayer, as `make build` builds it: ([\d.]+) MB unzipped", evidence)
     assert documented, "docs/evidence.md gives the layer's size from `make build`"
     assert abs(float(documented.group(1)) - size_mb) / size_mb < 0.1, f"the layer is {size_mb:.1f} MB now"
+
+
+def test_the_layer_ships_python313_bytecode_that_survives_sams_zip(built):
+    """/opt is read-only in Lambda, so bytecode not shipped is compiled again by every cold start.
+    SAM zips files with 1980 timestamps, so only hash-based .pyc (PEP 552) are used as shipped."""
+    layer = built / "WardenLayer" / "python"
+    missing, timestamped = [], []
+    for source in sorted(layer.rglob("*.py")):
+        cached = source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"
+        if not cached.is_file():
+            missing.append(str(source.relative_to(layer)))
+        elif not int.from_bytes(cached.read_bytes()[4:8], "little") & 1:  # flags: bit 0 = hash-based
+            timestamped.append(str(cached.relative_to(layer)))
+    assert (missing[:5], timestamped[:5]) == ([], []), f"{len(missing)} without bytecode, {len(timestamped)} timestamp-based"
