@@ -113,5 +113,7 @@ def test_a_long_settings_document_is_saved_in_the_advanced_tier_and_a_too_long_o
 
     status, printed = run("settings", "set", str(long))
     assert status == 0 and "bytes: the Advanced tier" in printed
+    (saved,) = twin.client("ssm").describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"]
+    assert saved["Tier"] == "Intelligent-Tiering", "Standard holds 4 KB only"
     result = twin.send(event(PUBLIC_POLICY_EVENT))
     assert result.decision == "exempt", "the 121st entry of a list no template parameter could hold"

@@ -96,8 +96,15 @@ def test_the_lists_say_where_longer_ones_go(name):
     assert key in spec["ConstraintDescription"]
 
 
-def test_settings_documents_up_to_8_kb_can_be_stored():
-    assert RESOURCES["SettingsParameter"]["Properties"]["Tier"] == "Intelligent-Tiering"
+def test_the_settings_parameter_is_as_first_deployed():
+    """CloudFormation writes Value again whenever this resource changes, which would reset the
+    operator's run-time settings to {} on a deploy; the 8 KB tier comes from `settings set` instead."""
+    assert RESOURCES["SettingsParameter"]["Properties"] == {
+        "Name": {"Fn::Sub": "/${AWS::StackName}/settings"},
+        "Type": "String",
+        "Value": "{}",
+        "Description": RESOURCES["SettingsParameter"]["Properties"]["Description"],
+    }
 
 
 def test_the_workflow_logs_to_a_vended_log_group():
