@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test replay lint clean deploy spoke build sam-build python313
+
+.PHONY: demo demo-org bench-org test replay lint clean deploy spoke build sam-build python313
 
 # `sam build` needs python3.13, Lambda's runtime. Where it is not on the path but pyenv has one
 # installed, it is put beside the current version (PYENV_VERSION=3.11.7:3.13.0).
@@ -20,6 +21,10 @@ $(INSTALLED): requirements-dev.txt constraints.txt layers/warden/requirements.tx
 ## demo: set up, then run the quarantine scenario on the local twin (no AWS account needed)
 demo: $(INSTALLED)
 	$(PY) -m local demo
+
+## demo-org: organization mode on the twin: a hub, two member accounts, a forged event, a silent spoke
+demo-org: $(INSTALLED)
+	$(PY) -m local demo --org
 
 ## test: set up, then lint, sam build, then run unit and end-to-end tests, cfn-lint and `sam validate --lint`
 test: $(INSTALLED) lint build
@@ -47,6 +52,10 @@ python313:
 ## replay EVENT=path.json [MODE=enforce]: run one event file through the twin
 replay: $(INSTALLED)
 	$(PY) -m local replay $(EVENT) --mode $(or $(MODE),enforce)
+
+## bench-org: organization mode at scale on the twin: 20 accounts, 1,000 events (10-20 minutes)
+bench-org: $(INSTALLED)
+	$(PY) bench/org_storm.py
 
 ## spoke: regenerate spoke.yaml (organization mode's member template) from template.yaml
 spoke: $(INSTALLED)

@@ -1,4 +1,4 @@
-"""python -m local demo | python -m local replay EVENT.json [--mode dry-run] [--scenario auto] [--param K=V]
+"""python -m local demo [--org] | python -m local replay EVENT.json [--mode dry-run] [--scenario auto] [--param K=V]
 
 Exit status: 0 done; 1 the demo ended in an unexpected state; 2 bad input (a missing, empty or
 invalid event file, a --param without '=' or naming no template parameter), reported in one line
@@ -26,7 +26,8 @@ class UserError(ValueError):
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m local", description="Warden's local twin (moto, no AWS account).")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="quarantine a public training-data bucket, end to end")
+    demo = commands.add_parser("demo", help="quarantine a public training-data bucket, end to end")
+    demo.add_argument("--org", action="store_true", help="organization mode: a hub and two member accounts")
     replay = commands.add_parser("replay", help="run one EventBridge event file through the real rules and workflow")
     replay.add_argument("event", help="path to a JSON event, e.g. events/cloudtrail-s3-putbucketpolicy-public.json")
     replay.add_argument("--mode", choices=["enforce", "dry-run"], default="enforce", help="sets Mode and IamMode (default: enforce)")
@@ -91,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from local import demo
 
+    if args.command == "demo" and args.org:
+        from local import organization
+
+        return organization.demo()
     if args.command == "demo":
         return demo.run()
     return demo.replay(args.event, args.mode, args.scenario, parameters, args.json)

@@ -258,3 +258,63 @@ class Organization(Twin):
             if statement["Effect"] == "Allow" and principal == caller and org == self.organization_id:
                 return None
         return f"the trust policy of {role_arn} does not allow {caller} in {self.organization_id}"
+
+
+# ---------------------------------------------------------------------- python -m local demo --org
+
+def as_account(event: dict, account: str) -> dict:
+    """An events/ file (written for the twin's hub account) as if it happened in `account`."""
+    return json.loads(json.dumps(event).replace(HUB, account))
+
+
+def demo() -> int:
+    """A hub and two member accounts: a public bucket in one is fixed from the hub; the same event
+    forged from outside the organization is rejected; a spoke that stopped forwarding is reported."""
+    from local import scenarios
+    from local.demo import _rule, print_result
+    from local.twin import load_event
+    from warden.aws import SPOKE_SESSIONS
+
+    print(_rule("Warden organization demo: a hub and two member accounts on the local twin"))
+    with Organization(parameters={"Mode": "enforce"}) as org:
+        research = org.members["ml-research"]
+        print(f"  organization {org.organization_id}; hub {org.account} (template.yaml, OrganizationId set)")
+        for name, account in org.members.items():
+            print(f"  member {name} {account} in {org.organizational_units[name]}: spoke.yaml's roles and rules")
+        scenarios.public_training_bucket(org.client("s3", "ml-research"))
+        raw = load_event(org.template_path.parent / "events" / "cloudtrail-s3-putbucketpolicy-public.json")
+
+        fixed = org.send(as_account(raw, research), "ml-research")
+        print_result(f"A data scientist in {research} makes a bucket public: forwarded, fixed from the hub", "events/cloudtrail-s3-putbucketpolicy-public.json", fixed, full_message=True)
+        blocked = org.client("s3", "ml-research").get_public_access_block(Bucket=scenarios.TRAINING_BUCKET)["PublicAccessBlockConfiguration"]
+        print(f"  member     Block Public Access in {research}: {sum(blocked.values())}/4 on; AssumeRole calls so far: {SPOKE_SESSIONS.assumed}")
+
+        forged = org.send(as_account(raw, OUTSIDER))
+        print_result(f"The same event, forged from {OUTSIDER} (not in the organization)", "(forged)", forged, full_message=False)
+
+        for name in org.members:
+            org.heartbeat(name)
+        org.remove_spoke("ml-prod")
+        _three_hours_pass(org, org.members["ml-prod"])
+        org.heartbeat("ml-research")
+        print(_rule("ml-prod's team deletes its spoke stack; three hours later the hub's hourly check runs"))
+        messages = org.check_spokes()
+        for message in messages:
+            print(f"  notified   [{message['attributes']['severity']}] {message['subject']}")
+            print("\n".join("             │ " + line for line in message["body"].splitlines()))
+        ok = fixed.decision == "enforce" and all(blocked.values()) and forged.decision == "rejected" and len(messages) == 1
+        print(_rule("Result"))
+        print("  member fixed from the hub; outsider rejected; silent spoke reported" if ok else "  UNEXPECTED END STATE")
+        return 0 if ok else 1
+
+
+def _three_hours_pass(org: Organization, account: str) -> None:
+    """Simulated time: the account's last heartbeat becomes three hours and a minute old."""
+    import time
+
+    org.client("dynamodb").update_item(
+        TableName=org.physical["DedupeTable"],
+        Key={"id": {"S": f"spoke-heartbeat#{account}"}},
+        UpdateExpression="SET last_seen = :t",
+        ExpressionAttributeValues={":t": {"N": str(int(time.time()) - 3 * 3600 - 60)}},
+    )

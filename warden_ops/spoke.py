@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -334,5 +335,44 @@ def render(template_path: Path = ROOT / "template.yaml") -> str:
     return header + yaml.safe_dump(spoke_template(template_path), sort_keys=False, width=120)
 
 
+def stackset_parameters(spoke_parameters_output: str) -> list[dict[str, str]]:
+    """The hub stack's SpokeParameters output ("Key=value Key=value ...") as CloudFormation's
+    --parameters JSON for create-stack-set."""
+    pairs = [item.split("=", 1) for item in spoke_parameters_output.split()]
+    bad = [item for item in pairs if len(item) != 2 or not item[1]]
+    if bad:
+        raise ValueError(f"not a SpokeParameters output (Key=value ...): {spoke_parameters_output!r}")
+    return [{"ParameterKey": key, "ParameterValue": value} for key, value in pairs]
+
+
+def parser():
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m warden_ops.spoke", description="Organization mode's member template.")
+    parser.add_argument("--parameters", metavar="HUB_STACK", help="print the StackSet's --parameters JSON from the hub stack's SpokeParameters output")
+    parser.add_argument("--region", help="the hub stack's region (default: your AWS configuration's)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if not args.parameters:
+        print(render(), end="")
+        return 0
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        stack = boto3.client("cloudformation", region_name=args.region).describe_stacks(StackName=args.parameters)["Stacks"][0]
+        (output,) = [o["OutputValue"] for o in stack.get("Outputs", []) if o["OutputKey"] == "SpokeParameters"] or [None]
+        if output is None:
+            raise ValueError(f"stack {args.parameters} has no SpokeParameters output: deploy it with OrganizationId set")
+        print(json.dumps(stackset_parameters(output), indent=2))
+        return 0
+    except (ClientError, BotoCoreError, ValueError) as error:
+        print(f"python -m warden_ops.spoke: error: {error}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    print(render(), end="")
+    sys.exit(main())

@@ -10,14 +10,9 @@ import time
 import pytest
 
 from local import scenarios
-from local.organization import HUB, OUTSIDER, Organization
+from local.organization import OUTSIDER, Organization, as_account
 from tests.conftest import event
 from warden.aws import SPOKE_SESSIONS
-
-
-def as_account(raw: dict, account: str) -> dict:
-    """The same event, happening in another account (envelope, detail and every ARN)."""
-    return json.loads(json.dumps(raw).replace(HUB, account))
 
 
 def block_public_access(org: Organization, member: str) -> dict:
@@ -164,3 +159,13 @@ def test_modes_and_exemptions_per_account_and_per_ou(org):
     scenarios.public_training_bucket(org.client("s3", "ml-research"))
     exempt = org.send(as_account(event("cloudtrail-s3-putbucketpolicy-public.json"), research), "ml-research")
     assert exempt.decision == "exempt" and "research demo" in exempt.executions[0].triage["reason"]
+
+
+def test_the_organization_demo_shows_its_three_scenes(capsys):
+    from local.organization import demo
+
+    assert demo() == 0
+    shown = capsys.readouterr().out
+    assert "decision   enforce" in shown and "Block Public Access in" in shown and "4/4 on" in shown
+    assert "is not an active member of organization" in shown
+    assert "Warden: 1 spoke(s) stopped forwarding" in shown

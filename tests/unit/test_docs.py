@@ -15,6 +15,7 @@ from botocore import xform_name
 from local.__main__ import parser as local_parser
 from tests.documented import PAGES, ROOT, blocks, commands, python_module
 from warden_ops.cli import _parser as warden_ops_parser
+from warden_ops.spoke import parser as spoke_parser
 
 LONG_PAGE = 80  # lines; a page longer than this starts with a table of contents
 DOCUMENTED = commands()
@@ -104,7 +105,7 @@ def check_make(argv: list[str]) -> None:
 
 
 def check_python(argv: list[str], module: str, args: list[str]) -> None:
-    parsers = {"warden_ops": warden_ops_parser, "local": local_parser}
+    parsers = {"warden_ops": warden_ops_parser, "local": local_parser, "warden_ops.spoke": spoke_parser}
     assert module in parsers, f"a documented module nobody checks: {module}"
     parsers[module]().parse_args(args)  # exits (SystemExit) on anything it does not accept
 

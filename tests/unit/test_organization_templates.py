@@ -146,3 +146,14 @@ def test_the_self_exclusion_is_eventbridge_pattern_syntax_that_drops_only_the_sp
     assert EventPattern.load(pattern).matches_event(_arrays_flattened(event))
     event["detail"]["userIdentity"]["arn"] = "arn:aws:sts::222222222222:assumed-role/warden-spoke-s3-public/warden-x"
     assert not EventPattern.load(pattern).matches_event(_arrays_flattened(event))
+
+
+def test_the_hubs_spoke_parameters_output_becomes_the_stacksets_parameters():
+    output = "OrganizationId=o-a1b2c3d4e5 HubAccountId=111122223333 HubRegion=eu-west-1 HubEventBusName=warden-hub"
+    assert spoke.stackset_parameters(output)[1] == {"ParameterKey": "HubAccountId", "ParameterValue": "111122223333"}
+    with pytest.raises(ValueError, match="not a SpokeParameters output"):
+        spoke.stackset_parameters("OrganizationId= HubAccountId")
+    # every parameter the spoke requires (no default) is in the hub's output
+    required = {name for name, spec in SPOKE["Parameters"].items() if "Default" not in spec}
+    output = json.dumps(HUB["Outputs"]["SpokeParameters"]["Value"])
+    assert all(f"{name}=" in output for name in required), required
