@@ -119,7 +119,8 @@ def check_aws(argv: list[str]) -> None:
     model = botocore.session.get_session().get_service_model(CLI_SERVICE.get(service, service))
     names = {xform_name(op).replace("_", "-"): op for op in model.operation_names}
     assert operation in names, f"aws {service} has no {operation}"
-    members = model.operation_model(names[operation]).input_shape.members
+    shape = model.operation_model(names[operation]).input_shape  # None for an operation without input
+    members = shape.members if shape else {}
     accepted = {"--" + xform_name(m).replace("_", "-") for m in members} | AWS_GLOBAL
     options = {a for a in args if a.startswith("--")}
     assert options <= accepted, f"aws {service} {operation} does not take {options - accepted}"
