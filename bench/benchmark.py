@@ -200,7 +200,7 @@ def cold_starts(rounds: int, transition_ms: float) -> tuple[str, dict]:
     text += (
         f"\n\nRounds interleaved (the order rotates each round), one warm-up round not counted. Warden's hops are the "
         f"{len(hops)} cold starts of one S3 fix, each a fresh interpreter when the workflow reaches it, from the `make build` "
-        f"artifact (the layer's {coldstart.LAYER.parent.parent.name}, bytecode as shipped); Custodian from .venv/custodian (c7n without bytecode, "
+        f"artifact ({'the x86_64 twin of the layer' if 'x86_64' in str(coldstart.LAYER) else 'the layer'}, bytecode as shipped); Custodian from .venv/custodian (c7n without bytecode, "
         f"as its archive ships it; boto3 as the runtime has it). AWS is moto's server in this process for both. "
         f"Workflow cold path: {' + '.join(f'{median[h] * 1000:.0f}' for h in hops)} ms of cold starts + "
         f"{statistics.median(transitions):.0f} transitions x {transition_ms:.0f} ms (modelled) = **{path * 1000:.0f} ms**, "

@@ -66,7 +66,7 @@ CUSTODIAN_ENTRY = "from c7n import handler\n\n\ndef run(event, context):\n    re
 
 BUILD = ROOT / ".aws-sam" / "build"  # `make build`: the artifact as deployed (python3.13, arm64)
 # ... and on a machine that is not arm64, the layer's x86_64 twin that `make build` makes beside it
-LAYER = (BUILD if platform.machine() in ("aarch64", "arm64") else ROOT / ".aws-sam" / "build-x86_64") / "WardenLayer" / "python"
+LAYER = (BUILD if platform.machine() in ("aarch64", "arm64") else ROOT / ".aws-sam" / "x86_64" / "build") / "WardenLayer" / "python"
 
 
 @functools.cache
