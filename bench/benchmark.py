@@ -110,6 +110,7 @@ TRANSITION_MS = 50
 # Lambda function memory"): CPU time measured here on one core takes 1769/MB as long in Lambda.
 LAMBDA_VCPU_MB = 1769
 COLD_GOAL_HANDLER, COLD_GOAL_WORKFLOW = 0.6, 1.5
+CUSTODIAN_MEMORY = 512  # c7n.mu's default MemorySize for a policy Lambda
 
 
 def spread(values: list[float]) -> str:
@@ -138,6 +139,7 @@ def cold_starts(rounds: int, transition_ms: float) -> tuple[str, dict]:
     policies = {"custodian": CUSTODIAN_POLICY, "tuned": CUSTODIAN_TUNED}
     with Twin(parameters={"Mode": "enforce"}) as twin, coldstart.moto_server() as endpoint:
         s3 = twin.client("s3")
+        memory_of = {spec["logical"]: spec["memory"] for spec in twin.functions.values()}
         for round_ in range(rounds + 1):
             for who in contenders[round_ % 3:] + contenders[: round_ % 3]:
                 bucket = f"cold-{who}-{round_}"
@@ -164,7 +166,7 @@ def cold_starts(rounds: int, transition_ms: float) -> tuple[str, dict]:
     median = {name: statistics.median(values) for name, values in cold.items()}
     cpu = {name: statistics.median(f["cold_cpu_s"] for f in figures) for name, figures in samples.items()}
     custodian = min(("custodian", "tuned"), key=median.get)  # the faster Custodian policy is the yardstick
-    memory = {"custodian": 512, "tuned": 512} | {logical: 256 for logical in hops}
+    memory = {"custodian": CUSTODIAN_MEMORY, "tuned": CUSTODIAN_MEMORY} | {logical: memory_of[logical] for logical in hops}
     rows = []
     for name in hops + ["custodian", "tuned"]:
         label = {"custodian": "Custodian, default policy", "tuned": "Custodian, augment-keys: detect"}.get(name, f"Warden `{name}`")
@@ -206,8 +208,8 @@ def cold_starts(rounds: int, transition_ms: float) -> tuple[str, dict]:
         f"{statistics.median(transitions):.0f} transitions x {transition_ms:.0f} ms (modelled) = **{path * 1000:.0f} ms**, "
         f"{figures['workflow_ratio']:.2f}x one Custodian cold start ({median[custodian] * 1000:.0f} ms). "
         f"Where {slowest}'s import goes (`python3.13 -X importtime`, self time by top-level package): {heavy}. "
-        f"In Lambda, CPU scales with memory: Warden's functions have 256 MB, Custodian's default 512 MB, so the same CPU "
-        f"work takes {512 / 256:.0f}x as long in Warden's (the column before last)."
+        f"In Lambda, CPU scales with memory (one vCPU at {LAMBDA_VCPU_MB} MB): the column before last stretches the CPU "
+        f"time measured here to the share of Warden's {memory[hops[0]]} MB and Custodian's default {CUSTODIAN_MEMORY} MB."
     )
     return text, figures
 

@@ -160,7 +160,7 @@ def warden_hops_cold(twin, endpoint: str) -> Iterator[list[tuple[str, dict]]]:
         twin._invoke = invoke
 
 
-def custodian_cold(policy: dict, event: dict, endpoint: str) -> dict[str, Any]:
+def custodian_cold(policy: dict, event: dict, endpoint: str, memory: int = 512) -> dict[str, Any]:
     """One cold start of Custodian's policy Lambda: its entry module and config.json in the task root."""
     python = str(ROOT / ".venv" / "custodian" / "bin" / "python")
     with tempfile.TemporaryDirectory() as task_root:
@@ -168,9 +168,9 @@ def custodian_cold(policy: dict, event: dict, endpoint: str) -> dict[str, Any]:
         config = {"execution-options": {"account_id": ACCOUNT, "region": REGION, "output_dir": "/tmp"}, "policies": [policy]}
         Path(task_root, "config.json").write_text(json.dumps(config))
         Path(task_root, "custodian_policy.py").write_text(CUSTODIAN_ENTRY)
-        env = _lambda_env(endpoint, name, task_root, 512)
+        env = _lambda_env(endpoint, name, task_root, memory)
         return run_cold(python, {
-            "path": [task_root], "module": "custodian_policy", "handler": "run", "event": event, "memory": 512,
+            "path": [task_root], "module": "custodian_policy", "handler": "run", "event": event, "memory": memory,
             "function_name": name, "function_arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}",
         }, env, cwd=task_root)  # fmt: skip
 
