@@ -17,6 +17,12 @@ run end to end on the twin:
 
 - sagemaker ListTags/AddTags on a resource that does not exist: moto crashes (AttributeError on
   None); real SageMaker answers ValidationException (aws/amazon-sagemaker-feedback#108).
+- sagemaker UpdateNotebookInstance: not implemented by moto, and DescribeNotebookInstance lacks
+  InstanceMetadataServiceConfiguration. Real SageMaker updates a notebook only when it is Stopped or
+  Failed (ValidationException otherwise), and reports its defaults for what the create call left out
+  (RootAccess and DirectInternetAccess "Enabled", MinimumInstanceMetadataServiceVersion "1"); moto
+  reports null. Only RootAccess and InstanceMetadataServiceConfiguration are modelled:
+  any other field is a ValidationException naming this file, not silently ignored.
 
 Only the request fields the throttle sends are modelled: any other UpdateStage field raises
 BadRequestException rather than being ignored silently. Applied by local.twin.Twin only.
@@ -116,6 +122,47 @@ def _sagemaker_resource_or_validation_error(original):
     return get_resource_from_arn
 
 
+# UpdateNotebookInstance request fields this twin models; see the module docstring.
+_NOTEBOOK_UPDATE_MODELLED = {"NotebookInstanceName", "RootAccess", "InstanceMetadataServiceConfiguration"}
+
+
+def _update_notebook_instance(self):
+    """SageMakerResponse.update_notebook_instance (JSON protocol)."""
+    from moto.core.responses import ActionResult, EmptyResult  # noqa: F401
+    from moto.sagemaker.exceptions import ValidationError
+
+    request = json.loads(self.body or "{}")
+    notebook = self.sagemaker_backend.get_notebook_instance(request.get("NotebookInstanceName"))
+    unmodelled = sorted(set(request) - _NOTEBOOK_UPDATE_MODELLED)
+    if unmodelled:
+        raise ValidationError(message=f"the twin's UpdateNotebookInstance does not model {unmodelled} (local/moto_patches.py)")
+    if notebook.status not in ("Stopped", "Failed"):
+        raise ValidationError(
+            message=f"Status ({notebook.status}) not in ([Stopped, Failed]). Unable to transition to (Updating) "
+            f"for Notebook Instance ({notebook.arn})."
+        )
+    if "RootAccess" in request:
+        notebook.root_access = request["RootAccess"]
+    if "InstanceMetadataServiceConfiguration" in request:
+        notebook.minimum_imds_version = request["InstanceMetadataServiceConfiguration"]["MinimumInstanceMetadataServiceVersion"]
+    return EmptyResult()
+
+
+def _notebook_to_dict(original):
+    def to_dict(self):
+        version = getattr(self, "minimum_imds_version", "1")
+        described = original(self)
+        return {
+            **described,
+            # AWS reports its defaults for settings the create call left out; moto reports null.
+            "RootAccess": described.get("RootAccess") or "Enabled",
+            "DirectInternetAccess": described.get("DirectInternetAccess") or "Enabled",
+            "InstanceMetadataServiceConfiguration": {"MinimumInstanceMetadataServiceVersion": version},
+        }
+
+    return to_dict
+
+
 def patched() -> ExitStack:
     """Apply the gap fillers for as long as the returned stack is open."""
     from moto.apigateway.models import Stage as RestStage
@@ -129,4 +176,10 @@ def patched() -> ExitStack:
 
     original = SageMakerModelBackend._get_resource_from_arn
     stack.enter_context(mock.patch.object(SageMakerModelBackend, "_get_resource_from_arn", _sagemaker_resource_or_validation_error(original)))
+    from moto.sagemaker.models import FakeSagemakerNotebookInstance
+    from moto.sagemaker.responses import SageMakerResponse
+
+    stack.enter_context(mock.patch.object(SageMakerResponse, "update_notebook_instance", _update_notebook_instance, create=True))
+    to_dict = FakeSagemakerNotebookInstance.to_dict
+    stack.enter_context(mock.patch.object(FakeSagemakerNotebookInstance, "to_dict", _notebook_to_dict(to_dict)))
     return stack

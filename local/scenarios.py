@@ -212,6 +212,7 @@ def encryption_turned_off(clients) -> None:
     clients("sagemaker").create_notebook_instance(
         NotebookInstanceName=NOTEBOOK, InstanceType="ml.t3.medium", RoleArn=role, DirectInternetAccess="Enabled"
     )
+    ml_controls(clients)
 
 
 # --- IAM: over-broad policies and abused credentials -------------------------------------------
@@ -312,6 +313,32 @@ def abused_apis(clients, alarm_state: str = "ALARM") -> dict[str, str]:
         cloudwatch.set_alarm_state(AlarmName=name, StateValue=alarm_state, StateReason="test")
     sagemaker_endpoint(clients("sagemaker"))
     return {"rest_api_id": api_id, "usage_plan_id": plan, "http_api_id": http_id}
+
+
+VPC_NOTEBOOK = "labeling-notebook"  # in a VPC, with a KMS key, but root access on and IMDSv1 allowed
+UNISOLATED_MODEL = "churn-model"  # network isolation off
+UNENCRYPTED_ENDPOINT_CONFIG = "churn-config"  # no KMS key
+
+
+def ml_controls(clients) -> None:
+    """The ML settings Warden checks, left the way the SageMaker events in events/ say: a running notebook
+    in a VPC with root access and IMDSv1, a model without network isolation, an endpoint config without a key."""
+    sagemaker = clients("sagemaker")
+    role = f"arn:aws:iam::{ACCOUNT}:role/SageMakerNotebookRole"
+    sagemaker.create_notebook_instance(
+        NotebookInstanceName=VPC_NOTEBOOK, InstanceType="ml.t3.medium", RoleArn=role, DirectInternetAccess="Disabled",
+        RootAccess="Enabled", SubnetId="subnet-0a1b2c3d4e5f60001", SecurityGroupIds=["sg-0a1b2c3d4e5f60001"],
+        KmsKeyId=key_arn("default-key"),
+    )  # fmt: skip
+    sagemaker.create_model(
+        ModelName=UNISOLATED_MODEL, ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/SageMakerTrainingRole",
+        PrimaryContainer={"Image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/churn:3", "ModelDataUrl": f"s3://{TRAINING_BUCKET}/churn.tar.gz"},
+    )  # fmt: skip
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=UNENCRYPTED_ENDPOINT_CONFIG,
+        ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": UNISOLATED_MODEL, "InitialInstanceCount": 2,
+                             "InstanceType": "ml.m5.xlarge"}],
+    )  # fmt: skip
 
 
 def sagemaker_endpoint(sagemaker, name: str = ENDPOINT) -> None:

@@ -61,4 +61,15 @@ def twin(request):
             scenarios.partner_shared_bucket(deployed.client("s3"))
             # Macie found personal and financial data in the training bucket two days ago.
             scenarios.macie_found_sensitive_data(event("macie-sensitivedata-s3object-multiple.json")["detail"])
+        if "bedrock" in request.node.name or "all-families" in request.node.name:
+            bedrock_logging_deleted_after_warden_saw_it(deployed)
         yield deployed
+
+
+def bedrock_logging_deleted_after_warden_saw_it(twin) -> None:
+    """Bedrock invocation logging was set (Warden saw the event and kept the configuration), then deleted."""
+    put = event("cloudtrail-bedrock-putmodelinvocationloggingconfiguration.json")
+    bedrock = twin.client("bedrock")
+    bedrock.put_model_invocation_logging_configuration(loggingConfig=put["detail"]["requestParameters"]["loggingConfig"])
+    assert twin.send(put).decision == "ignored"
+    bedrock.delete_model_invocation_logging_configuration()

@@ -78,13 +78,35 @@ ENCRYPTION_END_STATE = {
     "guardduty-stealth-cloudtrailloggingdisabled.json": (lambda t: t.client("cloudtrail").get_trail_status(Name=S.TRAIL)["IsLogging"], True),
     "cloudtrail-sagemaker-createnotebookinstance-internet.json": (
         lambda t: t.client("sagemaker").describe_notebook_instance(NotebookInstanceName=S.NOTEBOOK)["NotebookInstanceStatus"], "Stopped"),
-    "cloudtrail-sagemaker-updatenotebookinstance-rootaccess.json": (
-        lambda t: t.client("sagemaker").describe_notebook_instance(NotebookInstanceName=S.NOTEBOOK)["NotebookInstanceStatus"], "Stopped"),
     "config-sagemaker-notebook-no-direct-internet-access.json": (
         lambda t: t.client("sagemaker").describe_notebook_instance(NotebookInstanceName=S.NOTEBOOK)["NotebookInstanceStatus"], "Stopped"),
 }
+
+
+def notebook_settings(twin, name=S.VPC_NOTEBOOK):
+    notebook = twin.client("sagemaker").describe_notebook_instance(NotebookInstanceName=name)
+    return (notebook["RootAccess"], notebook["InstanceMetadataServiceConfiguration"]["MinimumInstanceMetadataServiceVersion"],
+            notebook["NotebookInstanceStatus"])  # fmt: skip
+
+
+# Root access and IMDSv1 are fixed in place on the notebook in a VPC, which was running and is running again.
+for name in ("cloudtrail-sagemaker-updatenotebookinstance-rootaccess.json", "cloudtrail-sagemaker-updatenotebookinstance-imdsv1.json",
+             "config-sagemaker-notebook-instance-root-access-check.json", "securityhub-sagemaker-3-root-access.json"):
+    ENCRYPTION_END_STATE[name] = (notebook_settings, ("Disabled", "2", "InService"))
 ENCRYPTION = "encryption"
 EXPECTED.update({name: (1, "enforce", "SUCCEEDED", "remediated", ENCRYPTION) for name in ENCRYPTION_END_STATE})
+# SageMaker settings that cannot change in place:
+# a person decides, nothing changes.
+for name in ("cloudtrail-sagemaker-createendpointconfig-no-kms.json", "cloudtrail-sagemaker-createmodel-no-network-isolation.json",
+             "config-sagemaker-model-isolation-enabled.json"):
+    EXPECTED[name] = (1, "enforce", "SUCCEEDED", "needs-decision", UNCHANGED)
+# Bedrock invocation logging: the twin saw it set, then it was deleted (tests/conftest.py); both events put it back.
+GOOD_LOGGING = event("cloudtrail-bedrock-putmodelinvocationloggingconfiguration.json")["detail"]["requestParameters"]["loggingConfig"]
+for name in ("cloudtrail-bedrock-deletemodelinvocationloggingconfiguration.json",
+             "cloudtrail-bedrock-putmodelinvocationloggingconfiguration-text-off.json"):
+    ENCRYPTION_END_STATE[name] = (lambda t: t.client("bedrock").get_model_invocation_logging_configuration()["loggingConfig"], GOOD_LOGGING)
+    EXPECTED[name] = (1, "enforce", "SUCCEEDED", "remediated", ENCRYPTION)
+EXPECTED["cloudtrail-bedrock-putmodelinvocationloggingconfiguration.json"] = (1, "ignored", "SUCCEEDED", None, UNCHANGED)
 EXPECTED["cloudtrail-sqs-setqueueattributes-unrelated.json"] = (1, "ignored", "SUCCEEDED", None, UNCHANGED)
 
 

@@ -21,10 +21,10 @@ from botocore.stub import Stubber
 
 from warden.findings import parse_finding
 from warden.remediations.base import ResourceGone
-from warden.remediations.sagemaker import StopExposedNotebook
+from warden.remediations.sagemaker import SecureNotebook
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
-REMEDIATION = StopExposedNotebook()
+REMEDIATION = SecureNotebook()
 
 
 class _Aws:

@@ -33,6 +33,9 @@ UNSCOPABLE = {
     "config:GetResourceConfigHistory",
     "macie2:ListFindings",  # Macie findings are no IAM resource type
     "macie2:GetFindings",
+    "bedrock:GetModelInvocationLoggingConfiguration",
+    "bedrock:PutModelInvocationLoggingConfiguration",
+    "bedrock:DeleteModelInvocationLoggingConfiguration",
 }
 
 

@@ -28,7 +28,8 @@ REQUEST_PARAMETERS_USED = frozenset({
     "PublicAccessBlockConfiguration", "bucketPolicy",
     "attributes", "attributeName", "attributeValue",
     "policyDocument", "setAsDefault",
-    "directInternetAccess", "rootAccess",
+    "directInternetAccess", "rootAccess", "instanceMetadataServiceConfiguration", "kmsKeyId", "enableNetworkIsolation",
+    "loggingConfig", "endpointConfigName", "modelName",
 })  # fmt: skip
 
 AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]  # not \d: that admits any Unicode digit
@@ -125,6 +126,48 @@ def _notebook(name: str, region: str, account: str) -> tuple[str, str]:
     return "AWS::SageMaker::NotebookInstance", f"arn:{partition_of(region)}:sagemaker:{region}:{account}:notebook-instance/{name.lower()}"
 
 
+SageMakerName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
+
+
+class _SageMakerRef(BaseModel):
+    notebookInstanceName: NotebookName | None = None
+    endpointConfigName: SageMakerName | None = None
+    modelName: SageMakerName | None = None
+
+
+# CloudTrail eventName -> (request parameter naming the resource, resource type, ARN resource kind)
+SAGEMAKER_RESOURCES = {
+    "CreateEndpointConfig": ("endpointConfigName", "AWS::SageMaker::EndpointConfig", "endpoint-config"),
+    "CreateModel": ("modelName", "AWS::SageMaker::Model", "model"),
+}
+
+
+def _sagemaker(params: dict, region: str, account: str, event_name: str, response: dict | None = None) -> tuple[str, str]:
+    parameter, resource_type, kind = SAGEMAKER_RESOURCES.get(event_name, ("notebookInstanceName", "", ""))
+    name = getattr(_SageMakerRef.model_validate(params), parameter)
+    if name is None:
+        raise RejectedEvent(f"SageMaker {event_name}: detail.requestParameters.{parameter} is missing")
+    if not kind:
+        return _notebook(name, region, account)
+    return resource_type, sagemaker_arn(kind, name, region, account)
+
+
+def sagemaker_arn(kind: str, name: str, region: str, account: str) -> str:
+    # SageMaker ARNs carry the name in lower case.
+    return f"arn:{partition_of(region)}:sagemaker:{region}:{account}:{kind}/{name.lower()}"
+
+
+BEDROCK_LOGGING_TYPE = "AWS::Bedrock::ModelInvocationLoggingConfiguration"
+# Services whose setting is one per account and region: their calls may carry no request parameters
+# (DeleteModelInvocationLoggingConfiguration has none), and the region names the resource.
+PER_REGION_SOURCES = frozenset({"bedrock.amazonaws.com"})
+
+
+def bedrock_logging_arn(region: str, account: str) -> str:
+    """Bedrock has no ARN for the invocation logging configuration (one per account and region): Warden names it so."""
+    return f"arn:{partition_of(region)}:bedrock:{region}:{account}:model-invocation-logging-configuration"
+
+
 def _queue(url: str, region: str) -> tuple[str, str]:
     account, name = url.rsplit("/", 2)[1:]
     return "AWS::SQS::Queue", f"arn:{partition_of(region)}:sqs:{region}:{account}:{name}"
@@ -161,9 +204,8 @@ CLOUDTRAIL_RESOURCES: dict[str, Callable[[dict, str, str, str, dict | None], tup
     "sqs.amazonaws.com": lambda p, region, account, *_: _queue(_QueueRef.model_validate(p).queueUrl, region),
     "sns.amazonaws.com": lambda p, region, account, *_: ("AWS::SNS::Topic", _TopicRef.model_validate(p).topicArn),
     "cloudtrail.amazonaws.com": lambda p, region, account, *_: _trail(_TrailRef.model_validate(p).name, region, account),
-    "sagemaker.amazonaws.com": lambda p, region, account, *_: _notebook(
-        _NotebookRef.model_validate(p).notebookInstanceName, region, account
-    ),
+    "sagemaker.amazonaws.com": _sagemaker,
+    "bedrock.amazonaws.com": lambda p, region, account, *_: (BEDROCK_LOGGING_TYPE, bedrock_logging_arn(region, account)),
     "iam.amazonaws.com": _iam,
 }
 
@@ -173,6 +215,13 @@ CONFIG_RESOURCES: dict[str, Callable[[str, str, str], tuple[str, str]]] = {
     "AWS::KMS::Key": lambda rid, region, account: _kms_key(_KeyRef(keyId=rid).keyId, region, account),
     "AWS::SageMaker::NotebookInstance": lambda rid, region, account: _notebook(
         _NotebookRef(notebookInstanceName=rid).notebookInstanceName, region, account
+    ),
+    "AWS::SageMaker::Model": lambda rid, region, account: (
+        "AWS::SageMaker::Model", sagemaker_arn("model", _SageMakerRef(modelName=rid).modelName, region, account)
+    ),
+    "AWS::SageMaker::EndpointConfig": lambda rid, region, account: (
+        "AWS::SageMaker::EndpointConfig",
+        sagemaker_arn("endpoint-config", _SageMakerRef(endpointConfigName=rid).endpointConfigName, region, account),
     ),
     ACCOUNT_RESOURCE_TYPE: lambda rid, region, account: (ACCOUNT_RESOURCE_TYPE, account_resource(account)),
     # Config names IAM policies by policy id; the remediation looks the ARN up.
@@ -200,6 +249,7 @@ class _SessionContext(BaseModel):
 class _UserIdentity(BaseModel):
     type: ShortText
     arn: ShortText | None = None
+    invokedBy: ShortText | None = None  # e.g. cloudformation.amazonaws.com when a stack made the call
     sessionContext: _SessionContext | None = None
 
 
@@ -229,11 +279,12 @@ def _from_cloudtrail(event: dict) -> Finding:
     locate = CLOUDTRAIL_RESOURCES.get(detail.eventSource)
     if locate is None:
         raise RejectedEvent(f"unsupported CloudTrail eventSource {detail.eventSource!r}")
-    if detail.requestParameters is None:
+    if detail.requestParameters is None and detail.eventSource not in PER_REGION_SOURCES:
         raise RejectedEvent("detail.requestParameters: missing; cannot tell which resource")
+    request = detail.requestParameters or {}
     try:
         resource_type, resource_arn = locate(
-            detail.requestParameters, detail.awsRegion, detail.recipientAccountId, detail.eventName, detail.responseElements
+            request, detail.awsRegion, detail.recipientAccountId, detail.eventName, detail.responseElements
         )
     except ValidationError as error:
         raise RejectedEvent(
@@ -251,7 +302,12 @@ def _from_cloudtrail(event: dict) -> Finding:
         time=detail.eventTime.isoformat(),
         severity="HIGH",
         raw_ref=detail.eventID,
-        details={"requestParameters": {k: v for k, v in detail.requestParameters.items() if k in REQUEST_PARAMETERS_USED}},
+        details={
+            "requestParameters": {k: v for k, v in request.items() if k in REQUEST_PARAMETERS_USED},
+            # Who really made the call, for telling an IaC deploy from a person (warden.reverts).
+            **({"invoked_by": detail.userIdentity.invokedBy} if detail.userIdentity.invokedBy else {}),
+            **({"session_issuer": issuer.arn} if (issuer := (detail.userIdentity.sessionContext or _SessionContext()).sessionIssuer) and issuer.arn else {}),
+        },
     )
 
 

@@ -69,6 +69,8 @@ EXPOSURES = {
     "sagemaker-stop-exposed-notebook": "SageMaker notebook exposed",
     "apigw-throttle-stage": "abused API stage",
     "sagemaker-report-abused-endpoint": "abused SageMaker endpoint",
+    "sagemaker-needs-recreate": "SageMaker resource must be recreated",
+    "bedrock-restore-invocation-logging": "Bedrock invocation logging off",
 }
 
 

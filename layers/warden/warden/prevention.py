@@ -207,8 +207,10 @@ PREVENTION: dict[str, tuple[Proposal, ...] | str] = {
     "iam-detach-admin-policies": (SCP_IAM_ADMIN,),
     "iam-revoke-role-sessions": (SCP_IMDSV2,),
     "iam-deactivate-access-key": "a leaked long-term key is prevented by having none: use roles (IAM Identity Center, OIDC for CI) instead of access keys",
-    "sagemaker-stop-exposed-notebook": (SCP_SAGEMAKER_INTERNET, SCP_SAGEMAKER_ROOT,
+    "sagemaker-stop-exposed-notebook": (SCP_SAGEMAKER_INTERNET, SCP_SAGEMAKER_ROOT, SCP_SAGEMAKER_KMS,
                                         _proactive("sagemaker-notebook-no-direct-internet-access", "AWS::SageMaker::NotebookInstance", "no direct internet")),  # fmt: skip
+    "sagemaker-needs-recreate": (SCP_SAGEMAKER_KMS, SCP_SAGEMAKER_ISOLATION),
+    "bedrock-restore-invocation-logging": (SCP_BEDROCK_LOGGING,),
     "apigw-throttle-stage": "abuse is traffic, not configuration: a WAF rate-based rule or a usage plan on the stage limits it before Warden has to",
     "sagemaker-report-abused-endpoint": "abuse is traffic, not configuration: put the endpoint behind API Gateway with a usage plan or WAF rate rule",
 }

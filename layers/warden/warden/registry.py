@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from warden.finding import Finding
-from warden.remediations import encryption, iam, kms, s3_public, sagemaker, sagemaker_endpoint, throttle, trail_logging  # noqa: F401
+from warden.remediations import (  # noqa: F401
+    bedrock_logging,
+    encryption,
+    iam,
+    kms,
+    s3_public,
+    sagemaker,
+    sagemaker_endpoint,
+    sagemaker_recreate,
+    throttle,
+    trail_logging,
+)
 from warden.remediations.base import REMEDIATIONS, Remediation
 
 

@@ -192,6 +192,20 @@ def _notebook(finding: Finding, before: dict[str, Any], changes: list[dict[str, 
     return patches
 
 
+def _bedrock_logging(finding: Finding, before: dict[str, Any], changes: list[dict[str, Any]]) -> list[TemplatePatch]:
+    config = _params(changes, "bedrock:PutModelInvocationLoggingConfiguration").get("loggingConfig") or {}
+    s3, logs = config.get("s3Config") or {}, config.get("cloudWatchConfig") or {}
+    lines = ['resource "aws_bedrock_model_invocation_logging_configuration" "this" {', "  logging_config {"]
+    lines += [f"    {_snake(flag)} = {_hcl(bool(config.get(flag)))}" for flag in
+              ("textDataDeliveryEnabled", "imageDataDeliveryEnabled", "embeddingDataDeliveryEnabled")]  # fmt: skip
+    if s3:
+        lines += ["    s3_config {", f'      bucket_name = "{s3.get("bucketName")}"', f'      key_prefix  = "{s3.get("keyPrefix", "")}"', "    }"]
+    if logs:
+        lines += ["    cloudwatch_config {", f'      log_group_name = "{logs.get("logGroupName")}"', f'      role_arn       = "{logs.get("roleArn")}"', "    }"]
+    return [TemplatePatch("", "(CloudFormation has no resource for Bedrock model invocation logging)", config, "set",
+                          "\n".join([*lines, "  }", "}"]))]  # fmt: skip
+
+
 # --- IAM ---------------------------------------------------------------------------------------
 
 
@@ -259,6 +273,8 @@ PATCHES: dict[str, Patcher | str] = {
     "iam-revoke-role-sessions": "revoking sessions answers an incident; it is not configuration a template holds",
     "apigw-throttle-stage": "the throttle is temporary: Warden lifts it when the abuse ends; a deploy that resets it only ends it early",
     "sagemaker-report-abused-endpoint": "nothing was changed",
+    "sagemaker-needs-recreate": "nothing was changed: the message names the new resource's settings",
+    "bedrock-restore-invocation-logging": _bedrock_logging,
 }
 
 
