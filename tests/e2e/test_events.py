@@ -22,6 +22,8 @@ EXPECTED = {
     "cloudtrail-s3-putbucketpublicaccessblock-disabled.json": (1, "enforce", "SUCCEEDED", "remediated", QUARANTINED),
     "cloudtrail-s3-putbucketpublicaccessblock-enabled.json": (1, "ignored", "SUCCEEDED", None, UNCHANGED),
     "cloudtrail-s3-putbucketpolicy-private.json": (1, "ignored", "SUCCEEDED", None, UNCHANGED),
+    # A stack's deploy re-exposing a bucket Warden never fixed is an ordinary finding (tests/e2e/test_ownership.py: reverts).
+    "cloudtrail-s3-putbucketpolicy-by-cloudformation.json": (1, "enforce", "SUCCEEDED", "remediated", QUARANTINED),
     "cloudtrail-s3-putbucketacl-by-warden.json": (1, "ignored", "SUCCEEDED", None, UNCHANGED),
     "cloudtrail-s3-putbucketpolicy-accessdenied.json": (0, None, None, None, UNCHANGED),
     "cloudtrail-s3-putbucketpolicy-exempt-bucket.json": (1, "exempt", "SUCCEEDED", "exempt", EXEMPT_UNCHANGED),

@@ -104,3 +104,68 @@ def test_untagged_bucket_is_unknown_not_unmanaged(twin):
     assert "REVERT" not in body
     assert result.audit_records[0]["owner"]["kind"] == "unknown"
     assert "template_patch" not in result.audit_records[0]
+
+
+def cloudformation_event(bucket: str, event_id: str) -> dict:
+    """The stack's deploy putting the public policy back (CloudTrail: invokedBy cloudformation.amazonaws.com)."""
+    text = json.dumps(event("cloudtrail-s3-putbucketpolicy-by-cloudformation.json")).replace(S.TRAINING_BUCKET, bucket)
+    return json.loads(text.replace("5f0e1d2c-3b4a-4958-8776-65544332211f", event_id))
+
+
+def stack_deploy_reverts(s3, bucket: str) -> None:
+    """What the stack's deploy does to the bucket: its template's (public) settings come back."""
+    s3.delete_public_access_block(Bucket=bucket)
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(S.TRAINING_POLICY).replace(S.TRAINING_BUCKET, bucket))
+
+
+def test_a_revert_by_the_stacks_deploy_is_fixed_once_escalated_once_and_then_only_recorded(twin):
+    s3 = twin.client("s3")
+    S.stack_owned_public_bucket(s3)
+    fixed = twin.send(public_policy_event(S.STACK_BUCKET))
+    assert fixed.notifications[0]["attributes"]["outcome"] == "remediated"
+
+    stack_deploy_reverts(s3, S.STACK_BUCKET)
+    first = twin.send(cloudformation_event(S.STACK_BUCKET, "5f0e1d2c-3b4a-4958-8776-000000000001"))
+
+    assert first.decision == "enforce", "within the dedupe window, but a revert is not a duplicate"
+    assert not is_public(s3, S.STACK_BUCKET), "fixed once more"
+    (message,) = first.notifications
+    assert message["attributes"]["severity"] == "HIGH"
+    assert message["subject"].startswith("[Warden] REVERTED BY A DEPLOY, fixed again: public S3 bucket")
+    body = message["body"]
+    assert body.startswith("REVERTED BY A DEPLOY: CHANGE THE TEMPLATE\n")
+    assert f"Reverted by stack {S.STACK}'s deploy (CloudFormation) at 2026-11-21T09:31:44+00:00" in body
+    assert f"after Warden's fix ({fixed.audit_records[0]['finding_id']})" in body
+    assert f"AWS::S3::Bucket {S.STACK_LOGICAL_ID}: set PublicAccessBlockConfiguration" in body.split("WHAT WAS FOUND")[0]
+    assert first.audit_records[0]["revert"]["count"] == 1
+
+    stack_deploy_reverts(s3, S.STACK_BUCKET)
+    again = twin.send(cloudformation_event(S.STACK_BUCKET, "5f0e1d2c-3b4a-4958-8776-000000000002"))
+
+    assert again.decision == "ignored" and again.notifications == [], "no second page, no fix loop"
+    assert is_public(s3, S.STACK_BUCKET), "left as the deploy made it: Warden does not fight the deploy"
+    record = again.audit_records[0]
+    assert record["revert"]["count"] == 2 and record["revert"]["fixed_by"] == fixed.audit_records[0]["finding_id"]
+    assert "recorded, neither fixed nor paged again" in record["reason"]
+    printed = history_text(twin, "--resource", STACK_BUCKET_ARN)
+    assert f"reverted again by stack {S.STACK}'s deploy (CloudFormation)" in printed
+
+
+def test_a_pipeline_role_named_in_the_settings_is_a_deployer_too(twin):
+    s3 = twin.client("s3")
+    S.public_training_bucket(s3, "ml-tf-pipeline")
+    s3.put_bucket_tagging(Bucket="ml-tf-pipeline", Tagging={"TagSet": [{"Key": "terraform:module", "Value": "lake"}]})
+    twin.client("ssm").put_parameter(
+        Name=twin.physical["SettingsParameter"], Type="String", Overwrite=True,
+        Value=json.dumps({"iac": {"deployer_roles": [f"arn:aws:iam::{S.ACCOUNT}:role/DataScientist"]}}),
+    )  # fmt: skip
+    twin.send(public_policy_event("ml-tf-pipeline"))
+    stack_deploy_reverts(s3, "ml-tf-pipeline")
+    revert = public_policy_event("ml-tf-pipeline")
+    revert["detail"]["eventID"] = "aaaaaaaa-0000-4000-8000-000000000003"
+
+    result = twin.send(revert)
+
+    body = result.notifications[0]["body"]
+    assert "Reverted by pipeline role DataScientist (deploying Terraform module lake)" in body
+    assert 'resource "aws_s3_bucket_public_access_block" "ml_tf_pipeline"' in body.split("WHAT WAS FOUND")[0]

@@ -101,6 +101,8 @@ VALID = [
      BUCKET, TRAINING_BUCKET_ARN, ALICE, "HIGH", QUARANTINE),
     ("cloudtrail-s3-putbucketpolicy-public.json", "cloudtrail", "PutBucketPolicy",
      BUCKET, TRAINING_BUCKET_ARN, ALICE, "HIGH", QUARANTINE),
+    ("cloudtrail-s3-putbucketpolicy-by-cloudformation.json", "cloudtrail", "PutBucketPolicy", BUCKET, TRAINING_BUCKET_ARN,
+     "arn:aws:sts::123456789012:assumed-role/ml-data-platform-deploy/AWSCloudFormation", "HIGH", QUARANTINE),
     ("cloudtrail-s3-putbucketpublicaccessblock-disabled.json", "cloudtrail", "PutBucketPublicAccessBlock",
      BUCKET, TRAINING_BUCKET_ARN, ALICE, "HIGH", QUARANTINE),
     ("cloudtrail-s3-putbucketpublicaccessblock-enabled.json", "cloudtrail", "PutBucketPublicAccessBlock",

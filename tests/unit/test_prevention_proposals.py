@@ -12,8 +12,9 @@ from warden.prevention import FAMILIES, PREVENTION, proposals_for, summary_lines
 
 TEMPLATE, _ = decode(str(Path(__file__).resolve().parents[2] / "template.yaml"))
 # What applying a proposal takes: Organizations policies, Config rules and conformance packs, CloudFormation hooks.
-APPLYING_ACTIONS = ("organizations:", "config:put", "config:startresourceevaluation", "cloudformation:activatetype",
-                    "cloudformation:settypeconfiguration", "cloudformation:registertype")  # fmt: skip
+APPLYING_ACTIONS = ("organizations:attachpolicy", "organizations:createpolicy", "organizations:updatepolicy",
+                    "organizations:enablepolicytype", "organizations:*", "config:put", "config:startresourceevaluation",
+                    "cloudformation:activatetype", "cloudformation:settypeconfiguration", "cloudformation:registertype")  # fmt: skip
 
 
 def test_every_remediation_has_a_prevention_entry():

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from warden.macie import describe as sensitive_data_lines
 from warden.ownership import Owner
 from warden.prevention import summary_lines as prevention_lines
+from warden.reverts import message_lines as revert_lines
 from warden.template_patches import render as render_patches
 
 OUTCOMES = (
@@ -115,7 +116,9 @@ def _urgent(finding: dict | None) -> bool:
     return bool(((finding or {}).get("details") or {}).get("sensitive_data"))
 
 
-def _severity(outcome: str, finding: dict | None) -> str:
+def _severity(outcome: str, finding: dict | None, revert: bool = False) -> str:
+    if revert and outcome == "remediated":
+        return "CRITICAL" if _urgent(finding) else "HIGH"  # the owner's deploy undid the fix: the escalation pages
     if outcome in ("failed", "rejected", "needs-decision", "escalated", "awaiting-approval", "expired", "settings-changed"):
         return "CRITICAL" if _urgent(finding) else "HIGH"
     if outcome in ("exempt", "duplicate", "resource-gone", "approval-rejected"):
@@ -258,11 +261,15 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
         ]
     else:
         exposure = EXPOSURES.get(remediation, finding["resource_type"])
-        headline = HEADLINES[outcome]
+        headline = "REVERTED BY A DEPLOY, fixed again" if state.get("revert") and outcome == "remediated" else HEADLINES[outcome]
         if _urgent(finding):
             exposure += " with sensitive data"
             headline = f"URGENT {headline}" if outcome == "awaiting-approval" else headline
         subject = f"[Warden] {headline}: {exposure} {finding['resource_arn'].split(':')[-1]}"
+        if state.get("revert") and outcome in ("remediated", "would-remediate", "awaiting-approval"):
+            owner = Owner.from_dict(state.get("owner"))
+            patches = (state.get("result") or {}).get("template_patch") or []
+            lines += revert_lines(state["revert"], render_patches(owner, patches)[2:] if owner and owner.managed else [])
         lines += _what_found(finding, state.get("member"))
         if outcome == "remediated":
             # Why Warden acted (which mode), and what else on-call should know, e.g. an expired exemption.
@@ -384,7 +391,7 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
     return Message(
         subject=_subject(subject),
         body="\n".join(lines),
-        attributes={"severity": _severity(outcome, finding), "outcome": outcome, "remediation": remediation},
+        attributes={"severity": _severity(outcome, finding, bool(state.get("revert"))), "outcome": outcome, "remediation": remediation},
     )
 
 

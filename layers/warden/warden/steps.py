@@ -13,7 +13,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
-from warden import audit, macie, organization, ownership, prevention, registry, securityhub, template_patches
+from warden import audit, macie, organization, ownership, prevention, registry, reverts, securityhub, template_patches
 from warden.aws import client, for_finding
 from warden.finding import Finding
 from warden.notify import compose, compose_alarm, publish_arguments
@@ -131,6 +131,16 @@ def _decision(
         reason = protected_reason(principal, settings)
         if reason:
             return "exempt", f"the fix would change {principal}, a protected principal: {reason}"
+    owner = ownership.classify(tags, settings.iac, taggable=bool(remediation.tag_permissions))
+    facts["owner"] = owner
+    # The resource's deployer undoing Warden's fix: fixed once more and escalated, later only recorded
+    # (warden.reverts). Checked before the dedupe window, which would call a quick revert a duplicate.
+    revert = reverts.check(finding, remediation.name, settings.iac, owner)
+    if revert is not None:
+        facts["revert"] = revert.to_dict()
+        if revert.count > 1:
+            return "ignored", revert.reason()
+        return mode, f"{source} is {mode}; {revert.reason()}"
     # Account and region are part of the key: in an organization, accounts share region-wide settings
     # such as EBS encryption by default, whose findings name no ARN of their own.
     dedupe_key = f"{remediation.name}#{finding.account}#{finding.region}#{finding.resource_arn}"
@@ -185,14 +195,13 @@ def _triage(event: Any, settings: Settings, lambda_context, execution: str | Non
         reason = f"{reason}; {unread}" if unread else reason
         if finding.severity == "CRITICAL":
             metrics.add_metric(name="SensitiveDataRaised", unit=MetricUnit.Count, value=1)
-    owner = (
-        ownership.classify(facts["tags"], settings.iac, taggable=bool(remediation.tag_permissions)).to_dict()
-        if "tags" in facts else None
-    )  # fmt: skip
+    owner = facts["owner"].to_dict() if "owner" in facts else None
     finding = finding.bounded()  # from here on the finding is part of the workflow state (256 KB at most)
     # What would have prevented the finding (proposed, never applied): the prevent report counts these.
     proposals = [p.id for p in prevention.proposals_for(remediation.name)] or None
-    audit.record_decision(finding.to_dict(), decision, reason, remediation.name, execution, owner=owner, prevention=proposals)
+    audit.record_decision(
+        finding.to_dict(), decision, reason, remediation.name, execution, owner=owner, prevention=proposals, revert=facts.get("revert")
+    )
     metrics.add_dimension(name="decision", value=decision)
     metrics.add_metric(name="Findings", unit=MetricUnit.Count, value=1)
     logger.info("triaged", extra={"decision": decision, "reason": reason, "remediation": remediation.name})
@@ -205,6 +214,8 @@ def _triage(event: Any, settings: Settings, lambda_context, execution: str | Non
     }
     if owner is not None:
         triaged["owner"] = owner
+    if facts.get("revert"):
+        triaged["revert"] = facts["revert"]
     member = organization.member_summary(finding.account)
     if member:  # organization mode: which account and OU, for the message
         triaged["member"] = member
