@@ -146,8 +146,11 @@ class RestoreInvocationLogging(Remediation):
         return {"applied": apply_in_order(changes, lambda c: bedrock.put_model_invocation_logging_configuration(**c.params), ())}
 
     def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
+        current = self._read(aws)
         restored = next((c["params"]["loggingConfig"] for c in (result or {}).get("changes") or []), None)
-        return weakened(self._read(aws), restored) if restored else []
+        if restored:
+            return weakened(current, restored)
+        return [] if good(current) else [f"invocation logging is {describe(current)}"]
 
     def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
         bedrock = aws.client("bedrock")
