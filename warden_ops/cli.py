@@ -219,6 +219,9 @@ def _history(args, target: Target, out: TextIO) -> int:
             print(f"  rolled back {row['rolled_back']}", file=out)
         if row["reason"] and row["status"] not in ("remediated", "rolled-back"):
             print(f"  {row['reason']}", file=out)
+        if row["revert"] and row["status"] in ("remediated", "would-remediate", "awaiting-approval"):
+            revert = row["revert"]  # the first revert by the deployer: the escalation (warden.reverts)
+            print(f"  REVERTED by {revert['by']} at {revert['at']}, after fix {revert['fixed_by']}: fixed once more, escalated", file=out)
         if row["prevention"] and row["status"] in PREVENTED_STATUSES:
             print(f"  would have been prevented by (proposals): {', '.join(row['prevention'])}", file=out)
         for line in row["template_patch"]:  # a managed resource: who owns it and the template change that keeps the fix
@@ -290,5 +293,6 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
         "rolled_back": rolled_back,
         "owner": owner.describe() if owner else None,
         "prevention": record.get("prevention") or [],
+        "revert": record.get("revert"),
         "template_patch": render_patches(owner, record.get("template_patch") or []) if owner and owner.managed else [],
     }

@@ -149,6 +149,8 @@ def test_a_revert_by_the_stacks_deploy_is_fixed_once_escalated_once_and_then_onl
     assert "recorded, neither fixed nor paged again" in record["reason"]
     printed = history_text(twin, "--resource", STACK_BUCKET_ARN)
     assert f"reverted again by stack {S.STACK}'s deploy (CloudFormation)" in printed
+    assert (f"REVERTED by stack {S.STACK}'s deploy (CloudFormation) at 2026-11-21T09:31:44+00:00, after fix "
+            f"{fixed.audit_records[0]['finding_id']}: fixed once more, escalated") in printed  # fmt: skip
 
 
 def test_a_pipeline_role_named_in_the_settings_is_a_deployer_too(twin):

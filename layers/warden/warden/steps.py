@@ -6,6 +6,7 @@ the same code runs in Lambda, in the local twin and in tests.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -136,6 +137,12 @@ def _decision(
     # The resource's deployer undoing Warden's fix: fixed once more and escalated, later only recorded
     # (warden.reverts). Checked before the dedupe window, which would call a quick revert a duplicate.
     revert = reverts.check(finding, remediation.name, settings.iac, owner)
+    if revert is not None and revert.count == 1:
+        # One deploy makes several calls at once (policy, ACL, public access block): only one of their
+        # findings may be the first revert, so the first one claims it for the window, atomically.
+        key = f"revert#{remediation.name}#{finding.account}#{finding.region}#{finding.resource_arn}"
+        if first_claim(key, finding.id, max(1, revert.window_seconds), lambda_context) != finding.id:
+            revert = dataclasses.replace(revert, count=2)
     if revert is not None:
         facts["revert"] = revert.to_dict()
         if revert.count > 1:
