@@ -80,6 +80,8 @@ ENCRYPTION_END_STATE = {
     "guardduty-stealth-cloudtrailloggingdisabled.json": (lambda t: t.client("cloudtrail").get_trail_status(Name=S.TRAIL)["IsLogging"], True),
     "cloudtrail-sagemaker-createnotebookinstance-internet.json": (
         lambda t: t.client("sagemaker").describe_notebook_instance(NotebookInstanceName=S.NOTEBOOK)["NotebookInstanceStatus"], "Stopped"),
+    "config-sagemaker-notebook-instance-kms-key-configured.json": (  # it also has direct internet access: stopped
+        lambda t: t.client("sagemaker").describe_notebook_instance(NotebookInstanceName=S.NOTEBOOK)["NotebookInstanceStatus"], "Stopped"),
     "config-sagemaker-notebook-no-direct-internet-access.json": (
         lambda t: t.client("sagemaker").describe_notebook_instance(NotebookInstanceName=S.NOTEBOOK)["NotebookInstanceStatus"], "Stopped"),
 }
@@ -100,7 +102,7 @@ EXPECTED.update({name: (1, "enforce", "SUCCEEDED", "remediated", ENCRYPTION) for
 # SageMaker settings that cannot change in place:
 # a person decides, nothing changes.
 for name in ("cloudtrail-sagemaker-createendpointconfig-no-kms.json", "cloudtrail-sagemaker-createmodel-no-network-isolation.json",
-             "config-sagemaker-model-isolation-enabled.json"):
+             "config-sagemaker-model-isolation-enabled.json", "config-sagemaker-endpoint-configuration-kms-key-configured.json"):
     EXPECTED[name] = (1, "enforce", "SUCCEEDED", "needs-decision", UNCHANGED)
 # Bedrock invocation logging: the twin saw it set, then it was deleted (tests/conftest.py); both events put it back.
 GOOD_LOGGING = event("cloudtrail-bedrock-putmodelinvocationloggingconfiguration.json")["detail"]["requestParameters"]["loggingConfig"]
