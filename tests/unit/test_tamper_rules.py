@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from local.twin import Twin
 
 TAMPER_RULE_NAMES = ("settings", "workflow", "code", "rules", "targets", "watch")
 PATTERN_LIMIT = 2048  # EventBridge's default quota on an event pattern, in characters
 
 
-def resolved_template(deployer: str = "arn:aws:sts::123456789012:assumed-role/PlatformDeployer/ci") -> tuple[Twin, dict]:
+def resolved_template(deployer: str = "arn:aws:sts::123456789012:assumed-role/PlatformDeployer/ci", **parameters: str) -> tuple[Twin, dict]:
     """The template's rules resolved with names as long as CloudFormation generates them (stack
     name, logical id, 12 random characters; Lambda names cut at 64), without deploying anything."""
-    twin = Twin(parameters={"DeployerPrincipalArn": deployer}, stack_name="warden-production")
+    twin = Twin(parameters={"DeployerPrincipalArn": deployer, **parameters}, stack_name="warden-production")
     resources = twin.template["Resources"]
     region, account = twin.region, twin.account
 
@@ -69,11 +71,13 @@ def test_patterns_fit_eventbridges_limit_with_names_cloudformation_generates():
     assert max(sizes.values()) <= PATTERN_LIMIT, sizes
 
 
-def test_every_part_of_warden_is_watched():
+@pytest.mark.parametrize("organization", ["", "o-a1b2c3d4e5"], ids=["one account", "organization hub"])
+def test_every_part_of_warden_is_watched(organization):
     """A function, rule, table or key added later without a tamper rule watching it fails here."""
-    twin, rules = resolved_template()
+    twin, rules = resolved_template(OrganizationId=organization)
     watched = json.dumps([twin._resolve(rule["Properties"]["EventPattern"]) for rule in rules.values()])
-    resources = twin.template["Resources"]
+    resources = {logical: spec for logical, spec in twin.template["Resources"].items()
+                 if "Condition" not in spec or twin._condition(spec["Condition"])}  # what this deployment has
     parts = [twin.physical[logical] for logical, spec in resources.items()
              if spec["Type"] in ("AWS::Serverless::Function", "AWS::DynamoDB::Table", "AWS::SNS::Topic", "AWS::SSM::Parameter",
                                  "AWS::Serverless::StateMachine")]
