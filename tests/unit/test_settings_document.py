@@ -177,3 +177,24 @@ def test_account_settings_add_exemptions_and_override_modes_nearest_last():
     assert scoped.mode == "approve"  # the nearest OU wins over its parent
     assert scoped.exempt_resource_patterns == ("arn:aws:s3:::org-wide-*", "arn:aws:s3:::team-*")
     assert for_account(base, "222222222222").mode == "enforce"
+
+
+@pytest.mark.parametrize(
+    "iac, message",
+    [
+        ([], "iac: must be an object"),
+        ({"terraform_tags": ["x"]}, "iac.terraform_tags: unknown key"),
+        ({"terraform_tag_keys": "terraform:module"}, "iac.terraform_tag_keys: must be a list of non-empty strings"),
+        ({"deployer_roles": ["deploy-ml"]}, "iac.deployer_roles[0]: 'deploy-ml' is not a role ARN"),
+        ({"revert_window_seconds": -1}, "iac.revert_window_seconds: -1 is not a whole number of seconds from 0 to 2592000"),
+    ],
+)
+def test_a_bad_iac_entry_is_named(iac, message):
+    assert any(message in problem for problem in runtime.validate({"iac": iac}))
+
+
+def test_the_iac_entry_reaches_the_settings():
+    document = {"iac": {"terraform_tag_keys": ["iac-repo"], "deployer_roles": ["arn:aws:iam::123456789012:role/deploy-ml"],
+                        "revert_window_seconds": 3600}}  # fmt: skip
+    assert runtime.validate(document) == []
+    assert runtime.apply(Settings.from_env({}), document).iac == document["iac"]
