@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import functools
 import json
 import logging
 import math
@@ -140,6 +141,7 @@ def cold_starts(rounds: int, transition_ms: float) -> tuple[str, dict]:
     with Twin(parameters={"Mode": "enforce"}) as twin, coldstart.moto_server() as endpoint:
         s3 = twin.client("s3")
         memory_of = {spec["logical"]: spec["memory"] for spec in twin.functions.values()}
+        twin._run = functools.partial(twin._run, timeout=1800)  # four fresh interpreters in a row: on a loaded machine, minutes
         for round_ in range(rounds + 1):
             for who in contenders[round_ % 3:] + contenders[: round_ % 3]:
                 bucket = f"cold-{who}-{round_}"
