@@ -418,7 +418,7 @@ def per_event_comparison(sizes: list[int], timed_size: int, timed_events: int) -
         f"\n\nWarden's count {'does not grow' if flat else 'GROWS'} with the account: it reads and writes only the bucket named "
         f"in the event. By function: {', '.join(f'{f} {n}' for f, n in by_function.most_common())}. It also does more than "
         "Custodian's policy (removes public policy statements and ACL grants, verifies by a fresh read, records a "
-        "before-snapshot and an audit record, claims the dedupe window, authorizes each step, notifies). Custodian's "
+        "before-snapshot and an audit record, claims the dedupe window, notifies). Custodian's "
         f"count is flat too, but its ListBuckets returns all {sizes[-1]} buckets before it filters by name; by default it "
         f"then reads {sum(n for op, n in default_ops.items() if op not in ('ListBuckets', 'GetPublicAccessBlock', 'PutPublicAccessBlock'))} "
         f"bucket sub-documents ({', '.join(sorted(op for op in default_ops if op.startswith('GetBucket')))}), "
@@ -761,7 +761,7 @@ def main() -> None:
     print(f"### Goals (issue 15), measured in this run\n\n{table(['goal', 'measured', 'verdict'], rows)}\n")
     print("Other families, one event each (calls / DynamoDB writes / transitions): "
           + "; ".join(f"{f} {v['calls']} / {v['writes']} / {v['transitions']}" for f, v in families.items()) + ".\n")  # fmt: skip
-    print(f"_Measured in one run of `make bench`, {time.perf_counter() - start:.0f} s._")
+    print(f"_Measured in one run of `bench/benchmark.py {' '.join(sys.argv[1:])}`, {time.perf_counter() - start:.0f} s._")
 
 
 if __name__ == "__main__":
