@@ -426,7 +426,9 @@ class Twin:
             self.physical[f"{logical}{event_name}"] = rule_name  # SAM's rule, referable by this logical id
             pattern = self._resolve(event_spec["Properties"]["Pattern"])
             state = self._resolve(event_spec["Properties"].get("State", "ENABLED"))
-            events.put_rule(Name=rule_name, EventPattern=json.dumps(pattern), State=state)
+            bus = self._resolve(event_spec["Properties"].get("EventBusName"))  # organization mode's hub bus
+            on_bus = {"EventBusName": bus} if isinstance(bus, str) else {}
+            events.put_rule(Name=rule_name, EventPattern=json.dumps(pattern), State=state, **on_bus)
             if state == "ENABLED":  # a disabled rule delivers nothing
                 self.rules[rule_name] = pattern
 

@@ -31,6 +31,7 @@ def state(source="securityhub", raw_ref=CONTROL_ID, family="s3_public", remediat
 @pytest.fixture
 def hub(monkeypatch):
     monkeypatch.setenv("WARDEN_SECURITY_HUB", "enabled")
+    monkeypatch.setenv("WARDEN_ACCOUNT_ID", ACCOUNT)  # the stack's (hub's) account
     real = boto3.client("securityhub", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
     monkeypatch.setattr(securityhub, "client", lambda service: real)
     with Stubber(real) as stub:
@@ -103,6 +104,23 @@ def test_the_imported_finding_passes_botocores_model_with_every_field_warden_set
     assert asff["Resources"][0]["Type"] == "AwsApiGatewayV2Stage"
     assert len(asff["Title"]) == 256 and len(asff["Description"]) == 1024
     assert asff["Types"] == ["Effects/Denial of Service"]
+
+
+def test_a_members_finding_is_imported_as_the_hub_naming_the_member_as_a_resource(hub):
+    """Organization mode: AWS imports a default-product finding only with the importing account's
+    AwsAccountId, so the hub's finding names the member in its resources and says so in the message."""
+    member = "111122223333"
+    s = state(source="cloudtrail", raw_ref="e1")
+    s["finding"]["account"] = member
+    hub.add_response("batch_import_findings", {"FailedCount": 0, "SuccessCount": 1, "FailedFindings": []}, {"Findings": [ANY]})
+
+    line = report("remediated", s)  # Stubber checks the AwsAccount resource against botocore's model
+    asff = securityhub.warden_finding("remediated", s, "subject", "body")
+
+    assert asff["AwsAccountId"] == ACCOUNT and asff["ProductArn"].endswith(f":{ACCOUNT}:product/{ACCOUNT}/default")
+    assert asff["Resources"][1] == {"Type": "AwsAccount", "Id": f"AWS::::Account:{member}", "Partition": "aws", "Region": REGION}
+    assert asff["ProductFields"]["warden/account"] == member
+    assert f"in the hub account {ACCOUNT}'s Security Hub" in line and f"names account {member} as a resource" in line
 
 
 def test_a_finding_security_hub_refuses_to_update_is_reported_not_replaced_by_an_import(hub):

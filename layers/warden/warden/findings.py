@@ -757,6 +757,7 @@ class _AlarmDetail(BaseModel):
 
 
 class _AlarmEvent(EventBridgeModel):
+    account: AccountId  # the alarm's account is the finding's (organization mode resolves it): checked as such
     detail: _AlarmDetail
 
 

@@ -73,10 +73,19 @@ def _ous(organizations, account: str) -> tuple[str, ...]:
 
 
 def unguarded_reason(account: str) -> str | None:
-    """Why a hub must drop an event about `account`, or None when it guards that account.
-    Only meaningful in organization mode; the hub's own account is always guarded."""
-    if not organization_mode() or account == own_account():
+    """Why Warden must drop an event about `account`, or None when it guards that account. The
+    stack's own account is always guarded; without OrganizationId it is the only one (a Security Hub
+    administrator outside organization mode receives its members' findings too: its roles cannot act
+    there, and an account-level fix would land in the wrong account)."""
+    home = own_account()
+    if account == home:
         return None
+    if not organization_mode():
+        return (
+            f"account {account} is not this stack's account {home}: without OrganizationId Warden guards its own "
+            "account only (deploy it as the hub of an organization to guard members); the event was dropped "
+            "before anything was read"
+        )
     member = membership(account)
     if member is None:
         return (

@@ -5,6 +5,14 @@
 - Any other outcome is imported as Warden's own ASFF finding (BatchImportFindings), one per
   finding id, so the later outcomes of one finding (approved, restored) update the same record.
 
+Organization mode: the hub is meant to be Security Hub's administrator, which holds every member's
+findings (aggregated by Security Hub itself) and may update them with BatchUpdateFindings from its
+own account. An import is different: with the default product, AWS accepts only findings whose
+AwsAccountId is the importing account (BatchImportFindings, "the identifier of the account that you
+are calling BatchImportFindings from needs to be the same as the AwsAccountId attribute"). So
+Warden's own finding about a member is imported in the hub's product with the hub's AwsAccountId,
+and names the member account in its resources (AwsAccount) and in ProductFields warden/account.
+
 Security Hub is told before the SNS message goes out, so the message can say what Security Hub
 now shows, or that updating it failed: a Security Hub problem never hides the notification.
 """
@@ -18,7 +26,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
-from warden.aws import client
+from warden.aws import client, own_account
 from warden.finding import partition_of
 from warden.observability import logger, metrics
 
@@ -100,7 +108,8 @@ def note(outcome: str, subject: str, state: dict) -> str:
 def warden_finding(outcome: str, state: dict[str, Any], subject: str, body: str) -> dict[str, Any]:
     """Warden's own ASFF finding for a finding that Security Hub does not hold."""
     finding = state["finding"]
-    account, region = finding["account"], finding["region"]
+    region = finding["region"]
+    account = own_account()  # the importing account: the only AwsAccountId AWS accepts (module docstring)
     partition = partition_of(region)
     now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     resolved = _resolved(outcome, state.get("family"))
@@ -124,7 +133,7 @@ def warden_finding(outcome: str, state: dict[str, Any], subject: str, body: str)
             "Id": finding["resource_arn"],
             "Partition": partition,
             "Region": region,
-        }],
+        }, *_member(finding["account"], account, partition, region)],
         # Workflow is set only when the finding is created; later, Security Hub itself moves it to
         # RESOLVED when compliance turns PASSED (and back to NEW if it fails again).
         "Compliance": {"Status": "PASSED" if resolved else "FAILED"},
@@ -135,8 +144,17 @@ def warden_finding(outcome: str, state: dict[str, Any], subject: str, body: str)
             "warden/remediation": remediation,
             "warden/findingId": _cut(finding["id"], 1024),
             "warden/source": finding["source"],
+            "warden/account": finding["account"],
         },
     }
+
+
+def _member(member: str, hub: str, partition: str, region: str) -> list[dict[str, str]]:
+    """A member's account as a resource of the hub's finding (organization mode), so that Security
+    Hub's filters on resource id find it; nothing when the finding is in the hub's own account."""
+    if member == hub:
+        return []
+    return [{"Type": "AwsAccount", "Id": f"AWS::::Account:{member}", "Partition": partition, "Region": region}]
 
 
 def _update(identifier: dict[str, str], outcome: str, state: dict, subject: str) -> str | None:
@@ -162,7 +180,13 @@ def _import(outcome: str, state: dict, subject: str, body: str) -> str:
     if response.get("FailedCount"):
         failed = (response.get("FailedFindings") or [{}])[0]
         raise SecurityHubRefused(f"{failed.get('ErrorCode', 'error')}: {failed.get('ErrorMessage', 'no reason given')}")
-    return f"Warden finding {asff['Id']} imported, compliance {asff['Compliance']['Status']}"
+    done = f"Warden finding {asff['Id']} imported, compliance {asff['Compliance']['Status']}"
+    if asff["AwsAccountId"] != state["finding"]["account"]:
+        done += (
+            f", in the hub account {asff['AwsAccountId']}'s Security Hub: AWS imports a finding only into the "
+            f"account that sends it, so it names account {state['finding']['account']} as a resource"
+        )
+    return done
 
 
 def report(outcome: str, state: dict[str, Any], subject: str, body: str) -> str | None:
