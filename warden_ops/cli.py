@@ -57,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--outcome", help="remediated, would-remediate, exempt, duplicate, failed, rolled-back, ignored, ...")
     listing.add_argument("--since", help="2026-11-01, 2026-11-01T08:00:00Z, or an age: 90m, 24h, 7d")
     listing.add_argument("--until", help="same forms as --since")
+    listing.add_argument("--account", help="organization mode: only this member account's records (an id, or a pattern such as '1111*')")
     listing.add_argument("--limit", type=int, default=50, help="at most this many records (default 50)")
 
     approve = commands.add_parser("approve", parents=[shared], help="approve a change Warden waits on (approve mode): it is applied")
@@ -200,6 +201,7 @@ def _history(args, target: Target, out: TextIO) -> int:
         outcome=args.outcome,
         since=history.parse_time(args.since) if args.since else None,
         until=history.parse_time(args.until) if args.until else None,
+        account=args.account,
         limit=args.limit,
     )
     if args.json:
@@ -211,6 +213,8 @@ def _history(args, target: Target, out: TextIO) -> int:
     rows = [_row(r) for r in found]
     columns = ("recorded_at", "status", "remediation", "resource_arn", "finding_id")
     headers = ("RECORDED (UTC)", "STATUS", "REMEDIATION", "RESOURCE", "FINDING ID")
+    if args.account or len({row["account"] for row in rows}) > 1:  # a hub's records: say whose
+        columns, headers = (*columns[:2], "account", *columns[2:]), (*headers[:2], "ACCOUNT", *headers[2:])
     widths = [max(len(h), *(len(str(row[c])) for row in rows)) for c, h in zip(columns, headers)]
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(), file=out)
     for row in rows:
@@ -284,6 +288,7 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
     return {
         "recorded_at": str(record.get("recorded_at", ""))[:19].replace("T", " "),
         "status": history.status(record),
+        "account": record.get("account"),
         "remediation": record.get("remediation"),
         "resource_arn": record.get("resource_arn"),
         "finding_id": record.get("finding_id"),

@@ -6,7 +6,7 @@ A resource given exactly is a Query of the `by-resource` index (its time range i
 condition), which stops as soon as enough records match; a pattern, or no resource, is a Scan of
 the table, paginated to the end, then sorted (the audit table holds one item per finding for
 AuditRetentionDays, so a scan stays small). Remediation and resource accept shell patterns
-(`iam-*`). Outcome matches the notified outcome, the triage decision (`dry-run`, `ignored`,
+(`iam-*`); so does account (a hub's audit table holds every member account's records). Outcome matches the notified outcome, the triage decision (`dry-run`, `ignored`,
 `exempt`...), or `rolled-back` for fixes that were rolled back.
 """
 
@@ -20,6 +20,7 @@ from typing import Any, Iterator
 from warden.audit import decode_item
 
 PATTERN_CHARACTERS = re.compile(r"[*?\[]")
+ACCOUNT_FILTER = re.compile(r"^[0-9*?]{1,12}$")
 ROLLED_BACK = "rolled-back"
 
 
@@ -68,17 +69,25 @@ def records(
     outcome: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    account: str | None = None,
     limit: int = 50,
 ) -> list[dict[str, Any]]:
     """The matching audit records, newest first, at most `limit`."""
     if limit < 1:
         raise ValueError("limit must be at least 1")
+    if account is not None and not ACCOUNT_FILTER.match(account):
+        raise ValueError(f"--account takes a 12-digit account id or a pattern of digits such as '1111*', not {account!r}")
     exact_resource = resource is not None and not PATTERN_CHARACTERS.search(resource)
     pages = _query(dynamodb, table, resource, since, until) if exact_resource else _scan(dynamodb, table, since, until)
     found = []
     for item in pages:
         record = decode_item(item)
-        if _matches(resource, record.get("resource_arn")) and _matches(remediation, record.get("remediation")) and _outcome_matches(outcome, record):
+        if (
+            _matches(resource, record.get("resource_arn"))
+            and _matches(remediation, record.get("remediation"))
+            and _matches(account, record.get("account"))
+            and _outcome_matches(outcome, record)
+        ):
             found.append(record)
             if exact_resource and len(found) == limit:
                 break  # the index returns newest first: nothing later can be newer

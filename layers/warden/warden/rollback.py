@@ -26,7 +26,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from warden import audit, registry
-from warden.aws import for_finding
+from warden.aws import Aws, for_finding, own_account
 from warden.finding import Finding
 from warden.observability import logger, metrics
 from warden.remediations.base import Remediation, ResourceGone, WardenError
@@ -98,9 +98,13 @@ def _what_was_done(record: dict[str, Any]) -> str:
     return f"decision {record.get('decision')!r}, outcome {outcome!r}"
 
 
-def rollback(finding_id: str, force: bool = False, requested_by: str | None = None) -> dict[str, Any]:
+def rollback(
+    finding_id: str, force: bool = False, requested_by: str | None = None, member_credentials: tuple[str, str, str] | None = None
+) -> dict[str, Any]:
     """Restore the before-snapshot of one audit record. Never raises for a refusal: the answer's
-    `status` is `rolled-back`, `refused` (nothing was changed) or `failed` (the restore broke off)."""
+    `status` is `rolled-back`, `refused` (nothing was changed) or `failed` (the restore broke off).
+    A fix is undone in the account it was made in: with `member_credentials` (a session in the
+    record's account, organization mode), else only when this code runs in that account."""
     logger.set_correlation_id(finding_id)
     record = audit.read(finding_id)
     if record is None:
@@ -120,7 +124,17 @@ def rollback(finding_id: str, force: bool = False, requested_by: str | None = No
         return _refused(record, finding_id, f"remediation {record['remediation']!r} is not known to this version of Warden")
 
     finding = Finding.from_dict(record["finding"])
-    aws = for_finding(finding)
+    if member_credentials is not None:
+        aws = Aws(finding.account, finding.region, member_credentials)
+    elif finding.account != own_account():
+        return _refused(
+            record,
+            finding_id,
+            f"this fix was made in account {finding.account}, and this rollback acts in account {own_account()}: "
+            "a fix is undone in the account it was made in, with credentials for that account",
+        )
+    else:
+        aws = for_finding(finding)
     try:
         current = remediation.snapshot(finding, aws)
     except ResourceGone as gone:
