@@ -86,6 +86,9 @@ class ApiCall:
     function: str | None = None  # the Warden function (template logical id) that made it, on the twin
     http_method: str | None = None
     http_path: str | None = None
+    # The access key the client was created with, when explicit: an assumed role's session (organization
+    # mode's spoke roles, warden.aws); None for the function's own role
+    access_key: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def action(self) -> str:
@@ -141,6 +144,7 @@ def record_api_calls() -> Iterator[list[ApiCall]]:
                 function=getattr(_context, "function", None),
                 http_method=model.http.get("method"),
                 http_path=_request_path(model, params),
+                access_key=kwargs.get("aws_access_key_id"),
             )
             with lock:
                 calls.append(call)
