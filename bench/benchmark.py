@@ -632,6 +632,7 @@ def run_storm(events: int, buckets: int) -> tuple[str, float]:
         s3 = twin.client("s3")
         for bucket in names:
             scenarios.public_training_bucket(s3, name=bucket)
+        scenarios.guardduty_reported(twin.client, [item.event["detail"] for item in items if item.event["source"] == "aws.guardduty"])
         start = time.perf_counter()
         tally, remediated, per_event = Counter(), [], []
         for n, item in enumerate(items, 1):

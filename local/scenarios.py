@@ -417,3 +417,22 @@ def parameters_for(names: tuple[str, ...], event: Any) -> dict[str, str]:
     if isinstance(event, dict) and event.get("source") == "aws.securityhub":
         parameters["SecurityHub"] = "enabled"
     return parameters
+
+
+# --- GuardDuty: the findings its events report -------------------------------------------------
+
+GUARDDUTY_DETECTOR = "12abc34d567e8fa901bc2d34e56789f0"  # the detector the events in events/ name
+
+
+def guardduty_reported(clients, findings: list[dict], detector_id: str = GUARDDUTY_DETECTOR) -> str:
+    """GuardDuty enabled, holding these findings (GuardDuty's JSON shape: a finding event's `detail`).
+    Warden confirms a GuardDuty finding with GetFindings before acting on it. Returns the detector id."""
+    from local import moto_guardduty
+
+    guardduty = clients("guardduty")
+    if detector_id not in guardduty.list_detectors()["DetectorIds"]:
+        # The events name this detector; moto draws detector ids from get_random_hex: pin it.
+        with mock.patch("moto.guardduty.models.mock_random.get_random_hex", return_value=detector_id):
+            guardduty.create_detector(Enable=True)
+    moto_guardduty.report(ACCOUNT, REGION, detector_id, findings)
+    return detector_id

@@ -166,6 +166,10 @@ class Twin:
 
         # Twin-only: moto lacks Macie ListFindings and GetFindings (see module); their URLs too.
         self._stack.enter_context(moto_macie.patched())
+        from local import moto_guardduty
+
+        # Twin-only: moto holds no GuardDuty findings (GetFindings, samples; see module).
+        self._stack.enter_context(moto_guardduty.patched())
         self._stack.enter_context(mock_aws(config=config))
         from local import moto_patches
 

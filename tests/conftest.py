@@ -17,6 +17,11 @@ def event(name: str) -> dict:
     return json.loads((EVENTS / name).read_text())
 
 
+def guardduty_holds_the_findings_of_the_event_files(twin) -> None:
+    """GuardDuty holds the findings that events/guardduty-*.json report (Warden confirms each with GetFindings)."""
+    scenarios.guardduty_reported(twin.client, [event(path.name)["detail"] for path in sorted(EVENTS.glob("guardduty-*.json"))])
+
+
 def security_hub_holds_control_findings(securityhub) -> None:
     """Security Hub enabled, holding the control findings of events/securityhub-*.json."""
     findings = {f["Id"]: f for path in sorted(EVENTS.glob("securityhub-*.json")) for f in event(path.name)["detail"]["findings"]}
@@ -52,6 +57,7 @@ def twin(request):
         scenarios.public_training_bucket(deployed.client("s3"))
         scenarios.exempt_website_bucket(deployed.client("s3"))
         scenarios.account_block_off(deployed.client("s3control"))
+        guardduty_holds_the_findings_of_the_event_files(deployed)
         scenarios.encryption_turned_off(deployed.client)
         if iam:
             scenarios.iam_over_broad(deployed.client)

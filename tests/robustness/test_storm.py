@@ -87,6 +87,8 @@ def test_storm_fixes_each_bucket_once_and_accounts_for_every_event():
         s3 = twin.client("s3")
         for bucket in names:
             scenarios.public_training_bucket(s3, name=bucket)
+        # GuardDuty holds what it reports (Warden confirms each of its findings with GetFindings).
+        scenarios.guardduty_reported(twin.client, [item.event["detail"] for item in events if item.event["source"] == "aws.guardduty"])
 
         outcomes = run_storm(twin, events)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cfnlint.decode import decode
 
-from warden import macie, registry
+from warden import confirm, macie, registry
 from warden.notify import OUTCOMES
 from warden.remediations import base
 
@@ -84,7 +84,8 @@ EXPECTED_ACTIONS = {
     | {"dynamodb:Query"}  # warden.reverts: the resource's earlier fixes, when its deployer re-exposed it
     | {"ssm:GetParameter"}  # the run-time settings document
     | set(macie.PERMISSIONS)  # Macie=enabled: what Macie found in a bucket before it is fixed (Fn::If)
-    | {"organizations:DescribeAccount", "organizations:ListParents"},  # organization mode: is the account a member
+    | {"organizations:DescribeAccount", "organizations:ListParents"}  # organization mode: is the account a member
+    | {p for permissions in confirm.PERMISSIONS.values() for p in permissions},  # findings confirmed with their source
     "S3PublicAccessFunction": union("permissions", registry.family("s3_public")) | AUDIT_UPDATE,
     "EncryptionFunction": union("permissions", registry.family("encryption")) | AUDIT_UPDATE,
     "IamFunction": union("permissions", registry.family("iam")) | AUDIT_UPDATE,
@@ -193,6 +194,14 @@ def test_only_triage_may_read_macie_and_only_when_the_parameter_enables_it():
     assert sorted(allowed["Action"]) == sorted(macie.PERMISSIONS)
     variables = RESOURCES["TriageFunction"]["Properties"]["Environment"]["Variables"]
     assert variables["WARDEN_MACIE"] == {"Ref": "Macie"}
+
+
+def test_every_rule_takes_only_this_accounts_events():
+    # (in organization mode the hub bus takes the members' events, and triage checks membership)
+    for name, pattern in rule_patterns().items():
+        assert pattern.get("account") == {"Fn::If": ["OrgMode", {"Ref": "AWS::NoValue"}, [{"Ref": "AWS::AccountId"}]]}, name
+    # and triage checks again, for executions started without a rule
+    assert TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["WARDEN_ACCOUNT_ID"] == {"Ref": "AWS::AccountId"}
 
 
 def test_security_hub_is_reached_only_when_the_parameter_enables_it():

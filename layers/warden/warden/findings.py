@@ -39,7 +39,7 @@ MAX_EVENT_DEPTH = 32  # real events nest less than 10 levels; deeper is hostile
 REQUEST_PARAMETERS_USED = frozenset({
     "PublicAccessBlockConfiguration", "bucketPolicy",
     "attributes", "attributeName", "attributeValue",
-    "policyDocument", "setAsDefault",
+    "policyDocument", "setAsDefault", "policyArn",
     "directInternetAccess", "rootAccess", "instanceMetadataServiceConfiguration", "kmsKeyId", "enableNetworkIsolation",
     "loggingConfig", "endpointConfigName", "modelName",
 })  # fmt: skip
@@ -194,6 +194,8 @@ def _iam(params: dict, region: str, account: str, event_name: str, response: dic
         return "AWS::IAM::Policy", _CreatePolicyResponse.model_validate(response or {}).policy.arn
     if event_name == "CreatePolicyVersion":
         return "AWS::IAM::Policy", _PolicyRef.model_validate(params).policyArn
+    if event_name.startswith("Attach"):
+        _PolicyRef.model_validate(params)  # the policy attached is what the fix is about
     principal = _PrincipalRef.model_validate(params)
     for parameter, (resource_type, kind) in IAM_PRINCIPAL_PARAMETERS.items():
         name = getattr(principal, parameter)
@@ -879,6 +881,14 @@ def parse_finding(event: Any) -> Finding:
             f"unknown detail-type {str(detail_type)[:100]!r}; expected one of {sorted(PARSERS)}"
         )
     try:
-        return parser(event)
+        finding = parser(event)
     except ValidationError as error:
         raise RejectedEvent(f"{detail_type} event is malformed: {_describe(error)}") from None
+    envelope_account = event.get("account")
+    if envelope_account != finding.account:
+        # EventBridge sets `account`; the detail is the source's claim. A mismatch is forged or relayed wrongly.
+        raise RejectedEvent(
+            f"the event's account {str(envelope_account)[:20]!r} is not the account its detail names "
+            f"({finding.account}): Warden acts only on events whose envelope and detail agree"
+        )
+    return finding

@@ -364,6 +364,15 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
                 "  Events from this source reach Warden. Nothing else to do: a sample is never acted on.",
                 "",
             ]
+        elif outcome == "rejected":  # a finding triage would not trust: unconfirmed, or from another account
+            lines += [
+                "WHY WARDEN DID NOT ACT",
+                f"  {state.get('reason', '')}",
+                "",
+                "  Nothing was changed. If the source did not send this finding, find who started the workflow",
+                "  (CloudTrail: states:StartExecution, events:PutEvents) with the execution below.",
+                "",
+            ]
         elif outcome in ("exempt", "duplicate", "resource-gone"):
             why = _error_text(state) if state.get("error") else state.get("reason", "")
             lines += ["DECISION", f"  {HEADLINES[outcome]}: {why}", ""]

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from warden import audit, macie, organization, ownership, prevention, registry, reverts, securityhub, template_patches
 from warden.aws import client, for_finding
+from warden.confirm import unconfirmed_reason
 from warden.finding import Finding
 from warden.notify import compose, compose_alarm, publish_arguments
 from warden.observability import logger, metrics
@@ -117,8 +118,16 @@ def _decision(
     if reason:
         return "ignored", reason
     aws = for_finding(finding, acting_as="triage")
+    with retry_later_when_throttled("confirming the finding with its source"):
+        reason = unconfirmed_reason(finding, aws, required=remediation.acts_on_finding_alone)
+    if reason:
+        metrics.add_metric(name="FindingsUnconfirmed", unit=MetricUnit.Count, value=1)
+        return "rejected", f"not confirmed by its source: {reason}; nothing was changed"
     try:
         with retry_later_when_throttled("reading the resource's tags and principals"):  # before any write
+            reason = remediation.needless_reason(finding, aws)
+            if reason:
+                return "ignored", reason
             tags = remediation.resource_tags(finding, aws)
             principals = remediation.principals(finding, aws)
     except ResourceGone as gone:

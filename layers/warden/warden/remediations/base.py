@@ -97,6 +97,9 @@ class Remediation:
     notify_only: ClassVar[bool] = False
     # What the fix does, in one sentence for a person (a wiring test's "what Warden would do").
     summary: ClassVar[str] = ""
+    # True when the fix follows from the finding alone, not from the resource's live state (revoking
+    # sessions, deactivating a key): triage then acts only on a finding its source confirms (warden.confirm).
+    acts_on_finding_alone: ClassVar[bool] = False
 
     def handles(self, resource_type: str) -> bool:
         return resource_type in (self.resource_types or (self.resource_type,))
@@ -109,6 +112,11 @@ class Remediation:
     def resource_tags(self, finding: Finding, aws) -> dict[str, str]:
         """Tags used for exemptions; raise ResourceGone if the resource no longer exists."""
         return {}
+
+    def needless_reason(self, finding: Finding, aws) -> str | None:
+        """Why this finding needs no fix, read from AWS in triage (calls in tag_permissions); None
+        when it may. The pure check is `ignore_reason`; this one may read, and changes nothing."""
+        return None
 
     def principals(self, finding: Finding, aws) -> list[str]:
         """The IAM principals whose permissions this fix would change (checked against protected

@@ -397,8 +397,13 @@ class StripInlinePolicy(Remediation):
 
 @register
 class DetachAdminPolicies(Remediation):
-    """Detaches administrator-equivalent managed policies (AdministratorAccess, PowerUserAccess-like
-    NotAction policies, customer copies of them). Narrower FullAccess policies stay attached."""
+    """Detaches the one policy an Attach{User,Role,Group}Policy call attached, when that policy is
+    administrator-equivalent (AdministratorAccess, NotAction policies, customer copies of them).
+
+    Only that policy: the principal's other policies were attached by other calls, each judged when
+    it was made, and some are admin on purpose (a CDK execution role, OrganizationAccountAccessRole).
+    Attaching a policy that is not admin-equivalent (ReadOnlyAccess) changes nothing at all.
+    """
 
     name = "iam-detach-admin-policies"
     family = "iam"
@@ -414,7 +419,8 @@ class DetachAdminPolicies(Remediation):
         "iam:ListAttachedUserPolicies", "iam:ListAttachedRolePolicies", "iam:ListAttachedGroupPolicies",
         "iam:GetPolicy", "iam:GetPolicyVersion",
     )  # fmt: skip
-    tag_permissions = ("iam:ListUserTags", "iam:ListRoleTags", "iam:GetGroup")
+    # needless_reason reads the attached policy in triage.
+    tag_permissions = ("iam:ListUserTags", "iam:ListRoleTags", "iam:GetGroup", "iam:GetPolicy", "iam:GetPolicyVersion")
     # Putting back what Warden detached is the one place Warden attaches a policy: only the rollback
     # function, which no event can start, holds these.
     rollback_permissions = (
@@ -429,20 +435,37 @@ class DetachAdminPolicies(Remediation):
     def principals(self, finding: Finding, aws) -> list[str]:
         return _principal_and_members(finding, aws)
 
-    def _admin_attachments(self, finding: Finding, aws) -> list[str]:
-        iam, (kind, name) = aws.client("iam"), _principal(finding)
+    @staticmethod
+    def attached_policy(finding: Finding) -> str:
+        return finding.details["requestParameters"]["policyArn"]
+
+    def _is_admin(self, policy_arn: str, aws) -> bool:
+        iam = aws.client("iam")
+        with aws_errors(IAM_GONE, f"the policy {policy_arn}"):
+            version = iam.get_policy(PolicyArn=policy_arn)["Policy"]["DefaultVersionId"]
+            document = iam.get_policy_version(PolicyArn=policy_arn, VersionId=version)["PolicyVersion"]["Document"]
+        return grants_admin(_document(document))
+
+    def needless_reason(self, finding: Finding, aws) -> str | None:
+        policy = self.attached_policy(finding)
+        if self._is_admin(policy, aws):
+            return None
+        kind, name = _principal(finding)
+        return (
+            f"the policy attached to {kind} {name}, {policy}, is not administrator-equivalent: "
+            "Warden leaves it and the principal's other policies as they are"
+        )
+
+    def _still_attached_admin(self, finding: Finding, aws) -> list[str]:
+        """The event's policy, if it is still attached and administrator-equivalent."""
+        iam, (kind, name), policy = aws.client("iam"), _principal(finding), self.attached_policy(finding)
         with aws_errors(IAM_GONE, f"the {kind}"):
-            attached = getattr(iam, f"list_attached_{kind}_policies")(**{f"{kind.capitalize()}Name": name})["AttachedPolicies"]
-            admin = []
-            for policy in attached:
-                version = iam.get_policy(PolicyArn=policy["PolicyArn"])["Policy"]["DefaultVersionId"]
-                document = iam.get_policy_version(PolicyArn=policy["PolicyArn"], VersionId=version)["PolicyVersion"]["Document"]
-                if grants_admin(_document(document)):
-                    admin.append(policy["PolicyArn"])
-        return admin
+            pages = iam.get_paginator(f"list_attached_{kind}_policies").paginate(**{f"{kind.capitalize()}Name": name})
+            attached = {p["PolicyArn"] for page in pages for p in page["AttachedPolicies"]}
+        return [policy] if policy in attached and self._is_admin(policy, aws) else []
 
     def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
-        return {"admin_policies": self._admin_attachments(finding, aws)}
+        return {"admin_policies": self._still_attached_admin(finding, aws)}
 
     def plan(self, finding: Finding, before: dict[str, Any]) -> list[Change]:
         kind, name = _principal(finding)
@@ -462,7 +485,7 @@ class DetachAdminPolicies(Remediation):
         return {"applied": apply_in_order(changes, lambda c: getattr(iam, _snake(c.action))(**c.params), IAM_GONE)}
 
     def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
-        remaining = self._admin_attachments(finding, aws)
+        remaining = self._still_attached_admin(finding, aws)
         return [f"still attached: {', '.join(remaining)}"] if remaining else []
 
     def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
@@ -502,6 +525,7 @@ def revoke_document(issued_before: str) -> dict:
 class RevokeRoleSessions(Remediation):
     name = "iam-revoke-role-sessions"
     family = "iam"
+    acts_on_finding_alone = True  # nothing in the role's state shows its credentials were stolen
     resource_type = "AWS::IAM::Role"
     triggers = Triggers(
         guardduty_types=(
@@ -586,6 +610,7 @@ class RevokeRoleSessions(Remediation):
 class DeactivateAccessKey(Remediation):
     name = "iam-deactivate-access-key"
     family = "iam"
+    acts_on_finding_alone = True  # nothing in the key's state shows it was abused
     resource_type = "AWS::IAM::AccessKey"
     triggers = Triggers(guardduty_types=CREDENTIAL_ABUSE)
     permissions = ("iam:ListAccessKeys", "iam:UpdateAccessKey")
