@@ -2,13 +2,15 @@
 what PowerUserAccess allows (no IAM, no Organizations). Each failed before the change it names.
 
 Part 1, authenticated findings: forged GuardDuty findings, samples, archived findings, another
-account's events, and attaching a harmless policy.
+account's events, and attaching a harmless policy. Part 5: re-exposure inside the dedupe window and
+a forged dedupe record.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import re
 
 from local import scenarios as S
 from tests.conftest import event
@@ -173,3 +175,85 @@ def test_iam_attaching_an_admin_policy_detaches_that_policy_only(twin):
     assert result.decision == "enforce"
     assert attached(twin, S.PIPELINE_ROLE) == [copy_arn]
     assert [c["params"]["PolicyArn"] for c in result.audit_records[0]["changes"]] == [S.ADMIN_POLICY_ARN]
+
+
+# --- part 5: a duplicate is checked, not trusted -------------------------------------------------
+
+PUBLIC_POLICY = "cloudtrail-s3-putbucketpolicy-public.json"
+ATTACKER = f"arn:aws:sts::{S.ACCOUNT}:assumed-role/PowerUser/mallory"
+
+
+def re_expose(s3, bucket: str = S.TRAINING_BUCKET) -> None:
+    """What the attacker does right after Warden's fix: Block Public Access off, the public policy back."""
+    s3.delete_public_access_block(Bucket=bucket)
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(S.TRAINING_POLICY))
+
+
+def cloudtrail_says(source: dict, event_id: str, actor: str) -> dict:
+    """The CloudTrail event of the attacker's own call, delivered now."""
+    from datetime import datetime, timezone
+
+    retold = copy.deepcopy(source)
+    retold["id"] = event_id
+    retold["detail"].update(eventID=event_id, eventTime=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    retold["detail"]["userIdentity"]["arn"] = actor
+    return retold
+
+
+def is_public(s3, bucket: str = S.TRAINING_BUCKET) -> bool:
+    from tests.robustness.world import quarantined
+
+    return not quarantined(s3, bucket)
+
+
+def test_a_bucket_made_public_again_inside_the_dedupe_window_is_fixed_again_and_escalated(twin):
+    s3 = twin.client("s3")
+    first = twin.send(event(PUBLIC_POLICY))
+    assert first.decision == "enforce" and not is_public(s3)
+
+    re_expose(s3)
+    again = twin.send(cloudtrail_says(event(PUBLIC_POLICY), "re-exposed-by-mallory", ATTACKER))
+
+    assert again.decision == "enforce"
+    reason = again.executions[0].triage["reason"]
+    first_id = first.audit_records[0]["finding_id"]
+    assert re.search(rf"re-exposed \d+ seconds after the fix by {first_id}, by {re.escape(ATTACKER)}", reason), reason
+    assert not is_public(s3), "fixed again"
+    (message,) = again.notifications
+    assert message["attributes"] == {"severity": "HIGH", "outcome": "remediated", "remediation": "s3-quarantine-public-bucket"}
+    assert message["body"].startswith("ESCALATED\n  re-exposed ")
+    # Config reports the same bucket later: it is fixed now, so that one is a plain duplicate
+    config = twin.send(event("config-s3-bucket-public-read-prohibited.json"))
+    assert config.decision == "duplicate" and "re-read now, it is not exposed" in config.executions[0].triage["reason"]
+
+
+def test_a_bucket_still_fixed_inside_the_window_stays_a_duplicate(twin):
+    twin.send(event(PUBLIC_POLICY))
+
+    duplicate = twin.send(event("guardduty-s3-bucketpublicaccessgranted.json"))
+
+    assert duplicate.decision == "duplicate"
+    assert [n["attributes"]["severity"] for n in duplicate.notifications] == ["INFO"]
+
+
+def test_a_forged_dedupe_record_with_a_far_future_expiry_suppresses_nothing():
+    import time
+
+    from local.twin import Twin
+
+    with Twin(parameters={"Mode": "enforce", "DedupeWindowSeconds": "1"}) as twin:
+        s3, dynamodb = twin.client("s3"), twin.client("dynamodb")
+        S.public_training_bucket(s3)
+        twin.send(event(PUBLIC_POLICY))
+        # The attacker rewrites Warden's claim for the bucket to last until 2100, then re-exposes it.
+        table = twin.physical["DedupeTable"]
+        for item in dynamodb.scan(TableName=table)["Items"]:
+            dynamodb.put_item(TableName=table, Item={**item, "expiration": {"N": "4102444800"}})
+        re_expose(s3)
+        time.sleep(1.5)  # the real window is over
+
+        later = twin.send(event("config-s3-bucket-public-read-prohibited.json"))
+
+        assert later.decision == "enforce"
+        assert "claimed to suppress fixes until 2100-01-01T00:00:00+00:00, longer than the 1s window" in later.executions[0].triage["reason"]
+        assert not is_public(s3)

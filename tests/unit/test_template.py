@@ -80,7 +80,8 @@ def union(attribute: str, remediations) -> set[str]:
 AUDIT_UPDATE = {"dynamodb:UpdateItem"}
 EXPECTED_ACTIONS = {
     "TriageFunction": union("tag_permissions", registry.all_remediations())
-    | {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    | union("verify_permissions", registry.all_remediations())  # a duplicate re-reads the resource
+    | {"dynamodb:PutItem", "dynamodb:GetItem"}  # the audit record, the dedupe claim
     | {"dynamodb:Query"}  # warden.reverts: the resource's earlier fixes, when its deployer re-exposed it
     | {"ssm:GetParameter"}  # the run-time settings document
     | set(macie.PERMISSIONS)  # Macie=enabled: what Macie found in a bucket before it is fixed (Fn::If)

@@ -116,10 +116,12 @@ def _urgent(finding: dict | None) -> bool:
     return bool(((finding or {}).get("details") or {}).get("sensitive_data"))
 
 
-def _severity(outcome: str, finding: dict | None, revert: bool = False) -> str:
+def _severity(outcome: str, finding: dict | None, revert: bool = False, escalated: bool = False) -> str:
     if revert and outcome == "remediated":
         return "CRITICAL" if _urgent(finding) else "HIGH"  # the owner's deploy undid the fix: the escalation pages
     if outcome in ("failed", "rejected", "needs-decision", "escalated", "awaiting-approval", "expired", "settings-changed"):
+        return "CRITICAL" if _urgent(finding) else "HIGH"
+    if escalated:  # e.g. a resource re-exposed right after Warden fixed it: someone is working against the fix
         return "CRITICAL" if _urgent(finding) else "HIGH"
     if outcome in ("exempt", "duplicate", "resource-gone", "approval-rejected"):
         return "INFO"
@@ -270,6 +272,8 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
             owner = Owner.from_dict(state.get("owner"))
             patches = (state.get("result") or {}).get("template_patch") or []
             lines += revert_lines(state["revert"], render_patches(owner, patches)[2:] if owner and owner.managed else [])
+        if state.get("escalation"):
+            lines += ["ESCALATED", f"  {state['escalation']}: find out who and why.", ""]
         lines += _what_found(finding, state.get("member"))
         if outcome == "remediated":
             # Why Warden acted (which mode), and what else on-call should know, e.g. an expired exemption.
@@ -400,7 +404,11 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
     return Message(
         subject=_subject(subject),
         body="\n".join(lines),
-        attributes={"severity": _severity(outcome, finding, bool(state.get("revert"))), "outcome": outcome, "remediation": remediation},
+        attributes={
+            "severity": _severity(outcome, finding, bool(state.get("revert")), bool(state.get("escalation"))),
+            "outcome": outcome,
+            "remediation": remediation,
+        },
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
-from warden import audit, macie, organization, ownership, prevention, registry, reverts, securityhub, template_patches
+from warden import audit, dedupe, macie, organization, ownership, prevention, registry, reverts, securityhub, template_patches
 from warden.aws import client, for_finding
 from warden.confirm import unconfirmed_reason
 from warden.finding import Finding
@@ -43,41 +43,17 @@ def _event_summary(event: Any) -> str:
     return ", ".join(f"{k}={str(v)[:80]!r}" for k, v in fields.items() if v is not None) or "no EventBridge envelope"
 
 
-def first_claim(key: str, finding_id: str, window_seconds: int, lambda_context=None) -> str:
-    """Claim `key` for `finding_id` for the dedupe window; returns the finding that holds it.
-
-    Powertools Idempotency does the conditional write and expiry: a second claim within the
-    window gets the first call's stored result back, so a different finding id means duplicate.
-    """
-    # Imported here, not at the top: only Triage claims, and the other functions' cold starts skip it.
-    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
-    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
-
-    persistence = DynamoDBPersistenceLayer(table_name=os.environ["WARDEN_DEDUPE_TABLE"], boto3_client=client("dynamodb"))
-    config = IdempotencyConfig(event_key_jmespath="key", expires_after_seconds=window_seconds)
-    if lambda_context is not None:
-        config.register_lambda_context(lambda_context)
-
-    @idempotent_function(data_keyword_argument="claim", persistence_store=persistence, config=config)
-    def claim_once(claim: dict) -> dict:
-        return claim
-
-    try:
-        return claim_once(claim={"key": key, "finding_id": finding_id})["finding_id"]
-    except IdempotencyAlreadyInProgressError:
-        return "another finding being triaged at this moment"
-
-
-def _decide(finding: Finding, remediation: Remediation, settings: Settings, lambda_context, facts: dict | None = None) -> tuple[str, str]:
-    """(decision, reason); the reason also tells what on-call should know whatever the decision:
-    an exemption that expired, settings that were rejected. `facts` receives what was read on the
-    way (the resource's tags), so nothing is read twice."""
-    notes = list(settings.notes)
+def _decide(finding: Finding, remediation: Remediation, settings: Settings, facts: dict | None = None) -> tuple[str, str, str | None]:
+    """(decision, reason, escalation); the reason also tells what on-call should know whatever the
+    decision: an exemption that expired, settings that were rejected, a forged dedupe record. `facts`
+    receives what was read on the way (the resource's tags), so nothing is read twice. The
+    escalation, when set, makes the outcome's message HIGH (a resource re-exposed after a fix)."""
+    notes, escalation = list(settings.notes), []
     if finding.sample:  # before anything is read: a sample's names are placeholders, never acted on
         decision, reason = "wiring-test", wiring_test_reason(finding, remediation, settings)
     else:
-        decision, reason = _decision(finding, remediation, settings, lambda_context, notes, {} if facts is None else facts)
-    return decision, "; ".join([reason, *notes])
+        decision, reason = _decision(finding, remediation, settings, notes, {} if facts is None else facts, escalation)
+    return decision, "; ".join([reason, *notes]), (escalation[0] if escalation else None)
 
 
 # What each mode would make of a real finding, in a wiring test's answer.
@@ -100,7 +76,7 @@ def wiring_test_reason(finding: Finding, remediation: Remediation, settings: Set
 
 
 def _decision(
-    finding: Finding, remediation: Remediation, settings: Settings, lambda_context, notes: list[str], facts: dict
+    finding: Finding, remediation: Remediation, settings: Settings, notes: list[str], facts: dict, escalation: list[str]
 ) -> tuple[str, str]:
     unguarded = organization.unguarded_reason(finding.account)
     if unguarded:
@@ -160,16 +136,55 @@ def _decision(
     # Account and region are part of the key: in an organization, accounts share region-wide settings
     # such as EBS encryption by default, whose findings name no ARN of their own.
     dedupe_key = f"{remediation.name}#{finding.account}#{finding.region}#{finding.resource_arn}"
-    holder = first_claim(dedupe_key, finding.id, settings.dedupe_window_seconds, lambda_context)
-    if holder != finding.id:
-        if (audit.read(holder) or {}).get("outcome") == "failed":
-            # The dedupe window stops storms, not recovery: after a failed fix the next finding tries again.
-            return mode, f"{source} is {mode}; {holder} failed to fix this resource within the dedupe window, so Warden tries again"
-        return "duplicate", (
-            f"{remediation.name} on this resource was already started by {holder} "
-            f"within the {settings.dedupe_window_seconds}s dedupe window"
-        )
-    return mode, f"{source} is {mode}"
+    held = dedupe.claim(dedupe_key, finding.id, settings.dedupe_window_seconds)
+    if held.ignored:
+        metrics.add_metric(name="DedupeRecordsIgnored", unit=MetricUnit.Count, value=1)
+        logger.warning("forged dedupe record ignored", extra={"key": dedupe_key, "reason": held.ignored})
+        notes.append(held.ignored)
+    if held.holder == finding.id:
+        return mode, f"{source} is {mode}"
+    return _inside_the_window(finding, remediation, settings, aws, held, dedupe_key, mode, source, escalation)
+
+
+# What a holder's outcome says about the resource being exposed now.
+TOLD_A_PERSON = ("would-remediate", "awaiting-approval", "needs-decision", "approval-rejected", "expired")
+
+
+def _inside_the_window(finding, remediation, settings, aws, held, key, mode, source, escalation) -> tuple[str, str]:
+    """A finding for a resource another finding claimed within the window: a duplicate only if the
+    resource is not exposed now, or the first finding is still being handled or asked a person."""
+    window = settings.dedupe_window_seconds
+    record = audit.read(held.holder) or {}
+    outcome = record.get("outcome")
+    if outcome == "failed":
+        # The dedupe window stops storms, not recovery: after a failed fix the next finding tries again.
+        return mode, f"{source} is {mode}; {held.holder} failed to fix this resource within the dedupe window, so Warden tries again"
+    duplicate = f"{remediation.name} on this resource was already started by {held.holder} within the {window}s dedupe window"
+    if outcome is None:
+        return "duplicate", f"{duplicate}; that fix is still running"
+    try:
+        with retry_later_when_throttled("re-reading the resource inside the dedupe window"):
+            exposed = remediation.verify(finding, aws)
+    except ResourceGone as gone:
+        return "resource-gone", f"{gone}; nothing is left to fix"
+    except WardenError as error:
+        return mode, f"{source} is {mode}; {duplicate}, but re-reading the resource failed ({error}), so Warden looks again"
+    if not exposed:
+        return "duplicate", f"{duplicate}; re-read now, it is not exposed"
+    now_exposed = "; ".join(exposed)
+    if record.get("applied"):
+        fixed_at = _moment((record.get("verification") or {}).get("verified_at") or record.get("notified_at") or record["updated_at"])
+        happened = _moment(finding.time)
+        if happened >= fixed_at:
+            seconds, actor = int((happened - fixed_at).total_seconds()), finding.actor or "an unknown caller"
+        else:  # this finding reports the first exposure; whoever undid the fix is in CloudTrail
+            seconds, actor = int(_seconds_since(fixed_at.isoformat())), "someone CloudTrail names (this finding predates the fix)"
+        escalation.append(f"re-exposed {seconds} seconds after the fix by {held.holder}, by {actor}")
+        dedupe.claim(key, finding.id, window, take_over=True)  # later findings compare with this fix
+        return mode, f"{source} is {mode}; {escalation[-1]}: {now_exposed}; Warden fixes it again"
+    if outcome in TOLD_A_PERSON:
+        return "duplicate", f"{duplicate}, which asked a person to act ({outcome}); it is still exposed: {now_exposed}"
+    return mode, f"{source} is {mode}; {held.holder} found nothing to change ({outcome}), but it is exposed now: {now_exposed}"
 
 
 def _settings_for(account: str, settings: Settings) -> Settings:
@@ -205,7 +220,7 @@ def _triage(event: Any, settings: Settings, lambda_context, execution: str | Non
         reason = f"no remediation handles {finding.source} {finding.type!r} on {finding.resource_type}"
         return {"decision": "rejected", "reason": reason, "event_summary": _event_summary(event)}
     facts: dict[str, Any] = {}
-    decision, reason = _decide(finding, remediation, settings, lambda_context, facts)
+    decision, reason, escalation = _decide(finding, remediation, settings, facts)
     if macie.applies(finding, remediation.name, decision):  # Macie=enabled, a bucket Warden will act on
         finding, unread = macie.raise_if_sensitive(finding, for_finding(finding), facts.get("tags"))
         reason = f"{reason}; {unread}" if unread else reason
@@ -235,6 +250,8 @@ def _triage(event: Any, settings: Settings, lambda_context, execution: str | Non
     member = organization.member_summary(finding.account)
     if member:  # organization mode: which account and OU, for the message
         triaged["member"] = member
+    if escalation:  # on-call must look: Notify makes the outcome HIGH and says why
+        triaged["escalation"] = escalation
     if decision == "approve":  # the workflow's wait for a person (TimeoutSecondsPath)
         triaged["approval_timeout_seconds"] = settings.approval_timeout_seconds
     return triaged
@@ -315,6 +332,11 @@ def verify(state: dict[str, Any]) -> dict[str, Any]:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _moment(iso_time: str) -> datetime:
+    moment = datetime.fromisoformat(iso_time)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _seconds_since(iso_time: str) -> float:
