@@ -180,6 +180,8 @@ def _forwarding_rules(template: dict) -> dict[str, dict]:
         if event["Type"] != "EventBridgeRule" or name in NOT_FORWARDED:
             continue
         pattern = event["Properties"]["Pattern"]
+        if "account" in pattern:  # the hub's "own account, unless OrgMode": a spoke forwards its own account's events
+            pattern = {**pattern, "account": [{"Ref": "AWS::AccountId"}]}
         if CLOUDTRAIL in pattern.get("detail-type", []):
             pattern = _not_by_spoke_roles(pattern)
         rule = {

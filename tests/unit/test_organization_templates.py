@@ -122,7 +122,11 @@ def test_spoke_forwards_exactly_what_each_hub_rule_handles_except_its_own_roles_
     for name, hub_rule in hub.items():
         forwarded = json.loads(json.dumps(rules[f"Forward{name}"]["Properties"]["EventPattern"]))
         excluded = forwarded["detail"].pop("userIdentity", None)
-        assert forwarded == json.loads(json.dumps(hub_rule["Pattern"])), name
+        # the hub takes its own account's events, or (OrgMode) the members'; a spoke forwards its own
+        assert forwarded.pop("account") == [{"Ref": "AWS::AccountId"}], name
+        hub_pattern = json.loads(json.dumps(hub_rule["Pattern"]))
+        assert hub_pattern.pop("account") == {"Fn::If": ["OrgMode", {"Ref": "AWS::NoValue"}, [{"Ref": "AWS::AccountId"}]]}, name
+        assert forwarded == hub_pattern, name
         if spoke.CLOUDTRAIL in hub_rule["Pattern"]["detail-type"]:
             assert "assumed-role/warden-spoke-" in json.dumps(excluded)
         (target,) = rules[f"Forward{name}"]["Properties"]["Targets"]

@@ -379,5 +379,9 @@ def test_policy_versions_are_only_changed_in_this_account():
 def test_iam_forwarder_forwards_exactly_what_the_iam_rule_listens_for():
     forwarder, matches = decode(str(ROOT / "iam-forwarder.yaml"))
     assert not matches
-    assert forwarder["Resources"]["ForwardIamEvents"]["Properties"]["EventPattern"] == rule_patterns()["IamCloudTrail"]
+    forwarded, hub = dict(forwarder["Resources"]["ForwardIamEvents"]["Properties"]["EventPattern"]), dict(rule_patterns()["IamCloudTrail"])
+    # both in this one account: the forwarder takes its own account's events, the hub rule too (outside OrgMode)
+    assert forwarded.pop("account") == [{"Ref": "AWS::AccountId"}]
+    assert hub.pop("account")["Fn::If"][2] == [{"Ref": "AWS::AccountId"}]
+    assert forwarded == hub
     assert _run(str(BIN / "cfn-lint"), "iam-forwarder.yaml").returncode == 0
