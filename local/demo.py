@@ -131,7 +131,7 @@ def replay(event_path: str, mode: str, scenario: str, parameters: dict[str, str]
             scenarios.SCENARIOS[name].setup(twin.client)
         if isinstance(event, dict) and event.get("source") == "aws.guardduty" and isinstance(event.get("detail"), dict):
             # GuardDuty holds the finding it sends (Warden confirms it with GetFindings); --scenario none: it does not
-            detector = str(event["detail"].get("arn", "")).partition("/detector/")[2].split("/")[0]
+            detector = str(event["detail"].get("arn", "")).partition(":detector/")[2].split("/")[0]
             if chosen and "id" in event["detail"] and detector:
                 scenarios.guardduty_reported(twin.client, [event["detail"]], detector)
         if parameters.get("SecurityHub") == "enabled":  # the hub is on and holds the finding it sends
