@@ -126,7 +126,7 @@ def _decision(
         # One deploy makes several calls at once (policy, ACL, public access block): only one of their
         # findings may be the first revert, so the first one claims it for the window, atomically.
         key = f"revert#{remediation.name}#{finding.account}#{finding.region}#{finding.resource_arn}"
-        if first_claim(key, finding.id, max(1, revert.window_seconds), lambda_context) != finding.id:
+        if dedupe.claim(key, finding.id, max(1, revert.window_seconds)).holder != finding.id:
             revert = dataclasses.replace(revert, count=2)
     if revert is not None:
         facts["revert"] = revert.to_dict()
