@@ -112,4 +112,4 @@ bench: $(INSTALLED) build $(BENCH_INSTALLED) $(CUSTODIAN_INSTALLED)
 deploy: $(INSTALLED)
 	$(SAM) build
 	$(SAM) deploy --parameter-overrides \
-	  DeployerPrincipalArn=$$($(PY) -c 'import boto3; print(boto3.client("sts").get_caller_identity()["Arn"])') $(PARAMS)
+	  DeployerPrincipalArn=$$($(PY) -m warden_ops.deployer) $(PARAMS)
