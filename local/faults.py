@@ -19,7 +19,6 @@ see from AWS (status, error code, protocol-specific body) and retries or raises 
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import threading
 from contextlib import contextmanager
@@ -94,9 +93,12 @@ class ApiCall:
     def action(self) -> str:
         return iam_action(self.service, self.operation, self.http_method)
 
-    def resource(self, account: str, partition: str = "aws") -> str | None:
-        """The ARN IAM authorizes the call against, for the services Warden calls; None = unknown."""
+    def resource(self, account: str, partition: str = "aws", iam_paths: dict[tuple[str, str], str] | None = None) -> str | None:
+        """The ARN IAM authorizes the call against, for the services Warden calls; None = unknown.
+        `iam_paths` maps ("role"|"user"|"group", name) to the principal's path, which IAM's ARN holds."""
         params, region = self.params, self.region
+        if self.service in _RESOURCES:
+            return _RESOURCES[self.service](self, account, partition, region, iam_paths or {})
         if self.service == "s3":
             return f"arn:{partition}:s3:::{params['Bucket']}" if "Bucket" in params else "*"
         if self.service == "s3control":
@@ -117,6 +119,102 @@ class ApiCall:
             path = self.http_path.removeprefix("/v2") if self.service == "apigatewayv2" else self.http_path
             return f"arn:{partition}:apigateway:{region}::{path}"  # v2's /v2/apis/... is authorized as /apis/...
         return None
+
+
+    def condition_context(self, principal_arn: str | None = None) -> dict[str, Any]:
+        """The condition keys AWS sets for this request that Warden's policies test."""
+        context: dict[str, Any] = {"aws:PrincipalArn": principal_arn} if principal_arn else {}
+        keys = _CONDITION_KEYS.get((self.service, self.operation))
+        return {**context, **keys(self.params)} if keys else context
+
+
+def _iam_arn(kind: str, name: str, account: str, partition: str, paths: dict) -> str:
+    return f"arn:{partition}:iam::{account}:{kind}{paths.get((kind, name), '/')}{name}"
+
+
+def _iam_resource(call: ApiCall, account: str, partition: str, region: str, paths: dict) -> str | None:
+    p = call.params
+    if call.operation == "ListPolicies":
+        return "*"  # no resource-level scoping exists for it
+    # Attaching or detaching a policy is authorized on the principal (the policy is the iam:PolicyARN key).
+    for kind, key in (("role", "RoleName"), ("user", "UserName"), ("group", "GroupName")):
+        if key in p:
+            return _iam_arn(kind, p[key], account, partition, paths)
+    return p.get("PolicyArn")
+
+
+def _kms_key(call: ApiCall, account: str, partition: str, region: str, _paths: dict) -> str | None:
+    key = call.params.get("KeyId")
+    if not key:
+        return None
+    if key.startswith("arn:"):
+        return key
+    return f"arn:{partition}:kms:{region}:{account}:{key if key.startswith('alias/') else 'key/' + key}"
+
+
+def _queue(call: ApiCall, account: str, partition: str, region: str, _paths: dict) -> str | None:
+    url = call.params.get("QueueUrl", "")  # https://sqs.<region>.amazonaws.com/<account>/<name>
+    parts = url.rstrip("/").split("/")
+    return f"arn:{partition}:sqs:{region}:{parts[-2]}:{parts[-1]}" if len(parts) >= 2 and url else None
+
+
+def _trail(call: ApiCall, account: str, partition: str, region: str, _paths: dict) -> str | None:
+    name = call.params.get("Name") or (call.params.get("ResourceIdList") or [None])[0]
+    if not name:
+        return None
+    return name if name.startswith("arn:") else f"arn:{partition}:cloudtrail:{region}:{account}:trail/{name}"
+
+
+def _sagemaker(call: ApiCall, account: str, partition: str, region: str, _paths: dict) -> str | None:
+    p = call.params
+    if "ResourceArn" in p:
+        return p["ResourceArn"]
+    # SageMaker's ARNs hold the name in lower case
+    if "NotebookInstanceName" in p:
+        return f"arn:{partition}:sagemaker:{region}:{account}:notebook-instance/{p['NotebookInstanceName'].lower()}"
+    if "EndpointName" in p:
+        return f"arn:{partition}:sagemaker:{region}:{account}:endpoint/{p['EndpointName'].lower()}"
+    return None
+
+
+def _alarm(call: ApiCall, account: str, partition: str, region: str, _paths: dict) -> str | None:
+    names = call.params.get("AlarmNames") or []
+    return f"arn:{partition}:cloudwatch:{region}:{account}:alarm:{names[0]}" if len(names) == 1 else None
+
+
+def _parameter(call: ApiCall, account: str, partition: str, region: str, _paths: dict) -> str | None:
+    name = call.params.get("Name")
+    if not name:
+        return None
+    return name if name.startswith("arn:") else f"arn:{partition}:ssm:{region}:{account}:parameter{'' if name.startswith('/') else '/'}{name}"
+
+
+# botocore service -> the resource ARN of its calls (services with account-level calls only answer "*")
+_RESOURCES = {
+    "iam": _iam_resource,
+    "kms": _kms_key,
+    "sqs": _queue,
+    "cloudtrail": _trail,
+    "sagemaker": _sagemaker,
+    "cloudwatch": _alarm,
+    "ssm": _parameter,
+    "sts": lambda call, *_: call.params.get("RoleArn"),
+    "ec2": lambda *_: "*",  # EBS encryption by default: a regional account setting, no resource type
+    "config": lambda *_: "*",  # GetResourceConfigHistory supports no resource-level scoping
+}
+_RESOURCES["sns"] = lambda call, *_: call.params.get("TopicArn") or call.params.get("ResourceArn")
+
+# (service, operation) -> the service-specific condition keys of that request Warden's policies test
+_CONDITION_KEYS = {
+    ("securityhub", "BatchUpdateFindings"): lambda p: {
+        "securityhub:ASFFSyntaxPath/Workflow.Status": [(p.get("Workflow") or {}).get("Status")] if p.get("Workflow") else None
+    },
+    **{
+        ("iam", f"{verb}{kind}Policy"): (lambda p: {"iam:PolicyARN": p.get("PolicyArn")})
+        for verb in ("Attach", "Detach")
+        for kind in ("Role", "User", "Group")
+    },
+}
 
 
 _context = threading.local()  # which Warden function the current thread is running, on the twin
@@ -186,17 +284,18 @@ def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def allowed(statements: list[dict], action: str, resource: str | None) -> bool:
-    """True when an Allow statement grants `action` on `resource` (None: on some resource).
-    IAM wildcards (* and ?) in actions and resources are honoured; actions are case-insensitive."""
-    for statement in statements:
-        if statement.get("Effect") != "Allow":
-            continue
-        if not any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in _as_list(statement.get("Action", []))):
-            continue
-        if resource is None or any(fnmatch.fnmatchcase(resource, r) for r in _as_list(statement.get("Resource", []))):
-            return True
-    return False
+def allowed(statements: list[dict], action: str, resource: str | None, context: dict[str, Any] | None = None) -> bool:
+    """True when AWS would allow `action` on `resource` under these statements: no Deny applies and
+    an Allow does, conditions included (local.iam_policy). `resource` None: on some resource, by
+    the Allow statements' actions alone (Deny and conditions are not evaluated then)."""
+    from local.iam_policy import ALLOWED, decide, wildcard_match
+
+    if resource is None:
+        return any(
+            s.get("Effect") == "Allow" and any(wildcard_match(a, action, ignore_case=True) for a in _as_list(s.get("Action", [])))
+            for s in statements
+        )
+    return decide(statements, action, resource, context) == ALLOWED
 
 
 def role_statements(twin, logical_id: str) -> list[dict]:

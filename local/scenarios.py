@@ -221,6 +221,7 @@ PIPELINE_ROLE = "ml-pipeline-role"  # inline DebugAllAccess grants *; Administra
 INSTANCE_ROLE = "inference-instance-role"  # its instance credentials were used from outside AWS
 BREAK_GLASS_ROLE = "BreakGlassAdmin"  # protected: listed in ProtectedPrincipalArns
 SSO_ROLE = "AWSReservedSSO_AdministratorAccess_0123456789abcdef"  # protected always
+DATA_SCIENCE_GROUP = "data-scientists"  # inline NotebookEverything grants *
 CI_USER = "ci-deployer"  # its access key was used from a malicious IP
 CI_ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 PLATFORM_POLICY = "MLPlatformPolicy"  # v1 fine, v2 (default) grants *
@@ -252,6 +253,9 @@ def iam_over_broad(clients) -> None:
     with mock.patch("moto.iam.models.random_policy_id", return_value=TEAM_POLICY_ID):
         iam.create_policy(PolicyName=TEAM_POLICY, PolicyDocument=document(SAGEMAKER_ALL, BUCKET_READ))
     iam.attach_role_policy(RoleName=INSTANCE_ROLE, PolicyArn=f"arn:aws:iam::{ACCOUNT}:policy/{TEAM_POLICY}")
+
+    iam.create_group(GroupName=DATA_SCIENCE_GROUP)
+    iam.put_group_policy(GroupName=DATA_SCIENCE_GROUP, PolicyName="NotebookEverything", PolicyDocument=document(ALL_ACCESS, BUCKET_READ))
 
     iam.create_user(UserName=CI_USER)
     with mock.patch("moto.iam.models.generate_access_key_id_from_account_id", return_value=CI_ACCESS_KEY):

@@ -146,6 +146,9 @@ IAM_END_STATE = {
         lambda t: t.client("iam").get_role_policy(RoleName=S.PIPELINE_ROLE, PolicyName="DebugAllAccess")["PolicyDocument"]["Statement"],
         [S.BUCKET_READ]),
     "cloudtrail-iam-attachrolepolicy-administratoraccess.json": (lambda t: attached(t, S.PIPELINE_ROLE), []),
+    "cloudtrail-iam-putgrouppolicy-admin.json": (
+        lambda t: t.client("iam").get_group_policy(GroupName=S.DATA_SCIENCE_GROUP, PolicyName="NotebookEverything")["PolicyDocument"]["Statement"],
+        [S.BUCKET_READ]),
     "guardduty-iam-instancecredentialexfiltration-outsideaws.json": (revoke_condition, ("Deny", "*", ["aws:TokenIssueTime"])),
     "guardduty-iam-instancecredentialexfiltration-insideaws.json": (revoke_condition, ("Deny", "*", ["aws:TokenIssueTime"])),
     "guardduty-iam-maliciousipcaller-accesskey.json": (key_status, ["Inactive"]),

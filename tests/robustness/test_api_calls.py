@@ -1,18 +1,18 @@
-"""Least privilege, observed: every AWS API call a remediation makes on moto is one it declares,
-and every call a Warden function makes on the twin is granted by that function's role.
+"""Least privilege, observed: every AWS API call a remediation makes on moto is one it declares.
 
-tests/unit/test_template.py proves the roles grant exactly the declared permissions; these tests
-close the loop by recording what the code really calls (botocore event hooks on every client).
+tests/unit/test_template.py proves the roles grant exactly the declared permissions; this closes the
+loop by recording what the code really calls (botocore event hooks on every client).
+tests/robustness/test_least_privilege.py checks every call on the twin against the deployed roles
+(resource, Deny and conditions included) and that each grant is needed.
 """
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
-from local.faults import ApiCall, allowed, attribute_calls_to_functions, record_api_calls, role_statements
-from tests.robustness.world import ROOT, FINDINGS, event_files, exercise, undeclared
+from local.faults import ApiCall
+from tests.robustness.world import FINDINGS, exercise, undeclared
 from warden import registry
 from warden.remediations.base import Remediation, WardenError
 
@@ -53,52 +53,3 @@ def test_every_api_call_each_remediation_makes_is_declared(twin, scenarios):
         elif undeclared(remediation, calls):
             problems[remediation.name] = f"{name}: calls undeclared actions {undeclared(remediation, calls)}"
     assert problems == {}, "these remediations make calls their role would refuse in production, or were never observed"
-
-
-ALARM = {
-    "source": "aws.cloudwatch",
-    "alarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:warden-ExecutionsFailedAlarm",
-    "accountId": "123456789012",
-    "time": "2026-11-21T10:00:00.000+0000",
-    "region": "us-east-1",
-    "alarmData": {
-        "alarmName": "warden-ExecutionsFailedAlarm",
-        "state": {"value": "ALARM", "reason": "Threshold Crossed"},
-        "previousState": {"value": "OK"},
-        "configuration": {"description": "A Warden workflow execution failed."},
-    },
-}
-
-
-# tests/conftest.py sets up the IAM and API-throttling scenarios only for tests whose name says so
-# "macie": Macie=enabled and Macie holds a sensitive-data finding, so Triage's macie2 calls are checked too.
-@pytest.mark.parametrize("scenarios", ["all-events-s3-encryption-iam-cloudwatch-macie"])
-def test_every_call_on_the_twin_is_granted_to_the_function_that_made_it(twin, scenarios):
-    """The first events/ file of every remediation, the malformed ones and an alarm action,
-    through the real rules and workflow (tests/e2e runs every file): each call a handler makes
-    must be allowed, action and resource, by its own role in template.yaml."""
-    names = sorted({found[0][0] for found in FINDINGS.values()} | {p.name for p in event_files() if p.name.startswith("malformed")})
-    with attribute_calls_to_functions(twin), record_api_calls() as calls:
-        results = [twin.send(json.loads((ROOT / "events" / name).read_text())) for name in names]
-        twin.invoke("NotifyFunction", ALARM)
-
-    by_function = [c for c in calls if c.function]
-    asl = json.loads((ROOT / "statemachines" / "remediation.asl.json").read_text())
-    entered = {state for result in results for execution in result.executions for state in execution.states}
-    ran = {
-        spec["Resource"].strip("${}").removesuffix("Arn")
-        for name, spec in asl["States"].items()
-        if name in entered and spec.get("Type") == "Task" and spec.get("Resource", "").startswith("${")
-    }
-    assert {"TriageFunction", "S3PublicAccessFunction", "VerifyFunction", "NotifyFunction"} <= ran
-    assert ran <= {c.function for c in by_function}, "every function the workflow ran had its calls attributed"
-    # Macie holds a sensitive-data finding for the training bucket: Triage read it, with its own role
-    assert {"macie2:ListFindings", "macie2:GetFindings"} <= {c.action for c in by_function if c.function == "TriageFunction"}
-    refused = sorted(
-        {
-            f"{c.function}: {c.action} on {c.resource(twin.account)}"
-            for c in by_function
-            if not allowed(role_statements(twin, c.function), c.action, c.resource(twin.account))
-        }
-    )
-    assert refused == [], "calls the function's own role would refuse in production"

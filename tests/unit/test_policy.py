@@ -50,7 +50,8 @@ def test_a_date_is_valid_through_that_day_utc_and_a_time_until_that_moment():
 
 def test_an_active_exemption_says_why_and_until_when():
     reason, expired = exemption(finding(), {"warden:exempt": "until=2027-01-31 reason=public website"}, settings(), NOW)
-    assert reason == "resource is tagged warden:exempt='until=2027-01-31 reason=public website', valid until 2027-01-31"
+    assert reason.startswith("resource is tagged warden:exempt='until=2027-01-31 reason=public website', valid until 2027-01-31; ")
+    assert "who can set this: anyone allowed s3:PutBucketTagging on the resource, unless an SCP reserves the tag key warden:exempt" in reason
     assert expired == []
 
 
@@ -74,11 +75,29 @@ def test_exemption_list_entries_expire_too():
     assert reason is None
     assert expired == ["the exemption list entry 'arn:aws:s3:::public-*' expired (until=2026-11-01), so it no longer applies"]
     reason, _ = exemption(finding(), {}, listed, datetime(2026, 10, 30, tzinfo=timezone.utc))
-    assert reason == "resource matches the exemption list entry 'arn:aws:s3:::public-*' (reason: migration; until 2026-11-01)"
+    assert reason == (
+        "resource matches the exemption list entry 'arn:aws:s3:::public-*' (reason: migration; until 2026-11-01); "
+        "who can set this: whoever may update the stack (its ExemptResourceArns parameter)"
+    )
 
 
 def test_an_expired_list_entry_falls_through_to_a_valid_tag():
     listed = settings(exempt_resource_patterns=("arn:aws:s3:::public-*",), exempt_terms={"arn:aws:s3:::public-*": "until=2026-11-01"})
     reason, expired = exemption(finding(), {"warden:exempt": "website"}, listed, NOW)
-    assert reason == "resource is tagged warden:exempt='website'"
+    assert reason.startswith("resource is tagged warden:exempt='website'; who can set this: ")
     assert len(expired) == 1
+
+
+def test_settings_only_ignores_the_exemption_tag_and_says_so():
+    only_settings = settings(exemption_source="settings-only")
+    reason, notes = exemption(finding(), {"warden:exempt": "website"}, only_settings, NOW)
+    assert reason is None
+    assert notes == ["the resource is tagged warden:exempt, but ExemptionSource is settings-only: Warden ignores exemption tags"]
+    listed = settings(exemption_source="settings-only", exempt_resource_patterns=(WEBSITE,))
+    assert exemption(finding(), {"warden:exempt": "website"}, listed, NOW)[0].startswith("resource matches the exemption list entry")
+
+
+def test_exemption_source_comes_from_the_stack_parameter_and_defaults_to_both():
+    assert Settings.from_env({}).exemption_source == "tags-and-settings"
+    assert Settings.from_env({"WARDEN_EXEMPTION_SOURCE": "settings-only"}).exemption_source == "settings-only"
+    assert Settings.from_env({"WARDEN_EXEMPTION_SOURCE": "tags-only?"}).exemption_source == "tags-and-settings"

@@ -42,6 +42,10 @@ class Settings:
     # Set once per settings version that switches protection off (warden.settings): what Notify pages with.
     settings_alert: dict | None = None
     scoped: dict = field(default_factory=dict)  # organization mode: the document's `accounts` (account or OU id -> settings)
+    # ExemptionSource: "settings-only" ignores the exemption tag (anyone who may tag a resource could set it).
+    exemption_source: str = "tags-and-settings"
+    # Who can change the exemption list, for the exempt message: the stack's deployer, or the settings' writers.
+    exemption_list_setter: str = "whoever may update the stack (its ExemptResourceArns parameter)"
     iac: dict = field(default_factory=dict)  # the settings document's `iac` key (warden.ownership, reverts)
 
     @classmethod
@@ -61,6 +65,7 @@ class Settings:
             family_modes=family_modes,
             exempt_tag_key=env.get("WARDEN_EXEMPT_TAG_KEY", "warden:exempt"),
             exempt_resource_patterns=_split(env.get("WARDEN_EXEMPT_RESOURCES", "")),
+            exemption_source="settings-only" if env.get("WARDEN_EXEMPTION_SOURCE") == "settings-only" else "tags-and-settings",
             protected_principal_arns=_split(env.get("WARDEN_PROTECTED_PRINCIPAL_ARNS", ""))
             + _split(env.get("WARDEN_DEPLOYER_ARN", "")),
             warden_role_arns=_split(env.get("WARDEN_ROLE_ARNS", "")),
@@ -151,8 +156,33 @@ def parse_terms(value: str) -> Terms:
     return Terms(reason=reason.group(1) if reason else "", until=written, ends=ends)
 
 
+# Who can put the exemption tag on a resource of each type: the tagging action AWS checks.
+TAGGING_ACTIONS = {
+    "AWS::S3::Bucket": "s3:PutBucketTagging",
+    "AWS::KMS::Key": "kms:TagResource",
+    "AWS::SQS::Queue": "sqs:TagQueue",
+    "AWS::SNS::Topic": "sns:TagResource",
+    "AWS::CloudTrail::Trail": "cloudtrail:AddTags",
+    "AWS::SageMaker::NotebookInstance": "sagemaker:AddTags",
+    "AWS::SageMaker::Endpoint": "sagemaker:AddTags",
+    "AWS::IAM::Role": "iam:TagRole",
+    "AWS::IAM::Policy": "iam:TagPolicy",
+    "AWS::IAM::AccessKey": "iam:TagUser",
+    "AWS::ApiGateway::Stage": "apigateway:PUT on its /tags path",
+}
+
+
+def who_can_tag(resource_type: str, key: str) -> str:
+    action = TAGGING_ACTIONS.get(resource_type, "the service's tagging action")
+    return (
+        f"who can set this: anyone allowed {action} on the resource, unless an SCP reserves the tag key {key} "
+        "(docs/threat-model.md); ExemptionSource=settings-only ignores the tag"
+    )
+
+
 def exemption(finding: Finding, tags: dict[str, str], settings: Settings, now: datetime | None = None) -> tuple[str | None, list[str]]:
-    """(why the finding is exempt, or None; the exemptions that matched but expired, for the reason)."""
+    """(why the finding is exempt and who can set that exemption, or None; the exemptions that matched
+    but do not apply, expired or not honoured, for the reason)."""
     now = now or datetime.now(timezone.utc)
     expired = []
     for pattern in settings.exempt_resource_patterns:
@@ -161,16 +191,20 @@ def exemption(finding: Finding, tags: dict[str, str], settings: Settings, now: d
             if terms.expired(now):
                 expired.append(f"the exemption list entry {pattern!r} expired (until={terms.until}), so it no longer applies")
                 continue
-            return f"resource matches the exemption list entry {pattern!r}{terms.describe()}", expired
+            listed = f"resource matches the exemption list entry {pattern!r}{terms.describe()}"
+            return f"{listed}; who can set this: {settings.exemption_list_setter}", expired
     key = settings.exempt_tag_key
-    if key in tags:
+    if key in tags and settings.exemption_source == "settings-only":
+        expired.append(f"the resource is tagged {key}, but ExemptionSource is settings-only: Warden ignores exemption tags")
+    elif key in tags:
         value = tags[key]
         terms = parse_terms(value)
         if terms.expired(now):
             expired.append(f"the exemption tag {key}={value!r} expired (until={terms.until}), so it no longer applies")
         else:
             tagged = f"resource is tagged {key}={value!r}" if value else f"resource is tagged {key}"
-            return tagged + (f"; it does not expire: {terms.problem}" if terms.problem else (f", valid until {terms.until}" if terms.until else "")), expired
+            tagged += f"; it does not expire: {terms.problem}" if terms.problem else (f", valid until {terms.until}" if terms.until else "")
+            return f"{tagged}; {who_can_tag(finding.resource_type, key)}", expired
     return None, expired
 
 

@@ -362,6 +362,8 @@ def load(env: dict[str, str] | None = None) -> Settings:
         return replace(base, notes=(f"{error}; Warden uses the template parameters",))
     source.last_good = document
     settings = apply(base, document)
+    if "exempt_resources" in document:
+        settings = replace(settings, exemption_list_setter=f"anyone allowed ssm:PutParameter on {name} (the run-time settings)")
     version = source.provider.versions.get(name)
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION", "")
     removed = protection_removed(document, env.get("WARDEN_ACCOUNT_ID", ""), region)
