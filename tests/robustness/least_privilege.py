@@ -38,9 +38,6 @@ class Recording:
     ran: set[str]  # functions that ran at least once
 
 
-FUNCTION = "AWS::Serverless::Function"
-
-
 def _twin_parameters(security_hub: bool) -> dict[str, str]:
     parameters = {
         "Mode": "enforce",
@@ -94,7 +91,7 @@ def _record(security_hub: bool, files: list[str], roll_back: bool) -> tuple[list
     requests: list[Request] = []
     with Twin(parameters=_twin_parameters(security_hub), aws_managed_policies=True) as twin:
         _set_up(twin, security_hub)
-        functions = [logical for logical, spec in twin.template["Resources"].items() if spec["Type"] == FUNCTION]
+        functions = list(twin._function_specs())  # the functions this twin's parameters deploy
         statements = {logical: json.loads(json.dumps(role_statements(twin, logical))) for logical in functions}  # plain data
         roles = {logical: twin.attributes[(f"{logical}Role", "Arn")] for logical in functions}
         ran: set[str] = set()

@@ -14,10 +14,14 @@ TAMPER_RULE_NAMES = ("settings", "workflow", "code", "rules", "targets", "watch"
 PATTERN_LIMIT = 2048  # EventBridge's default quota on an event pattern, in characters
 
 
-def resolved_template(deployer: str = "arn:aws:sts::123456789012:assumed-role/PlatformDeployer/ci", **parameters: str) -> tuple[Twin, dict]:
+ONE_ACCOUNT, ORGANIZATION = {}, {"OrganizationId": "o-a1b2c3d4e5"}
+
+
+def resolved_template(parameters: dict | None = None) -> tuple[Twin, dict]:
     """The template's rules resolved with names as long as CloudFormation generates them (stack
     name, logical id, 12 random characters; Lambda names cut at 64), without deploying anything."""
-    twin = Twin(parameters={"DeployerPrincipalArn": deployer, **parameters}, stack_name="warden-production")
+    deployer = "arn:aws:sts::123456789012:assumed-role/PlatformDeployer/ci"
+    twin = Twin(parameters={"DeployerPrincipalArn": deployer, **(parameters or {})}, stack_name="warden-production")
     resources = twin.template["Resources"]
     region, account = twin.region, twin.account
 
@@ -30,6 +34,8 @@ def resolved_template(deployer: str = "arn:aws:sts::123456789012:assumed-role/Pl
         if kind == "AWS::Serverless::Function":
             twin.physical[logical] = name
             twin.attributes[(logical, "Arn")] = f"arn:aws:lambda:{region}:{account}:function:{name}"
+            for event in spec["Properties"].get("Events", {}):
+                twin.physical[f"{logical}{event}"] = generated(f"{logical}{event}")
         elif kind == "AWS::DynamoDB::Table":
             twin.physical[logical] = name
             twin.attributes[(logical, "Arn")] = f"arn:aws:dynamodb:{region}:{account}:table/{name}"
@@ -65,24 +71,27 @@ def test_every_tamper_rule_publishes_straight_to_the_topic_with_a_readable_messa
         assert template.startswith("HIGH") and "\n" not in template
 
 
-def test_patterns_fit_eventbridges_limit_with_names_cloudformation_generates():
-    twin, rules = resolved_template()
+@pytest.mark.parametrize("parameters", [ONE_ACCOUNT, ORGANIZATION], ids=["one-account", "organization"])
+def test_patterns_fit_eventbridges_limit_with_names_cloudformation_generates(parameters):
+    twin, rules = resolved_template(parameters)
     sizes = {logical: len(json.dumps(twin._resolve(rule["Properties"]["EventPattern"]))) for logical, rule in rules.items()}
     assert max(sizes.values()) <= PATTERN_LIMIT, sizes
 
 
-@pytest.mark.parametrize("organization", ["", "o-a1b2c3d4e5"], ids=["one account", "organization hub"])
-def test_every_part_of_warden_is_watched(organization):
+@pytest.mark.parametrize("parameters", [ONE_ACCOUNT, ORGANIZATION], ids=["one-account", "organization"])
+def test_every_part_of_warden_is_watched(parameters):
     """A function, rule, table or key added later without a tamper rule watching it fails here."""
-    twin, rules = resolved_template(OrganizationId=organization)
+    twin, rules = resolved_template(parameters)
     watched = json.dumps([twin._resolve(rule["Properties"]["EventPattern"]) for rule in rules.values()])
-    resources = {logical: spec for logical, spec in twin.template["Resources"].items()
-                 if "Condition" not in spec or twin._condition(spec["Condition"])}  # what this deployment has
+    resources = {
+        logical: spec for logical, spec in twin.template["Resources"].items() if "Condition" not in spec or twin._condition(spec["Condition"])
+    }
     parts = [twin.physical[logical] for logical, spec in resources.items()
              if spec["Type"] in ("AWS::Serverless::Function", "AWS::DynamoDB::Table", "AWS::SNS::Topic", "AWS::SSM::Parameter",
                                  "AWS::Serverless::StateMachine")]
     parts += [twin.physical[f"{logical}{event}"] for logical, spec in resources.items()
-              if spec["Type"] == "AWS::Serverless::StateMachine" for event in spec["Properties"]["Events"]]
+              if spec["Type"] in ("AWS::Serverless::StateMachine", "AWS::Serverless::Function")
+              for event, rule in spec["Properties"].get("Events", {}).items() if rule["Type"] in ("EventBridgeRule", "Schedule")]
     parts += [twin.attributes[("NotificationKey", "Arn")], f"{twin.stack_name}-tamper-"]
     unwatched = [part for part in parts if json.dumps(part).strip('"') not in watched]
     assert unwatched == []
