@@ -172,8 +172,9 @@ def _sagemaker(call: ApiCall, account: str, partition: str, region: str, _paths:
     # SageMaker's ARNs hold the name in lower case
     if "NotebookInstanceName" in p:
         return f"arn:{partition}:sagemaker:{region}:{account}:notebook-instance/{p['NotebookInstanceName'].lower()}"
-    if "EndpointName" in p:
-        return f"arn:{partition}:sagemaker:{region}:{account}:endpoint/{p['EndpointName'].lower()}"
+    for key, kind in (("EndpointName", "endpoint"), ("EndpointConfigName", "endpoint-config"), ("ModelName", "model")):
+        if key in p:
+            return f"arn:{partition}:sagemaker:{region}:{account}:{kind}/{p[key].lower()}"
     return None
 
 
@@ -201,6 +202,7 @@ _RESOURCES = {
     "sts": lambda call, *_: call.params.get("RoleArn"),
     "ec2": lambda *_: "*",  # EBS encryption by default: a regional account setting, no resource type
     "config": lambda *_: "*",  # GetResourceConfigHistory supports no resource-level scoping
+    "bedrock": lambda call, *_: "*" if "ModelInvocationLoggingConfiguration" in call.operation else None,  # a regional setting
 }
 _RESOURCES["sns"] = lambda call, *_: call.params.get("TopicArn") or call.params.get("ResourceArn")
 

@@ -15,6 +15,7 @@ from typing import Any
 from local import scenarios
 from local.faults import attribute_calls_to_functions, record_api_calls, role_statements
 from local.twin import Twin
+from tests.conftest import bedrock_logging_deleted_after_warden_saw_it
 from tests.robustness.world import EVENTS, event_files, forget_claims
 
 
@@ -62,6 +63,7 @@ def _set_up(twin: Twin, security_hub: bool) -> None:
     # Macie found personal and financial data in the training bucket: Triage reads it before a fix
     macie = json.loads((EVENTS / "macie-sensitivedata-s3object-multiple.json").read_text())["detail"]
     scenarios.macie_found_sensitive_data(macie)
+    bedrock_logging_deleted_after_warden_saw_it(twin)
     if security_hub:
         findings = [f for path in sorted(EVENTS.glob("securityhub-*.json")) for f in json.loads(path.read_text())["detail"]["findings"]]
         scenarios.security_hub_holds(twin.client("securityhub"), list({f["Id"]: f for f in findings}.values()))
