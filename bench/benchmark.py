@@ -634,11 +634,12 @@ def run_storm(events: int, buckets: int) -> tuple[str, float]:
             scenarios.public_training_bucket(s3, name=bucket)
         scenarios.guardduty_reported(twin.client, [item.event["detail"] for item in items if item.event["source"] == "aws.guardduty"])
         start = time.perf_counter()
-        tally, remediated, per_event = Counter(), [], []
+        tally, remediated, per_event, cpu_per_event = Counter(), [], [], []
         for n, item in enumerate(items, 1):
-            begin = time.perf_counter()
+            begin, cpu = time.perf_counter(), time.process_time()
             outcome = account(twin.send(item.event))
             per_event.append(time.perf_counter() - begin)
+            cpu_per_event.append(time.process_time() - cpu)  # the whole twin: handlers, moto, its threads
             tally[outcome] += 1
             if outcome == "remediated":
                 remediated.append(item.bucket)
@@ -649,7 +650,9 @@ def run_storm(events: int, buckets: int) -> tuple[str, float]:
     ok = sorted(remediated) == sorted(names) and sum(tally.values()) == events and set(tally) <= {"remediated", "duplicate", "ignored", "rejected"}
     quarter = len(per_event) // 4
     quarters = [median_ms(per_event[i * quarter:(i + 1) * quarter]) for i in range(4)]
-    growth = quarters[-1] / quarters[0]
+    # CPU, not wall time, decides: on a shared machine the wall time follows the other work's load
+    cpu_quarters = [median_ms(cpu_per_event[i * quarter:(i + 1) * quarter]) for i in range(4)]
+    growth = cpu_quarters[-1] / cpu_quarters[0]
     rows = [[k, v] for k, v in sorted(tally.items())]
     text = table([f"{events} events, {buckets} buckets", "events"], rows)
     text += (
@@ -657,8 +660,9 @@ def run_storm(events: int, buckets: int) -> tuple[str, float]:
         f"({len(set(remediated))} distinct), every event accounted for, all buckets quarantined: {all_fixed}. "
         f"{elapsed:.0f} s on the twin ({elapsed / events * 1000:.0f} ms per event, one execution at a time; "
         f"DedupeWindowSeconds {STORM_PARAMETERS['DedupeWindowSeconds']} so that, as in a real storm, all events fall in one window). "
-        f"Median ms per event by quarter of the storm: {' / '.join(f'{q:.0f}' for q in quarters)}: the last quarter takes "
-        f"x{growth:.2f} the first (flat: at most x{STORM_FLAT})."
+        f"Median ms per event by quarter of the storm: CPU {' / '.join(f'{q:.0f}' for q in cpu_quarters)}, wall "
+        f"{' / '.join(f'{q:.0f}' for q in quarters)}: the last quarter takes x{growth:.2f} the CPU of the first "
+        f"(flat: at most x{STORM_FLAT})."
     )
     return text, growth
 
@@ -757,7 +761,7 @@ def main() -> None:
          ", ".join(f"{size}: {len(c)}" for size, c in s3_calls.items()), verdict(most_calls <= 16 and len({len(c) for c in s3_calls.values()}) == 1)],
         ["2. <= 3 DynamoDB writes per remediated S3 event", most_writes, verdict(most_writes <= 3)],
         ["3. <= $0.20 per 1,000 exposures (one fix, two duplicates)", f"${per_exposure:.3f}", verdict(per_exposure <= COST_GOAL)],
-        ["4. storm: time per event flat as the storm grows", f"last quarter x{growth:.2f} the first", verdict(growth <= STORM_FLAT)],
+        ["4. storm: time per event flat as the storm grows", f"last quarter x{growth:.2f} the first (CPU)", verdict(growth <= STORM_FLAT)],
     ]  # fmt: skip
     print(f"### Goals (issue 15), measured in this run\n\n{table(['goal', 'measured', 'verdict'], rows)}\n")
     print("Other families, one event each (calls / DynamoDB writes / transitions): "
