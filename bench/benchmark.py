@@ -183,6 +183,8 @@ def cold_starts(rounds: int, transition_ms: float) -> tuple[str, dict]:
     path = sum(median[logical] for logical in hops) + modelled_transitions
     figures = {
         "handler_ratio": max(median[logical] / median[custodian] for logical in hops),
+        "handler_ratio_cpu": max(cpu[logical] / cpu[custodian] for logical in hops),
+        "workflow_ratio_cpu": (sum(cpu[logical] for logical in hops) + modelled_transitions) / cpu[custodian],
         "slowest_hop": max(hops, key=median.get),
         "workflow_ratio": path / median[custodian],
         "workflow_s": path,
@@ -752,10 +754,11 @@ def main() -> None:
     most_calls = max(len(c) for c in s3_calls.values())
     most_writes = max(dynamodb_writes(c) for c in s3_calls.values())
     rows = [
-        ["1. each handler's cold start <= 0.6x Custodian's", f"slowest, {cold['slowest_hop']}: {cold['handler_ratio']:.2f}x",
+        ["1. each handler's cold start <= 0.6x Custodian's", f"slowest, {cold['slowest_hop']}: {cold['handler_ratio']:.2f}x (CPU: {cold['handler_ratio_cpu']:.2f}x)",
          verdict(cold["handler_ratio"] <= COLD_GOAL_HANDLER)],
         ["1. workflow's cold path <= 1.5x one Custodian cold start",
-         f"{cold['workflow_s'] * 1000:.0f} ms = {cold['workflow_ratio']:.2f}x ({cold['transitions']:.0f} transitions at {args.transition_ms:.0f} ms, modelled)",
+         f"{cold['workflow_s'] * 1000:.0f} ms = {cold['workflow_ratio']:.2f}x (CPU: {cold['workflow_ratio_cpu']:.2f}x; "
+         f"{cold['transitions']:.0f} transitions at {args.transition_ms:.0f} ms, modelled)",
          verdict(cold["workflow_ratio"] <= COLD_GOAL_WORKFLOW)],
         ["2. <= 16 API calls per remediated S3 event, 20 to 1,000 buckets",
          ", ".join(f"{size}: {len(c)}" for size, c in s3_calls.items()), verdict(most_calls <= 16 and len({len(c) for c in s3_calls.values()}) == 1)],
@@ -763,7 +766,8 @@ def main() -> None:
         ["3. <= $0.20 per 1,000 exposures (one fix, two duplicates)", f"${per_exposure:.3f}", verdict(per_exposure <= COST_GOAL)],
         ["4. storm: time per event flat as the storm grows", f"last quarter x{growth:.2f} the first (CPU)", verdict(growth <= STORM_FLAT)],
     ]  # fmt: skip
-    print(f"### Goals (issue 15), measured in this run\n\n{table(['goal', 'measured', 'verdict'], rows)}\n")
+    print(f"### Goals (issue 15), measured in this run\n\n{table(['goal', 'measured', 'verdict'], rows)}\n\n"
+          "Cold starts are judged on wall time, as the caller waits; CPU time, beside it, is what an idle machine shows.\n")
     print("Other families, one event each (calls / DynamoDB writes / transitions): "
           + "; ".join(f"{f} {v['calls']} / {v['writes']} / {v['transitions']}" for f, v in families.items()) + ".\n")  # fmt: skip
     print(f"_Measured in one run of `bench/benchmark.py {' '.join(sys.argv[1:])}`, {time.perf_counter() - start:.0f} s._")
