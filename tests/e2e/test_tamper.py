@@ -2,7 +2,7 @@
 
 The attacker holds PowerUserAccess (everything but IAM and Organizations). Each attack is made with
 boto3 on the twin; moto has no CloudTrail, so the CloudTrail record AWS would write for that call
-comes from events/cloudtrail-tamper-*.json and goes through the template's own rules: a tamper rule
+comes from events/tamper/cloudtrail-tamper-*.json and goes through the template's own rules: a tamper rule
 publishes its input transformer's text straight to the topic (no Lambda, no workflow).
 
 One twin for the module (built with a DeployerPrincipalArn, so the rules' deployer exclusion is the
@@ -21,22 +21,23 @@ from tests.conftest import EVENTS, event
 
 ATTACKER = "arn:aws:sts::123456789012:assumed-role/DeveloperPowerUser/mallory"
 DEPLOYER = "arn:aws:sts::123456789012:assumed-role/PlatformDeployer/ci-run-4711"
-TAMPER_FILES = sorted(p.name for p in EVENTS.glob("cloudtrail-tamper-*.json"))
+# events/tamper/: CloudTrail records of Warden's own parts changed; they go to the topic, never to the workflow
+TAMPER_FILES = sorted(f"tamper/{p.name}" for p in EVENTS.glob("tamper/cloudtrail-tamper-*.json"))
 
 # file -> the tamper rules that report it ([] = not Warden's, or Warden's own deployment)
 REPORTED_BY = {
-    "cloudtrail-tamper-ssm-putparameter-settings.json": ["warden-tamper-settings"],
-    "cloudtrail-tamper-lambda-putfunctionconcurrency-zero.json": ["warden-tamper-code"],
-    "cloudtrail-tamper-lambda-updatefunctionconfiguration-arn.json": ["warden-tamper-code"],
-    "cloudtrail-tamper-lambda-updatefunctionconfiguration-by-cloudformation.json": [],
-    "cloudtrail-tamper-lambda-putfunctionconcurrency-another-function.json": [],
-    "cloudtrail-tamper-events-disablerule-workflow.json": ["warden-tamper-rules"],
-    "cloudtrail-tamper-events-removetargets-workflow.json": ["warden-tamper-targets"],
-    "cloudtrail-tamper-events-disablerule-tamper-rules.json": ["warden-tamper-rules", "warden-tamper-watch"],
-    "cloudtrail-tamper-states-updatestatemachine.json": ["warden-tamper-workflow"],
-    "cloudtrail-tamper-sns-unsubscribe.json": ["warden-tamper-settings"],
-    "cloudtrail-tamper-dynamodb-deletetable-audit.json": ["warden-tamper-workflow"],
-    "cloudtrail-tamper-kms-schedulekeydeletion-topic-key.json": ["warden-tamper-settings"],
+    "tamper/cloudtrail-tamper-ssm-putparameter-settings.json": ["warden-tamper-settings"],
+    "tamper/cloudtrail-tamper-lambda-putfunctionconcurrency-zero.json": ["warden-tamper-code"],
+    "tamper/cloudtrail-tamper-lambda-updatefunctionconfiguration-arn.json": ["warden-tamper-code"],
+    "tamper/cloudtrail-tamper-lambda-updatefunctionconfiguration-by-cloudformation.json": [],
+    "tamper/cloudtrail-tamper-lambda-putfunctionconcurrency-another-function.json": [],
+    "tamper/cloudtrail-tamper-events-disablerule-workflow.json": ["warden-tamper-rules"],
+    "tamper/cloudtrail-tamper-events-removetargets-workflow.json": ["warden-tamper-targets"],
+    "tamper/cloudtrail-tamper-events-disablerule-tamper-rules.json": ["warden-tamper-rules", "warden-tamper-watch"],
+    "tamper/cloudtrail-tamper-states-updatestatemachine.json": ["warden-tamper-workflow"],
+    "tamper/cloudtrail-tamper-sns-unsubscribe.json": ["warden-tamper-settings"],
+    "tamper/cloudtrail-tamper-dynamodb-deletetable-audit.json": ["warden-tamper-workflow"],
+    "tamper/cloudtrail-tamper-kms-schedulekeydeletion-topic-key.json": ["warden-tamper-settings"],
 }
 
 
@@ -84,7 +85,7 @@ def test_settings_set_to_mode_off_pages_on_call_naming_who_and_what(twin):
     parameter = twin.physical["SettingsParameter"]
     ssm.put_parameter(Name=parameter, Value=json.dumps({"mode": "off"}), Type="String", Overwrite=True)
     try:
-        result = twin.send(event("cloudtrail-tamper-ssm-putparameter-settings.json"))
+        result = twin.send(event("tamper/cloudtrail-tamper-ssm-putparameter-settings.json"))
     finally:
         ssm.put_parameter(Name=parameter, Value="{}", Type="String", Overwrite=True)
 
@@ -99,7 +100,7 @@ def test_notify_throttled_to_zero_does_not_silence_the_alert_about_it(twin):
     notify = twin.physical["NotifyFunction"]
     awslambda.put_function_concurrency(FunctionName=notify, ReservedConcurrentExecutions=0)
     try:
-        result = twin.send(event("cloudtrail-tamper-lambda-putfunctionconcurrency-zero.json"))
+        result = twin.send(event("tamper/cloudtrail-tamper-lambda-putfunctionconcurrency-zero.json"))
     finally:
         awslambda.delete_function_concurrency(FunctionName=notify)
 
@@ -113,7 +114,7 @@ def test_a_disabled_workflow_rule_is_reported_and_really_stops_the_workflow(twin
     rule = twin.physical["RemediationStateMachineS3PublicCloudTrail"]
     events.disable_rule(Name=rule)
     try:
-        result = twin.send(event("cloudtrail-tamper-events-disablerule-workflow.json"))
+        result = twin.send(event("tamper/cloudtrail-tamper-events-disablerule-workflow.json"))
         silenced = twin.matching_rules(event("cloudtrail-s3-putbucketpolicy-public.json"))
     finally:
         events.enable_rule(Name=rule)
@@ -127,7 +128,7 @@ def test_disabling_a_tamper_rule_is_reported_by_the_other_watcher(twin):
     events = twin.client("events")
     events.disable_rule(Name="warden-tamper-rules")
     try:
-        result = twin.send(event("cloudtrail-tamper-events-disablerule-tamper-rules.json"))
+        result = twin.send(event("tamper/cloudtrail-tamper-events-disablerule-tamper-rules.json"))
     finally:
         events.enable_rule(Name="warden-tamper-rules")
 
@@ -143,7 +144,7 @@ def test_disabling_both_watchers_goes_unreported_which_is_why_the_scp_reserves_t
     for name in ("warden-tamper-rules", "warden-tamper-watch"):
         events.disable_rule(Name=name)
     try:
-        result = twin.send(event("cloudtrail-tamper-events-disablerule-tamper-rules.json"))
+        result = twin.send(event("tamper/cloudtrail-tamper-events-disablerule-tamper-rules.json"))
     finally:
         for name in ("warden-tamper-rules", "warden-tamper-watch"):
             events.enable_rule(Name=name)
@@ -151,7 +152,7 @@ def test_disabling_both_watchers_goes_unreported_which_is_why_the_scp_reserves_t
 
 
 def test_the_deployers_own_session_is_not_reported_but_its_role_is_matched_exactly(twin):
-    by_deployer = event("cloudtrail-tamper-lambda-putfunctionconcurrency-zero.json")
+    by_deployer = event("tamper/cloudtrail-tamper-lambda-putfunctionconcurrency-zero.json")
     identity = by_deployer["detail"]["userIdentity"]
     identity["arn"] = "arn:aws:sts::123456789012:assumed-role/PlatformDeployer/sam-sync"
     identity["sessionContext"]["sessionIssuer"].update(arn="arn:aws:iam::123456789012:role/PlatformDeployer", userName="PlatformDeployer")
@@ -167,7 +168,7 @@ def test_scheduling_the_topic_keys_deletion_is_reported_and_warden_cancels_it(tw
     key = twin.physical["NotificationKey"]
     kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
 
-    result = twin.send(event("cloudtrail-tamper-kms-schedulekeydeletion-topic-key.json"))
+    result = twin.send(event("tamper/cloudtrail-tamper-kms-schedulekeydeletion-topic-key.json"))
 
     alerts = [m for m in result.notifications if m["body"].startswith("HIGH - Warden was tampered with")]
     assert len(alerts) == 1 and "ScheduleKeyDeletion" in alerts[0]["body"]
@@ -176,7 +177,7 @@ def test_scheduling_the_topic_keys_deletion_is_reported_and_warden_cancels_it(tw
 
 def test_the_topic_key_is_matched_whatever_the_caller_called_it(twin):
     """CloudTrail names the key's ARN in detail.resources even when the caller passed an alias."""
-    by_alias = event("cloudtrail-tamper-kms-schedulekeydeletion-topic-key.json")
+    by_alias = event("tamper/cloudtrail-tamper-kms-schedulekeydeletion-topic-key.json")
     by_alias["detail"]["requestParameters"]["keyId"] = "alias/anything-the-attacker-created"
     assert "warden-tamper-settings" in twin.matching_rules(by_alias)
     other_key = json.loads(json.dumps(by_alias).replace(twin.physical["NotificationKey"], "0b0e0000-0000-4000-8000-000000000001"))

@@ -204,6 +204,8 @@ VALID = [
      f"arn:aws:iam::{ACCOUNT}:role/ml-pipeline-role", BOB, "HIGH", "iam-strip-inline-policy"),
     ("cloudtrail-iam-putrolepolicy-scoped.json", "cloudtrail", "PutRolePolicy", "AWS::IAM::Role",
      f"arn:aws:iam::{ACCOUNT}:role/ml-pipeline-role", BOB, "HIGH", "iam-strip-inline-policy"),
+    ("cloudtrail-iam-putgrouppolicy-admin.json", "cloudtrail", "PutGroupPolicy", "AWS::IAM::Group",
+     f"arn:aws:iam::{ACCOUNT}:group/data-scientists", BOB, "HIGH", "iam-strip-inline-policy"),
     ("cloudtrail-iam-attachrolepolicy-administratoraccess.json", "cloudtrail", "AttachRolePolicy", "AWS::IAM::Role",
      f"arn:aws:iam::{ACCOUNT}:role/ml-pipeline-role", BOB, "HIGH", "iam-detach-admin-policies"),
     ("cloudtrail-iam-attachrolepolicy-break-glass.json", "cloudtrail", "AttachRolePolicy", "AWS::IAM::Role",

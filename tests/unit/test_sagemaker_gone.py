@@ -96,8 +96,9 @@ def test_triage_reports_the_deleted_notebook_as_gone(finding, sagemaker, monkeyp
     client, stubber = sagemaker
     _validation(stubber, "list_tags", "", {"ResourceArn": finding.resource_arn})
     monkeypatch.setattr(steps, "for_finding", lambda _finding, **_: _Aws(client))
+    monkeypatch.setenv("WARDEN_ACCOUNT_ID", finding.account)  # the stack's own account: guarded
     settings = Settings(mode="enforce", family_modes={}, exempt_tag_key="warden:exempt", exempt_resource_patterns=(),
                         protected_principal_arns=(), warden_role_arns=(), dedupe_window_seconds=300)
-    decision, reason = steps._decide(finding, REMEDIATION, settings, None)
+    decision, reason, _escalation = steps._decide(finding, REMEDIATION, settings)
     assert decision == "resource-gone"
     assert "notebook instance no longer exists" in reason

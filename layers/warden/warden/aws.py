@@ -108,7 +108,8 @@ class SpokeSessions:
         if cached and cached[1] - time.time() > CREDENTIALS_MARGIN_SECONDS:
             self.reused += 1
             return cached[0]
-        partition = os.environ.get("WARDEN_PARTITION", "aws")
+        # aws, aws-cn or aws-us-gov: the function's own region's partition (the hub acts within it)
+        partition = _session().get_partition_for_region(os.environ.get("AWS_REGION") or _session().region_name or "us-east-1")
         credentials = client("sts").assume_role(
             RoleArn=f"arn:{partition}:iam::{account}:role/{SPOKE_ROLE_PREFIX}{role}",
             RoleSessionName=session_name(finding_id),
