@@ -372,6 +372,11 @@ class Twin:
             name = f"{self.stack_name}-{logical}"
             self.physical[logical] = name
             self.attributes[(logical, "Arn")] = f"arn:aws:lambda:{self.region}:{self.account}:function:{name}"
+            # SAM's rules for a function's events, referable by these logical ids (the tamper rule names them);
+            # the twin invokes such functions itself (SpokeHealth: Organization.heartbeat / check_spokes)
+            for event_name, event_spec in functions[logical]["Properties"].get("Events", {}).items():
+                if event_spec["Type"] in ("EventBridgeRule", "Schedule"):
+                    self.physical[f"{logical}{event_name}"] = f"{name}{event_name}"
         for logical, spec in functions.items():
             props = spec["Properties"]
             name = self.physical[logical]

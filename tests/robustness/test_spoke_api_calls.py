@@ -11,7 +11,6 @@ One Organization for the module (it costs seconds).
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import warnings
 from unittest import mock
@@ -19,7 +18,8 @@ from unittest import mock
 import pytest
 
 from local import scenarios
-from local.faults import ApiCall, _as_list, allowed, attribute_calls_to_functions, record_api_calls, role_statements
+from local.faults import ApiCall, allowed, attribute_calls_to_functions, record_api_calls, role_statements
+from local.iam_policy import EXPLICITLY_DENIED, decide, statement_applies
 from local.organization import Organization, as_account
 from tests.robustness.world import FINDINGS, ROOT
 from warden_ops import spoke
@@ -40,29 +40,12 @@ def _spoke_policies(org: Organization, account: str) -> dict[str, list[dict]]:
     }
 
 
-def _matches(statement: dict, action: str, resource: str | None) -> bool:
-    return any(fnmatch.fnmatchcase(action.lower(), a.lower()) for a in _as_list(statement.get("Action", []))) and (
-        resource is None or any(fnmatch.fnmatchcase(resource, r) for r in _as_list(statement.get("Resource", [])))
-    )
-
-
-def _denied(statements: list[dict], action: str, resource: str | None) -> bool:
-    """A Deny that matches; a call whose resource is not known is judged by its Allow only."""
-    return resource is not None and any(s.get("Effect") == "Deny" and _matches(s, action, resource) for s in statements)
-
-
-IAM_RESOURCES = {"RoleName": "role", "UserName": "user", "GroupName": "group"}
-
-
-def _resource(call: ApiCall, account: str) -> str | None:
-    """The ARN IAM authorizes the call against: local.faults' answer, and IAM's own resources."""
-    if call.service == "iam":
-        for key, kind in IAM_RESOURCES.items():  # Attach/DetachRolePolicy is authorized on the role, not the policy
-            if key in call.params:
-                return f"arn:aws:iam::{account}:{kind}/{call.params[key]}"
-        if "PolicyArn" in call.params:
-            return call.params["PolicyArn"]
-    return call.resource(account)
+def _used(statement: dict, call: ApiCall, account: str, role_arn: str) -> bool:
+    """The call is one this Allow statement grants (action, resource and conditions: local.iam_policy)."""
+    resource = call.resource(account)
+    if resource is None:
+        return allowed([statement], call.action, None)
+    return statement_applies(statement, call.action, resource, call.condition_context(role_arn))
 
 
 def _assumed_roles() -> dict[str, str]:
@@ -84,7 +67,10 @@ def observed():
                       aws_managed_policies=True) as org:  # fmt: skip
         account = org.members[MEMBER]
         clients = lambda service: org.client(service, MEMBER)  # noqa: E731
-        with mock.patch.object(scenarios, "ACCOUNT", account):  # the scenario's ARNs name the member
+        key_arn = scenarios.key_arn
+        member_key = lambda name, account=account, region=scenarios.REGION: key_arn(name, account, region)  # noqa: E731
+        # the scenario's ARNs (its keys' too) name the member
+        with mock.patch.object(scenarios, "ACCOUNT", account), mock.patch.object(scenarios, "key_arn", member_key):
             scenarios.public_training_bucket(clients("s3"))
             scenarios.account_block_off(clients("s3control"), account)
             scenarios.encryption_turned_off(clients)
@@ -120,24 +106,38 @@ def test_hub_functions_act_in_a_member_only_through_their_own_spoke_role(observe
             "warden-spoke-verify"} <= set(by_role)  # fmt: skip
 
 
+def _role_arn(account: str, role: str) -> str:
+    return f"arn:aws:iam::{account}:role/{role}"
+
+
 def test_every_call_through_a_spoke_role_is_allowed_by_that_role_in_the_member(observed):
+    """Evaluated as IAM would (local.iam_policy via local.faults.allowed): the role's Deny, the
+    resource each call names and the condition keys it sets."""
     org, account, calls, _ = observed
     policies = _spoke_policies(org, account)
     refused = sorted(
         {
-            f"{role} ({c.function}): {c.action} on {_resource(c, account)}"
+            f"{role} ({c.function}): {c.action} on {c.resource(account)}"
             for role, made in _through_spoke(calls, account).items()
             for c in made
-            if not allowed(policies[role], c.action, _resource(c, account)) or _denied(policies[role], c.action, _resource(c, account))
+            if not allowed(policies[role], c.action, c.resource(account), c.condition_context(_role_arn(account, role)))
         }
     )
     assert refused == [], "calls the spoke role in the member account would refuse in production"
-    # The hub's own calls (audit table, settings, topic, AssumeRole) stay allowed by the hub roles.
+    # The hub's own calls (audit table, settings, topic, AssumeRole) stay allowed by the hub roles;
+    # AssumeRole into a member's spoke role carries the role's organization (aws:ResourceOrgID).
+    in_organization = set(org.members.values())
+
+    def context(c: ApiCall) -> dict:
+        role = org.attributes[(f"{c.function}Role", "Arn")]
+        member = c.operation == "AssumeRole" and c.params["RoleArn"].split(":")[4] in in_organization
+        return {**c.condition_context(role), **({"aws:ResourceOrgID": org.organization_id} if member else {})}
+
     home = sorted(
         {
             f"{c.function}: {c.action} on {c.resource(org.account)}"
             for c in calls
-            if c.function and not c.access_key and not allowed(role_statements(org, c.function), c.action, c.resource(org.account))
+            if c.function and not c.access_key and not allowed(role_statements(org, c.function), c.action, c.resource(org.account), context(c))
         }
     )
     assert home == [], "calls the hub function's own role would refuse in production"
@@ -152,7 +152,7 @@ def test_the_check_refuses_a_call_its_spoke_role_does_not_grant(observed):
     assert not allowed(verify, "s3:PutBucketPublicAccessBlock", bucket)  # Verify only reads
     assert not allowed(s3_public, "dynamodb:PutItem", f"arn:aws:dynamodb:us-east-1:{account}:table/warden-AuditTable")
     own_role = f"arn:aws:iam::{account}:role/warden-spoke-iam"
-    assert _denied(policies["warden-spoke-iam"], "iam:DeleteRolePolicy", own_role)  # NeverChangeWardenItself
+    assert decide(policies["warden-spoke-iam"], "iam:DeleteRolePolicy", own_role) == EXPLICITLY_DENIED  # NeverChangeWardenItself
 
 
 def test_spoke_role_statements_no_call_used_are_reported(observed):
@@ -163,7 +163,7 @@ def test_spoke_role_statements_no_call_used_are_reported(observed):
     for role, statements in policies.items():
         made = by_role.get(role, [])
         for statement in statements:
-            if statement.get("Effect") == "Allow" and not any(_matches(statement, c.action, _resource(c, account)) for c in made):
+            if statement.get("Effect") == "Allow" and not any(_used(statement, c, account, _role_arn(account, role)) for c in made):
                 unused.setdefault(role, []).append(statement.get("Sid") or json.dumps(statement["Action"]))
     used = {role: n for role in policies if (n := len([s for s in policies[role] if s.get("Effect") == "Allow"]) - len(unused.get(role, [])))}
     assert set(used) >= {"warden-spoke-triage", "warden-spoke-s3-public", "warden-spoke-verify"}
