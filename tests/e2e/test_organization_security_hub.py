@@ -66,7 +66,7 @@ def test_a_members_aggregated_control_finding_is_fixed_through_its_spoke_and_upd
     held = held_in_hub(org)[asff["Id"]]
     assert held["AwsAccountId"] == member
     assert held["Workflow"] == {"Status": "RESOLVED"} and held["Note"]["UpdatedBy"] == "warden"
-    assert f"python -m warden_ops rollback {parse_finding(control).id}" in held["Note"]["Text"]
+    assert f"python -m warden_ops rollback securityhub:{control['id']}" in held["Note"]["Text"]
     (message,) = result.notifications
     assert f"finding {asff['Id']} set to RESOLVED, with a note" in message["body"]
     assert f"Account {member} (ml-research" in message["body"]

@@ -7,6 +7,7 @@ so on-call is told what was wrong instead of the workflow failing with a stack t
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import datetime
 from typing import Any, Callable, Literal
@@ -862,6 +863,13 @@ def _deeper_than(value: Any, limit: int) -> bool:
     return False
 
 
+def _aggregated_here(finding: Finding, envelope_account: Any) -> bool:
+    """A Security Hub administrator receives its members' findings on its own default bus: the
+    envelope is this stack's account, the finding names the member (organization mode; Triage then
+    accepts it only for a guarded member). No one can put an aws.securityhub event on a bus."""
+    return finding.source == "securityhub" and envelope_account == os.environ.get("WARDEN_ACCOUNT_ID")
+
+
 def parse_finding(event: Any) -> Finding:
     """Turn one raw EventBridge event into a Finding, or raise RejectedEvent saying why not."""
     if not isinstance(event, dict):
@@ -885,7 +893,7 @@ def parse_finding(event: Any) -> Finding:
     except ValidationError as error:
         raise RejectedEvent(f"{detail_type} event is malformed: {_describe(error)}") from None
     envelope_account = event.get("account")
-    if envelope_account != finding.account:
+    if envelope_account != finding.account and not _aggregated_here(finding, envelope_account):
         # EventBridge sets `account`; the detail is the source's claim. A mismatch is forged or relayed wrongly.
         raise RejectedEvent(
             f"the event's account {str(envelope_account)[:20]!r} is not the account its detail names "
