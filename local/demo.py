@@ -69,7 +69,7 @@ def print_result(title: str, event_file: str, result: Result, full_message: bool
         print(textwrap.fill(change["summary"], WIDTH, initial_indent="  change     ", subsequent_indent=" " * 13))
     verification = record.get("verification")
     if verification is not None:
-        print(f"  verified   {'still exposed: ' + '; '.join(verification['exposed']) if verification['exposed'] else 'no public access remains'}")
+        print(f"  verified   {'still exposed: ' + '; '.join(verification['exposed']) if verification['exposed'] else verification['verified']}")
     print(f"  workflow   {execution.status}: {' → '.join(execution.states)}")
     for message in result.notifications:
         print(f"  notified   [{message['attributes'].get('severity')}/{message['attributes'].get('outcome')}] {message['subject']}")

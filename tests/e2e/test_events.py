@@ -18,6 +18,9 @@ QUARANTINED, UNCHANGED, ACCOUNT_BLOCKED, EXEMPT_UNCHANGED, NOTHING = "quarantine
 EXPECTED = {
     "cloudtrail-s3-putbucketpolicy-public.json": (1, "enforce", "SUCCEEDED", "remediated", QUARANTINED),
     "cloudtrail-s3-putbucketacl-public.json": (1, "enforce", "SUCCEEDED", "remediated", QUARANTINED),
+    # The request made the ACL private; the twin's bucket is still public through its policy: the live
+    # state is the exposure, so it is quarantined (tests/e2e/test_s3_precision.py: a private bucket is not).
+    "cloudtrail-s3-putbucketacl-private.json": (1, "enforce", "SUCCEEDED", "remediated", QUARANTINED),
     "cloudtrail-s3-deletebucketpublicaccessblock.json": (1, "enforce", "SUCCEEDED", "remediated", QUARANTINED),
     "cloudtrail-s3-putbucketpublicaccessblock-disabled.json": (1, "enforce", "SUCCEEDED", "remediated", QUARANTINED),
     "cloudtrail-s3-putbucketpublicaccessblock-enabled.json": (1, "ignored", "SUCCEEDED", None, UNCHANGED),
@@ -193,6 +196,14 @@ EXPECTED["securityhub-s3-8-bucket-public-access.json"] = (1, "enforce", "SUCCEED
 EXPECTED["securityhub-s3-1-account-block-public-access.json"] = (1, "enforce", "SUCCEEDED", "remediated", ACCOUNT_BLOCKED)
 ENCRYPTION_END_STATE["securityhub-kms-4-key-rotation.json"] = ENCRYPTION_END_STATE["config-cmk-backing-key-rotation-enabled.json"]
 EXPECTED["securityhub-kms-4-key-rotation.json"] = (1, "enforce", "SUCCEEDED", "remediated", ENCRYPTION)
+# Security Hub findings from before consolidated controls: the GeneratorId names the control per standard.
+for name in ("securityhub-legacy-pci-kms-1-key-rotation.json", "securityhub-legacy-cis-1.2.0-2.8-key-rotation.json"):
+    ENCRYPTION_END_STATE[name] = ENCRYPTION_END_STATE["config-cmk-backing-key-rotation-enabled.json"]
+    EXPECTED[name] = (1, "enforce", "SUCCEEDED", "remediated", ENCRYPTION)
+EXPECTED["securityhub-legacy-fsbp-s3-8-bucket-public-access.json"] = (1, "enforce", "SUCCEEDED", "remediated", QUARANTINED)
+# GuardDuty sample findings ("Generate sample findings"): a low-severity wiring test, nothing read or changed.
+EXPECTED["guardduty-sample-s3-bucketpublicaccessgranted.json"] = (1, "sample", "SUCCEEDED", "wiring-test", UNCHANGED)
+EXPECTED["guardduty-sample-iam-maliciousipcaller.json"] = (1, "sample", "SUCCEEDED", "wiring-test", UNCHANGED)
 # Warden's own update (workflow NOTIFIED) comes back as an event: no rule matches it, so no loop.
 EXPECTED["securityhub-s3-8-notified-by-warden.json"] = (0, None, None, None, UNCHANGED)
 # Amazon Macie (the twin enables the Macie parameter for these files; tests/e2e/test_macie.py has the details).

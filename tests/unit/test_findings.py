@@ -35,6 +35,7 @@ JDOE = "arn:aws:sts::123456789012:assumed-role/DataScientist/jdoe"  # Macie name
 
 QUARANTINE = "s3-quarantine-public-bucket"
 ACCOUNT_BLOCK = "s3-account-block-public-access"
+BUCKET_BLOCK = "s3-bucket-block-public-access"  # a bucket without Block Public Access: hardening, not "public"
 
 
 def load(name: str) -> dict:
@@ -95,6 +96,8 @@ VALID = [
      BUCKET, TRAINING_BUCKET_ARN, WARDEN_SESSION, "HIGH", QUARANTINE),
     ("cloudtrail-s3-putbucketacl-public.json", "cloudtrail", "PutBucketAcl",
      BUCKET, TRAINING_BUCKET_ARN, ALICE, "HIGH", QUARANTINE),
+    ("cloudtrail-s3-putbucketacl-private.json", "cloudtrail", "PutBucketAcl",
+     BUCKET, TRAINING_BUCKET_ARN, ALICE, "HIGH", QUARANTINE),
     ("cloudtrail-s3-putbucketpolicy-exempt-bucket.json", "cloudtrail", "PutBucketPolicy",
      BUCKET, "arn:aws:s3:::public-model-cards", ALICE, "HIGH", QUARANTINE),
     ("cloudtrail-s3-putbucketpolicy-private.json", "cloudtrail", "PutBucketPolicy",
@@ -110,7 +113,7 @@ VALID = [
     ("config-s3-account-level-public-access-blocks.json", "config", "s3-account-level-public-access-blocks-periodic",
      ACCOUNT_TYPE, ACCOUNT_ARN, None, "HIGH", ACCOUNT_BLOCK),
     ("config-s3-bucket-level-public-access-prohibited.json", "config", "s3-bucket-level-public-access-prohibited",
-     BUCKET, TRAINING_BUCKET_ARN, None, "HIGH", QUARANTINE),
+     BUCKET, TRAINING_BUCKET_ARN, None, "HIGH", BUCKET_BLOCK),
     ("config-s3-bucket-public-read-prohibited.json", "config", "s3-bucket-public-read-prohibited-conformance-pack-x1y2z3",
      BUCKET, TRAINING_BUCKET_ARN, None, "HIGH", QUARANTINE),
     ("config-s3-bucket-public-write-prohibited.json", "config", "securityhub-s3-bucket-public-write-prohibited-9f8e7d",
@@ -120,7 +123,7 @@ VALID = [
     ("guardduty-s3-bucketanonymousaccessgranted.json", "guardduty", "Policy:S3/BucketAnonymousAccessGranted",
      BUCKET, TRAINING_BUCKET_ARN, GD_ACTOR, "HIGH", QUARANTINE),  # severity 8
     ("guardduty-s3-bucketblockpublicaccessdisabled.json", "guardduty", "Policy:S3/BucketBlockPublicAccessDisabled",
-     BUCKET, TRAINING_BUCKET_ARN, GD_ACTOR, "LOW", QUARANTINE),  # severity 2
+     BUCKET, TRAINING_BUCKET_ARN, GD_ACTOR, "LOW", BUCKET_BLOCK),  # severity 2
     ("guardduty-s3-bucketpublicaccessgranted.json", "guardduty", "Policy:S3/BucketPublicAccessGranted",
      BUCKET, TRAINING_BUCKET_ARN, GD_ACTOR, "HIGH", QUARANTINE),  # severity 8
 ] + [
@@ -241,18 +244,25 @@ VALID = [
      f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/fraud-scoring-prod", None, "HIGH", "sagemaker-report-abused-endpoint"),
 ] + [
     # Security Hub control findings: the control id selects the remediation
-    ("securityhub-s3-8-bucket-public-access.json", "securityhub", "S3.8", BUCKET, TRAINING_BUCKET_ARN, None, "HIGH", QUARANTINE),
+    ("securityhub-s3-8-bucket-public-access.json", "securityhub", "S3.8", BUCKET, TRAINING_BUCKET_ARN, None, "HIGH", BUCKET_BLOCK),
     ("securityhub-s3-1-account-block-public-access.json", "securityhub", "S3.1", ACCOUNT_TYPE, ACCOUNT_ARN, None, "MEDIUM",
      ACCOUNT_BLOCK),
     ("securityhub-kms-4-key-rotation.json", "securityhub", "KMS.4", "AWS::KMS::Key",
      f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1a2b3c4d-0000-4000-8000-00000000a003", None, "MEDIUM", "kms-enable-key-rotation"),
+    # the formats before consolidated controls: GeneratorId names the control per standard
+    ("securityhub-legacy-pci-kms-1-key-rotation.json", "securityhub", "KMS.4", "AWS::KMS::Key",
+     f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1a2b3c4d-0000-4000-8000-00000000a003", None, "MEDIUM", "kms-enable-key-rotation"),
+    ("securityhub-legacy-cis-1.2.0-2.8-key-rotation.json", "securityhub", "KMS.4", "AWS::KMS::Key",
+     f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1a2b3c4d-0000-4000-8000-00000000a003", None, "MEDIUM", "kms-enable-key-rotation"),
+    ("securityhub-legacy-fsbp-s3-8-bucket-public-access.json", "securityhub", "S3.8", BUCKET, TRAINING_BUCKET_ARN, None, "HIGH",
+     BUCKET_BLOCK),
 ] + [
     # Amazon Macie: policy findings go to the family that fixes them; a sensitive-data finding starts nothing
     (f"macie-{name}.json", "macie", type_, BUCKET, f"arn:aws:s3:::{bucket}", actor, severity, remediation)
     for name, type_, bucket, actor, severity, remediation in [
         ("policy-s3bucketpublic", "Policy:IAMUser/S3BucketPublic", "ml-training-data-prod", JDOE, "HIGH", QUARANTINE),
         ("policy-s3blockpublicaccessdisabled", "Policy:IAMUser/S3BlockPublicAccessDisabled", "ml-training-data-prod",
-         JDOE, "HIGH", QUARANTINE),
+         JDOE, "HIGH", BUCKET_BLOCK),
         ("policy-s3bucketsharedexternally", "Policy:IAMUser/S3BucketSharedExternally", "ml-partner-exchange",
          "arn:aws:sts::123456789012:assumed-role/MlPlatformAdmin/asmith", "HIGH", QUARANTINE),
         ("policy-s3bucketencryptiondisabled", "Policy:IAMUser/S3BucketEncryptionDisabled", "ml-features-prod",
@@ -281,7 +291,8 @@ REJECTED_FILES = [
 def test_every_event_file_is_covered_by_these_tables():
     """A new events/ file must be given expected fields or an expected rejection here."""
     on_disk = {path.name for path in EVENTS.glob("*.json")}
-    assert on_disk == set(VALID_FILES) | {row[0] for row in REJECTED_FILES}
+    samples = {path.name for path in EVENTS.glob("guardduty-sample-*.json")}  # triage answers them before parsing: test_samples.py
+    assert on_disk == set(VALID_FILES) | {row[0] for row in REJECTED_FILES} | samples
 
 
 @pytest.mark.parametrize(
@@ -571,7 +582,7 @@ def test_each_valid_event_maps_to_its_remediation(name, remediation):
         ("s3-bucket-public-read-prohibited", BUCKET, QUARANTINE),
         ("securityhub-s3-bucket-public-read-prohibited-a1b2c3", BUCKET, QUARANTINE),
         ("OrgConfigRule-s3-bucket-public-write-prohibited-xyz", BUCKET, QUARANTINE),
-        ("s3-bucket-level-public-access-prohibited-conformance-pack-abcd", BUCKET, QUARANTINE),
+        ("s3-bucket-level-public-access-prohibited-conformance-pack-abcd", BUCKET, BUCKET_BLOCK),
         ("s3-account-level-public-access-blocks", ACCOUNT_TYPE, ACCOUNT_BLOCK),
         ("securityhub-s3-account-level-public-access-blocks-periodic-1a2b", ACCOUNT_TYPE, ACCOUNT_BLOCK),
         # Right rule, wrong resource type: nothing fits, so nothing is changed.
@@ -770,10 +781,14 @@ def sh_finding(event: dict) -> dict:
         (lambda f: f["Resources"][0].update(Type="AwsEc2Instance"), ["unsupported resource type 'AwsEc2Instance'"]),
         (lambda f: f["Resources"][0].update(Id="arn:aws:s3:::Bad;Bucket"), ["Resources.Id", "not a valid AwsS3Bucket identifier"]),
         (lambda f: f.update(ProductArn="arn:aws:securityhub:us-east-1::product/aws/guardduty"), ["ProductArn"]),
-        (lambda f: f["Compliance"].pop("SecurityControlId"), ["Compliance.SecurityControlId", "required"]),
+        (lambda f: f["Compliance"].pop("SecurityControlId"),
+         ["no Compliance.SecurityControlId", "GeneratorId 'security-control/S3.8' is not in its table of pre-consolidation"]),
+        (lambda f: (f["Compliance"].pop("SecurityControlId"), f.update(GeneratorId="pci-dss/v/3.2.1/PCI.EC2.2")),
+         ["GeneratorId 'pci-dss/v/3.2.1/PCI.EC2.2' is not in its table"]),
         (lambda f: f.update(Resources=[]), ["Resources"]),
     ],
-    ids=["passed", "archived", "resolved", "unknown-type", "hostile-id", "other-product", "no-control", "no-resources"],
+    ids=["passed", "archived", "resolved", "unknown-type", "hostile-id", "other-product", "no-control", "unknown-legacy-control",
+         "no-resources"],
 )
 def test_security_hub_finding_warden_must_not_act_on_is_rejected_with_the_reason(change, must_say):
     event = load(SH_EVENT)

@@ -30,7 +30,7 @@ STATE = {
     "decision": "enforce",
     "reason": "Mode is enforce",
     "result": {"changes": CHANGES},
-    "verification": {"exposed": []},
+    "verification": {"exposed": [], "verified": "Block Public Access is on (all four settings) and no public policy statement or public ACL grant remains"},
     "error": {"Error": "AccessDenied", "Cause": '{"errorMessage": "s3:PutBucketAcl was denied", "errorType": "AccessDenied"}'},
 }
 EXECUTION = "arn:aws:states:eu-west-1:123456789012:execution:warden:1234"
@@ -55,7 +55,7 @@ def test_remediated_message_says_what_where_what_changed_and_how_to_undo():
         "https://s3.console.aws.amazon.com/s3/buckets/",
         "Caused by: arn:aws:sts::123456789012:assumed-role/Dev/alice",
         "- Block Public Access turned on",
-        "no public access remains",
+        "Re-read the resource after the change: Block Public Access is on (all four settings)",
         "finding_id=cloudtrail:abc",
     ):
         assert expected in body

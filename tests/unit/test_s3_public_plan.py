@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from warden.findings import Finding, parse_finding
 from warden.remediations.s3_public import (
     BlockAccountPublicAccess,
+    BlockBucketPublicAccess,
     QuarantinePublicBucket,
     grants_public_access,
     split_policy,
@@ -306,9 +307,12 @@ def test_compliant_bucket_gets_an_empty_plan_and_no_tag():
     ],
     ids=["no-block-configured", "one-off", "two-off"],
 )
-def test_block_only_off_gives_block_and_tag_changes_only(block, turned_on):
-    changes = plan(snapshot(**{**COMPLIANT, "public_access_block": block}))
-    assert list(changes) == [PUT_BLOCK, PUT_TAGS]
+def test_block_only_off_is_not_a_public_bucket_but_a_hardening_finding_turns_the_block_on(block, turned_on):
+    private_without_block = snapshot(**{**COMPLIANT, "public_access_block": block})
+    assert QuarantinePublicBucket().plan(finding(), private_without_block) == [], "not public: no quarantine"
+    hardening = BlockBucketPublicAccess().plan(finding(), private_without_block)
+    changes = {c.action: c for c in hardening}
+    assert list(changes) == [PUT_BLOCK], "Block Public Access only: no quarantine tags on a bucket that was never public"
     summary = changes[PUT_BLOCK].summary
     assert all(setting in summary for setting in turned_on)
     assert not any(setting in summary.split("(")[0] for setting in set(SETTINGS) - set(turned_on))

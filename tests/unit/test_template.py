@@ -13,6 +13,7 @@ import pytest
 from cfnlint.decode import decode
 
 from warden import confirm, macie, registry
+from warden.findings import LEGACY_CONTROLS, legacy_control, legacy_generator_id
 from warden.notify import OUTCOMES
 from warden.remediations import base
 
@@ -167,9 +168,13 @@ def test_rules_listen_for_exactly_the_registry_triggers():
     assert cloudtrail == {e for r in remediations for e in r.triggers.cloudtrail_events}
     assert config == {c for r in remediations for c in r.triggers.config_rules}
     assert guardduty == {t for r in remediations for t in r.triggers.guardduty_types}
-    controls = {c for p in patterns if kind(p) == "Security Hub Findings - Imported"
-                for c in p["detail"]["findings"]["Compliance"]["SecurityControlId"]}
+    hub = [p["detail"]["findings"]["$or"] for p in patterns if kind(p) == "Security Hub Findings - Imported"]
+    controls = {c for branches in hub for b in branches if "Compliance" in b for c in b["Compliance"]["SecurityControlId"]}
     assert controls == {c for r in remediations for c in r.triggers.securityhub_controls}
+    # Pre-consolidation findings: the rule lists exactly the GeneratorIds of the table, each naming a handled control.
+    generators = {g for branches in hub for b in branches if "GeneratorId" in b for g in b["GeneratorId"]}
+    assert generators == {legacy_generator_id(*key) for key in LEGACY_CONTROLS}
+    assert {legacy_control(g) for g in generators} <= controls
     macie = {t for p in patterns if kind(p) == "Macie Finding" for t in p["detail"]["type"]}
     assert macie == {t for r in remediations for t in r.triggers.macie_types}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Callable, Literal
 
@@ -19,6 +20,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 from typing_extensions import Annotated
 
 from warden.finding import ACCOUNT_RESOURCE_TYPE, Finding, account_resource, partition_of
+from warden.samples import Sample, sample_of
 
 
 # Every model below is built on its first use, not at import: a Triage cold start then builds only the
@@ -516,7 +518,7 @@ class _AsffResource(BaseModel):
 
 class _AsffCompliance(BaseModel):
     Status: Literal["PASSED", "WARNING", "FAILED", "NOT_AVAILABLE"]
-    SecurityControlId: ControlId
+    SecurityControlId: ControlId | None = None  # absent in findings that predate consolidated controls
 
 
 class _AsffSeverity(BaseModel):
@@ -530,6 +532,7 @@ class _AsffWorkflow(BaseModel):
 class _AsffFinding(BaseModel):
     Id: ShortText
     ProductArn: SecurityHubProduct
+    GeneratorId: ShortText | None = None
     AwsAccountId: AccountId
     Region: AsffRegion | None = None
     UpdatedAt: datetime
@@ -546,6 +549,44 @@ class _SecurityHubDetail(BaseModel):
 
 class _SecurityHubEvent(EventBridgeModel):
     detail: _SecurityHubDetail
+
+
+# Findings from before consolidated control findings name the control per standard, in GeneratorId:
+# "aws-foundational-security-best-practices/v/1.0.0/S3.8", "pci-dss/v/3.2.1/PCI.KMS.1",
+# "arn:aws:securityhub:::ruleset/cis-aws-foundations-benchmark/v/1.2.0/rule/2.8",
+# "cis-aws-foundations-benchmark/v/1.4.0/3.8". (standard, version, id) -> the consolidated control,
+# from AWS's control reference ("Related requirements"). Only the controls Warden acts on are listed.
+LEGACY_CONTROLS: dict[tuple[str, str, str], str] = {
+    **{("aws-foundational-security-best-practices", "1.0.0", c): c  # FSBP ids became the control ids
+       for c in ("S3.1", "S3.2", "S3.3", "S3.8", "S3.17", "EC2.7", "KMS.3", "KMS.4", "SageMaker.1", "SageMaker.3", "IAM.1", "IAM.21")},
+    ("pci-dss", "3.2.1", "PCI.S3.1"): "S3.3",
+    ("pci-dss", "3.2.1", "PCI.S3.2"): "S3.2",
+    ("pci-dss", "3.2.1", "PCI.S3.6"): "S3.1",
+    ("pci-dss", "3.2.1", "PCI.KMS.1"): "KMS.4",
+    ("pci-dss", "3.2.1", "PCI.IAM.3"): "IAM.1",
+    ("pci-dss", "3.2.1", "PCI.SageMaker.1"): "SageMaker.1",
+    ("cis-aws-foundations-benchmark", "1.2.0", "1.22"): "IAM.1",
+    ("cis-aws-foundations-benchmark", "1.2.0", "2.8"): "KMS.4",
+    ("cis-aws-foundations-benchmark", "1.4.0", "1.16"): "IAM.1",
+    ("cis-aws-foundations-benchmark", "1.4.0", "2.2.1"): "EC2.7",
+    ("cis-aws-foundations-benchmark", "1.4.0", "3.8"): "KMS.4",
+}  # fmt: skip
+_LEGACY_GENERATOR = re.compile(
+    r"^(?:arn:aws[a-z-]*:securityhub:::ruleset/)?(?P<standard>[a-z0-9-]+)/v/(?P<version>[0-9.]+)/(?:rule/)?(?P<id>[A-Za-z0-9.]+)$"
+)
+
+
+def legacy_generator_id(standard: str, version: str, control: str) -> str:
+    """The GeneratorId Security Hub gave a control's findings before consolidation."""
+    if standard == "cis-aws-foundations-benchmark" and version == "1.2.0":
+        return f"arn:aws:securityhub:::ruleset/{standard}/v/{version}/rule/{control}"
+    return f"{standard}/v/{version}/{control}"
+
+
+def legacy_control(generator_id: str | None) -> str | None:
+    """The consolidated control a pre-consolidation finding's GeneratorId names, or None."""
+    match = _LEGACY_GENERATOR.match(generator_id or "")
+    return LEGACY_CONTROLS.get((match["standard"], match["version"], match["id"])) if match else None
 
 
 def _last_part(arn: str) -> str:
@@ -574,7 +615,12 @@ def _from_security_hub(event: dict) -> Finding:
             "Security Hub sends one per event"
         )
     asff = parsed.detail.findings[0]
-    control = asff.Compliance.SecurityControlId
+    control = asff.Compliance.SecurityControlId or legacy_control(asff.GeneratorId)
+    if control is None:
+        raise RejectedEvent(
+            f"Security Hub finding names no control Warden knows: no Compliance.SecurityControlId, and GeneratorId "
+            f"{repr(asff.GeneratorId)[:100]} is not in its table of pre-consolidation control ids"
+        )
     if asff.Compliance.Status != "FAILED" or asff.RecordState != "ACTIVE":
         raise RejectedEvent(
             f"Security Hub {control} finding is {asff.Compliance.Status}/{asff.RecordState}: only FAILED, ACTIVE is acted on"
@@ -606,6 +652,7 @@ def _from_security_hub(event: dict) -> Finding:
         time=asff.UpdatedAt.isoformat(),
         severity="LOW" if asff.Severity.Label == "INFORMATIONAL" else asff.Severity.Label,
         raw_ref=asff.Id,
+        details={} if asff.Compliance.SecurityControlId else {"legacy_generator_id": asff.GeneratorId},
     )
 
 
@@ -888,10 +935,15 @@ def parse_finding(event: Any) -> Finding:
         raise RejectedEvent(
             f"unknown detail-type {str(detail_type)[:100]!r}; expected one of {sorted(PARSERS)}"
         )
+    sample = sample_of(event)  # GuardDuty's "Generate sample findings": a wiring test, never acted on
     try:
         finding = parser(event)
-    except ValidationError as error:
-        raise RejectedEvent(f"{detail_type} event is malformed: {_describe(error)}") from None
+    except (ValidationError, RejectedEvent) as error:
+        if sample is None:
+            if isinstance(error, RejectedEvent):
+                raise
+            raise RejectedEvent(f"{detail_type} event is malformed: {_describe(error)}") from None
+        finding = _guardduty_sample(sample, event["detail"])  # its placeholders fail validation
     envelope_account = event.get("account")
     if envelope_account != finding.account and not _aggregated_here(finding, envelope_account):
         # EventBridge sets `account`; the detail is the source's claim. A mismatch is forged or relayed wrongly.
@@ -899,4 +951,31 @@ def parse_finding(event: Any) -> Finding:
             f"the event's account {str(envelope_account)[:20]!r} is not the account its detail names "
             f"({finding.account}): Warden acts only on events whose envelope and detail agree"
         )
+    if sample is not None:
+        finding = replace(finding, details={**finding.details, "sample": True, "sample_reason": sample.why})
     return finding
+
+
+def _guardduty_sample(sample: Sample, detail: dict) -> Finding:
+    """A GuardDuty sample whose placeholders (GeneratedFindingAccessKeyId, bucketName...) are not valid
+    names: the Finding names what the sample names, only for the wiring test's message. Nothing is read."""
+    resource = detail.get("resource") if isinstance(detail.get("resource"), dict) else {}
+    key = resource.get("accessKeyDetails") if isinstance(resource.get("accessKeyDetails"), dict) else {}
+    buckets = [b for b in resource.get("s3BucketDetails") or [] if isinstance(b, dict)]
+    shown = lambda value: re.sub(r"[^\x21-\x7e]", "?", str(value))[:128]  # noqa: E731
+    if sample.finding_type in ACCOUNT_LEVEL_GUARDDUTY_TYPES:
+        resource_type, resource_arn = ACCOUNT_RESOURCE_TYPE, account_resource(sample.account)
+    elif buckets:
+        resource_type, resource_arn = "AWS::S3::Bucket", f"arn:aws:s3:::{shown(buckets[0].get('name'))}"
+    elif key.get("userType") == "AssumedRole":
+        resource_type, resource_arn = "AWS::IAM::Role", f"arn:aws:iam::{sample.account}:role/{shown(key.get('userName'))}"
+    elif key:
+        user = f"arn:aws:iam::{sample.account}:user/{shown(key.get('userName'))}"
+        resource_type, resource_arn = "AWS::IAM::AccessKey", f"{user}/accesskey/{shown(key.get('accessKeyId'))}"
+    else:
+        resource_type, resource_arn = shown(resource.get("resourceType")), "(the sample names no resource)"
+    return Finding(
+        id=f"guardduty:{shown(detail.get('id'))}", source="guardduty", type=sample.finding_type, account=sample.account,
+        region=sample.region, resource_type=resource_type, resource_arn=resource_arn, actor=None,
+        time=shown(detail.get("updatedAt") or ""), severity="LOW", raw_ref=sample.finding_id,
+    )  # fmt: skip

@@ -59,6 +59,7 @@ HEADLINES = {
 # What the finding means, per remediation, in the words of the subject line.
 EXPOSURES = {
     "s3-quarantine-public-bucket": "public S3 bucket",
+    "s3-bucket-block-public-access": "S3 bucket Block Public Access off",
     "s3-account-block-public-access": "account S3 Block Public Access off",
     "s3-restore-default-encryption": "S3 default encryption weakened",
     "sqs-restore-queue-encryption": "SQS queue encryption off",
@@ -284,9 +285,8 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
             lines += [""]
             lines += _changes("WHAT WARDEN DID (before -> after)", changes)
             verification = state.get("verification") or {}
-            lines += ["VERIFICATION", "  Re-read the resource after the change: " + (
-                "no public access remains." if not verification.get("exposed") else "; ".join(verification["exposed"])
-            ), ""]
+            found = "; ".join(verification.get("exposed") or []) or verification.get("verified") or "nothing left exposed"
+            lines += ["VERIFICATION", f"  Re-read the resource after the change: {found}.", ""]
             lines += _advice(result)
             lines += _ownership(state)
             lines += prevention_lines(remediation)

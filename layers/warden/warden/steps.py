@@ -166,7 +166,7 @@ def _inside_the_window(finding, remediation, settings, aws, held, key, mode, sou
         with retry_later_when_throttled("re-reading the resource inside the dedupe window"):
             exposed = remediation.verify(finding, aws)
     except ResourceGone as gone:
-        return "resource-gone", f"{gone}; nothing is left to fix"
+        return "resource-gone", f"{gone}, so nothing is left to fix"
     except WardenError as error:
         return mode, f"{source} is {mode}; {duplicate}, but re-reading the resource failed ({error}), so Warden looks again"
     if not exposed:
@@ -296,7 +296,7 @@ def remediate(state: dict[str, Any], family: str) -> dict[str, Any]:
         audit.update(finding.id, applied=applied, after=after, after_snapshot=_state_after_fix(finding, remediation, aws))
         metrics.add_metric(name="Remediations", unit=MetricUnit.Count, value=1)
     if not changes:
-        audit.update(finding.id, outcome="ignored", reason="already compliant when Warden looked; nothing to change")
+        audit.update(finding.id, outcome="ignored", reason=remediation.nothing_to_change(finding, before))
     logger.info("remediation planned" if state["decision"] != "enforce" else "remediation applied",
                 extra={"changes": len(changes), "applied": applied})
     advice = remediation.advice(finding, before) if changes else []
@@ -319,12 +319,13 @@ def verify(state: dict[str, Any]) -> dict[str, Any]:
     finding, remediation = _load(state)
     with retry_later_when_throttled("re-reading the resource after the fix"):
         exposed = remediation.verify(finding, for_finding(finding, acting_as="verify"), state.get("result"))
-    audit.update(finding.id, verification={"exposed": exposed, "verified_at": _now()})
+    verified = "" if exposed else remediation.verified(finding, state.get("result"))
+    audit.update(finding.id, verification={"exposed": exposed, "verified": verified, "verified_at": _now()})
     metrics.add_dimension(name="result", value="still-exposed" if exposed else "fixed")
     metrics.add_metric(name="Verifications", unit=MetricUnit.Count, value=1)
     if exposed:
         raise StillExposed("; ".join(exposed))
-    return {"exposed": []}
+    return {"exposed": [], "verified": verified}
 
 
 # --- notify ------------------------------------------------------------------------------------

@@ -100,6 +100,9 @@ class Remediation:
     # True when the fix follows from the finding alone, not from the resource's live state (revoking
     # sessions, deactivating a key): triage then acts only on a finding its source confirms (warden.confirm).
     acts_on_finding_alone: ClassVar[bool] = False
+    # What a passing verify proves, formatted with `finding` and `resource` (its name): the
+    # "Fixed" message says it, so each family says what it checked, never a generic "all good".
+    verified_statement: ClassVar[str]
 
     def handles(self, resource_type: str) -> bool:
         return resource_type in (self.resource_types or (self.resource_type,))
@@ -135,6 +138,15 @@ class Remediation:
     def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
         """Return what is still exposed (empty when the fix held). `result` is what remediate returned."""
         raise NotImplementedError
+
+    def nothing_to_change(self, finding: Finding, before: dict[str, Any]) -> str:
+        """Why plan found nothing to change, for the audit record. Pure."""
+        return "already compliant when Warden looked; nothing to change"
+
+    def verified(self, finding: Finding, result: dict[str, Any] | None = None) -> str:
+        """What a passing verify re-read and found, for the "Fixed" message: this family's own
+        words. `result` is what remediate returned. Pure."""
+        return self.verified_statement.format(finding=finding, resource=finding.resource_name)
 
     def advice(self, finding: Finding, before: dict[str, Any]) -> list[str]:
         """What a person still has to do after (or instead of) Warden's change. Pure."""

@@ -144,6 +144,7 @@ def _same_key(a: str | None, b: str | None) -> bool:
 @register
 class RestoreBucketEncryption(Remediation):
     name = "s3-restore-default-encryption"
+    verified_statement = "the bucket's default encryption is SSE-KMS with the intended key"
     family = "encryption"
     resource_type = "AWS::S3::Bucket"
     triggers = Triggers(
@@ -289,6 +290,7 @@ QUEUE_GONE = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
 @register
 class RestoreQueueEncryption(Remediation):
     name = "sqs-restore-queue-encryption"
+    verified_statement = "the queue has server-side encryption"
     family = "encryption"
     resource_type = "AWS::SQS::Queue"
     triggers = Triggers(cloudtrail_events=("SetQueueAttributes",))
@@ -380,6 +382,7 @@ def _sns_key_of_config_item(item: dict) -> str | None:
 @register
 class RestoreTopicEncryption(Remediation):
     name = "sns-restore-topic-encryption"
+    verified_statement = "the topic is encrypted with a KMS key"
     family = "encryption"
     resource_type = "AWS::SNS::Topic"
     triggers = Triggers(cloudtrail_events=("SetTopicAttributes",))
@@ -451,6 +454,7 @@ class EnableEbsEncryptionByDefault(ToggleRemediation):
     """A regional account setting: new EBS volumes (SageMaker and training instances' too) are encrypted."""
 
     name = "ec2-enable-ebs-encryption-by-default"
+    verified_statement = "EBS encryption by default is on in {finding.region}"
     family = "encryption"
     resource_type = ACCOUNT_RESOURCE_TYPE
     triggers = Triggers(

@@ -138,6 +138,7 @@ def _group_members(iam, group: str) -> list[str]:
 @register
 class RestrictManagedPolicy(Remediation):
     name = "iam-restrict-managed-policy"
+    verified_statement = "no over-broad statement remains in the policy's default version"
     family = "iam"
     resource_type = "AWS::IAM::Policy"
     triggers = Triggers(
@@ -300,6 +301,7 @@ class RestrictManagedPolicy(Remediation):
 @register
 class StripInlinePolicy(Remediation):
     name = "iam-strip-inline-policy"
+    verified_statement = "no inline policy of the principal grants over-broad access"
     family = "iam"
     resource_type = "AWS::IAM::Role"
     resource_types = PRINCIPAL_TYPES
@@ -406,6 +408,7 @@ class DetachAdminPolicies(Remediation):
     """
 
     name = "iam-detach-admin-policies"
+    verified_statement = "no administrator policy remains attached to the principal"
     family = "iam"
     resource_type = "AWS::IAM::Role"
     resource_types = PRINCIPAL_TYPES
@@ -524,6 +527,8 @@ def revoke_document(issued_before: str) -> dict:
 @register
 class RevokeRoleSessions(Remediation):
     name = "iam-revoke-role-sessions"
+    summary = "revoke the role's sessions issued before the finding (an inline deny on older tokens)"
+    verified_statement = "the role denies every session issued before the fix"
     family = "iam"
     acts_on_finding_alone = True  # nothing in the role's state shows its credentials were stolen
     resource_type = "AWS::IAM::Role"
@@ -609,6 +614,8 @@ class RevokeRoleSessions(Remediation):
 @register
 class DeactivateAccessKey(Remediation):
     name = "iam-deactivate-access-key"
+    summary = "deactivate the IAM user's access key"
+    verified_statement = "the access key is inactive"
     family = "iam"
     acts_on_finding_alone = True  # nothing in the key's state shows it was abused
     resource_type = "AWS::IAM::AccessKey"

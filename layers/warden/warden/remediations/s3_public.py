@@ -211,6 +211,7 @@ def _client_error(error: ClientError) -> str:
 @register
 class QuarantinePublicBucket(Remediation):
     name = "s3-quarantine-public-bucket"
+    verified_statement = "Block Public Access is on (all four settings) and no public policy statement or public ACL grant remains"
     family = "s3_public"
     resource_type = "AWS::S3::Bucket"
     triggers = Triggers(
@@ -220,22 +221,13 @@ class QuarantinePublicBucket(Remediation):
             "DeleteBucketPublicAccessBlock",
             "PutBucketPublicAccessBlock",
         ),
-        config_rules=(
-            "s3-bucket-public-read-prohibited",
-            "s3-bucket-public-write-prohibited",
-            "s3-bucket-level-public-access-prohibited",
-        ),
+        config_rules=("s3-bucket-public-read-prohibited", "s3-bucket-public-write-prohibited"),
         guardduty_types=(
-            "Policy:S3/BucketBlockPublicAccessDisabled",
             "Policy:S3/BucketAnonymousAccessGranted",
             "Policy:S3/BucketPublicAccessGranted",
         ),
-        securityhub_controls=("S3.2", "S3.3", "S3.8"),
-        macie_types=(
-            "Policy:IAMUser/S3BucketPublic",
-            "Policy:IAMUser/S3BlockPublicAccessDisabled",
-            "Policy:IAMUser/S3BucketSharedExternally",
-        ),
+        securityhub_controls=("S3.2", "S3.3"),
+        macie_types=("Policy:IAMUser/S3BucketPublic", "Policy:IAMUser/S3BucketSharedExternally"),
     )
     summary = (
         "turn on all four Block Public Access settings of the bucket, remove only the policy statements and ACL "
@@ -301,6 +293,21 @@ class QuarantinePublicBucket(Remediation):
         }
 
     def plan(self, finding: Finding, before: dict[str, Any]) -> list[Change]:
+        """The quarantine, only when the live state shows public access: an event or finding is a
+        claim, and a private bucket that merely lacks Block Public Access is not a public bucket."""
+        if not self._public(before) and (finding.source, finding.type) not in self.shared_not_public:
+            return []
+        return self._quarantine(finding, before)
+
+    def nothing_to_change(self, finding: Finding, before: dict[str, Any]) -> str:
+        if before["public_access_block"] and all(before["public_access_block"].values()):
+            return "the bucket is not public and Block Public Access is on; nothing to change"
+        return (
+            "the bucket is not public (no public policy statement, no public ACL grant); it lacks Block Public Access, "
+            f"a hardening gap that {HARDENING_FINDINGS} reports, and Warden fixes it when one of them does"
+        )
+
+    def _quarantine(self, finding: Finding, before: dict[str, Any]) -> list[Change]:
         bucket = finding.resource_name
         if (finding.source, finding.type) in self.shared_not_public and not self._public(before):
             grants = cross_account_grants(before, finding.account) or [
@@ -492,6 +499,45 @@ class QuarantinePublicBucket(Remediation):
         return {tag["Key"]: tag["Value"] for tag in response["TagSet"]}
 
 
+# The findings that report a bucket without Block Public Access, whether or not it is public.
+HARDENING_TRIGGERS = Triggers(
+    config_rules=("s3-bucket-level-public-access-prohibited",),
+    guardduty_types=("Policy:S3/BucketBlockPublicAccessDisabled",),
+    securityhub_controls=("S3.8",),
+    macie_types=("Policy:IAMUser/S3BlockPublicAccessDisabled",),
+)
+HARDENING_FINDINGS = (
+    "Config s3-bucket-level-public-access-prohibited, Security Hub S3.8, GuardDuty Policy:S3/BucketBlockPublicAccessDisabled "
+    "or Macie Policy:IAMUser/S3BlockPublicAccessDisabled"
+)
+
+
+@register
+class BlockBucketPublicAccess(QuarantinePublicBucket):
+    """A finding says the bucket lacks Block Public Access: turn it on. A hardening gap, not an
+    exposure; if the live state also shows public access, the full quarantine follows from that."""
+
+    name = "s3-bucket-block-public-access"
+    summary = "turn the bucket's Block Public Access on (all four settings)"
+    verified_statement = "Block Public Access is on for the bucket (all four settings) and no public policy statement or public ACL grant remains"
+    triggers = HARDENING_TRIGGERS
+
+    def plan(self, finding: Finding, before: dict[str, Any]) -> list[Change]:
+        if self._public(before):
+            return self._quarantine(finding, before)
+        bucket = finding.resource_name
+        block = _block_change(
+            before["public_access_block"],
+            "s3:PutBucketPublicAccessBlock",
+            f"aws s3api put-public-access-block --bucket {bucket}",
+            f"aws s3api delete-public-access-block --bucket {bucket}",
+        )
+        return [block] if block else []
+
+    def nothing_to_change(self, finding: Finding, before: dict[str, Any]) -> str:
+        return "Block Public Access is already on for the bucket; nothing to change"
+
+
 # --- account remediation -----------------------------------------------------------------------
 
 
@@ -501,6 +547,8 @@ class BlockAccountPublicAccess(Remediation):
     exempt the account resource (AWS::::Account:<id>) if the account hosts any."""
 
     name = "s3-account-block-public-access"
+    summary = "turn the account's S3 Block Public Access on (all four settings)"
+    verified_statement = "the account's Block Public Access is on (all four settings)"
     family = "s3_public"
     resource_type = ACCOUNT_RESOURCE_TYPE
     triggers = Triggers(

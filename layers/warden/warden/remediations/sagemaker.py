@@ -77,6 +77,9 @@ def recreate_steps(name: str, before: dict[str, Any], gaps: list[str]) -> list[s
 @register
 class SecureNotebook(Remediation):
     name = "sagemaker-stop-exposed-notebook"  # kept: settings documents and audit records name it
+    verified_statement = (
+        "the notebook instance has no root access and no IMDSv1 where Warden changed them, and is stopped if it has direct internet access"
+    )
     family = "encryption"
     resource_type = "AWS::SageMaker::NotebookInstance"
     triggers = Triggers(

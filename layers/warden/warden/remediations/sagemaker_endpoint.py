@@ -23,6 +23,7 @@ TAGS_GONE = ("ValidationException",)
 @register
 class ReportAbusedEndpoint(Remediation):
     name = "sagemaker-report-abused-endpoint"
+    verified_statement = "nothing was changed: the endpoint has no throttle Warden can set"
     family = "throttle"
     resource_type = "AWS::SageMaker::Endpoint"
     triggers = Triggers(alarm_metrics=("AWS/SageMaker/Invocations", "AWS/SageMaker/InvocationsPerInstance"))

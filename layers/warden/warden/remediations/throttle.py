@@ -64,6 +64,7 @@ def _stage_arn(region: str, api_id: str, stage: str, rest: bool) -> str:
 @register
 class ThrottleStage(Remediation):
     name = "apigw-throttle-stage"
+    verified_statement = "stage limited to {rate} rps / {burst} burst"
     family = "throttle"
     resource_type = REST
     resource_types = (REST, HTTP)
@@ -275,6 +276,10 @@ class ThrottleStage(Remediation):
         if rate is None or burst is None or rate > settings["rate_limit"] or burst > settings["burst_limit"]:
             return [f"the stage allows rate {_show(rate)}, burst {_show(burst)}"]
         return []
+
+    def verified(self, finding: Finding, result: dict[str, Any] | None = None) -> str:
+        settings = ((result or {}).get("before") or {}).get("settings") or throttle_settings()
+        return self.verified_statement.format(rate=_show(settings["rate_limit"]), burst=_show(settings["burst_limit"]))
 
     def rollback(self, finding: Finding, before: dict[str, Any], aws) -> list[str]:
         """Put back the limits of the before-snapshot, including 'not set', and untag. Returns notes

@@ -15,6 +15,8 @@ TRAIL_GONE = ("TrailNotFoundException",)
 @register
 class RestartTrailLogging(ToggleRemediation):
     name = "cloudtrail-restart-logging"
+    summary = "start the trail logging again"
+    verified_statement = "the trail is logging"
     family = "encryption"
     resource_type = "AWS::CloudTrail::Trail"
     triggers = Triggers(
