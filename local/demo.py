@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 
 from local import scenarios
 from local.twin import ROOT, Result, Twin, load_event
@@ -87,6 +88,38 @@ def print_table(before: dict[str, dict[str, str]], after: dict[str, dict[str, st
             print(f"    {key:<22}{before[bucket][key]:>22}  →  {after[bucket][key]}")
 
 
+LEGACY_BUCKET = "ml-eval-results-2025"  # public since before Warden was deployed: no event will report it
+
+
+def first_day_sweep(twin) -> bool:
+    """The first day: an exposure older than Warden, found by the sweep and fixed through the workflow."""
+    import io
+
+    from warden_ops.cli import main as warden_ops
+    from warden_ops.target import TwinTarget
+
+    print(_rule("The first day: python -m warden_ops sweep (exposures from before Warden)"))
+    s3 = twin.client("s3")
+    scenarios.public_training_bucket(s3, LEGACY_BUCKET)
+    scenarios.config_rule(twin.client("config"))
+    scenarios.config_finds_non_compliant(scenarios.PUBLIC_READ_RULE, "AWS::S3::Bucket", [LEGACY_BUCKET])
+    print(f"  s3://{LEGACY_BUCKET}: public for a year; Config holds it NON_COMPLIANT, but reported it only once, long ago")
+    for argv in (["sweep"], ["sweep", "--apply"]):
+        out = io.StringIO()
+        warden_ops(argv, target=TwinTarget(twin), out=out)
+        print(f"  $ python -m warden_ops {' '.join(argv)}")
+        print(textwrap.indent(out.getvalue().rstrip(), "    "))
+    sfn = twin.client("stepfunctions")
+    running = [e for e in sfn.list_executions(stateMachineArn=twin.state_machine_arn)["executions"] if e["name"].startswith("sweep-")]
+    while any(sfn.describe_execution(executionArn=e["executionArn"])["status"] == "RUNNING" for e in running):
+        time.sleep(0.05)
+    for message in twin._drain_inbox():
+        print(f"  notified   [{message['attributes'].get('severity')}/{message['attributes'].get('outcome')}] {message['subject']}")
+    after = bucket_state(s3, LEGACY_BUCKET)
+    print(f"  s3://{LEGACY_BUCKET}: Block Public Access {after['Block Public Access']}, public ACL grants {after['public ACL grants']}")
+    return after["Block Public Access"] == "4/4 on" and after["public ACL grants"] == "0"
+
+
 def run() -> int:
     print(_rule("Warden demo on the local twin (template.yaml + ASL + handlers on moto)"))
     with Twin(parameters={"Mode": "enforce"}) as twin:
@@ -106,6 +139,7 @@ def run() -> int:
             shown.add(outcome)
         after = {b: bucket_state(s3, b) for b in buckets}
         print_table(before, after)
+        swept = first_day_sweep(twin)
         training = after[scenarios.TRAINING_BUCKET]
         ok = (
             training["Block Public Access"] == "4/4 on"
@@ -113,9 +147,11 @@ def run() -> int:
             and training["public ACL grants"] == "0"
             and training["objects"] == before[scenarios.TRAINING_BUCKET]["objects"]
             and after[scenarios.EXEMPT_BUCKET] == before[scenarios.EXEMPT_BUCKET]
+            and swept
         )
         print(_rule("Result"))
-        print("  training data no longer public; exempt bucket untouched; no object touched" if ok else "  UNEXPECTED END STATE")
+        print("  training data no longer public; exempt bucket untouched; no object touched; the sweep fixed the older exposure"
+              if ok else "  UNEXPECTED END STATE")  # fmt: skip
         return 0 if ok else 1
 
 

@@ -6,7 +6,9 @@ of a "GuardDuty Finding" event is that shape), and these calls answer as the rea
 - GetFindings (POST /detector/{id}/findings/get): the findings held with those ids; an id the
   detector does not hold is left out, not an error; a detector the account does not own is
   BadRequestException (moto's DetectorNotFoundException).
-- ListFindings (POST /detector/{id}/findings): every id held (no criteria, no paging).
+- ListFindings (POST /detector/{id}/findings): the ids held that match FindingCriteria (`eq` / `neq`
+  on dotted fields, e.g. type and service.archived), MaxResults (at most 50) a page, NextToken.
+- GetFindings takes at most 50 ids, as GuardDuty does.
 - ArchiveFindings (POST /detector/{id}/findings/archive): service.archived becomes true.
 - CreateSampleFindings (POST /detector/{id}/findings/create): one finding per type, marked as GuardDuty
   marks samples (service.additionalInfo.value {"sample": true}) and naming GuardDuty's placeholder
@@ -39,14 +41,53 @@ def _detector(response):
     return response.guardduty_backend.get_detector(detector_id)  # BadRequestException when not owned
 
 
+MAX_PAGE = 50
+
+
+def _bad_request(message: str):
+    from moto.guardduty.exceptions import GuardDutyException
+
+    error = GuardDutyException("BadRequestException", message)
+    error.code = 400
+    return error
+
+
 def _get_findings(self) -> str:
     held = _held(_detector(self))
     ids = json.loads(self.body or "{}").get("findingIds") or []
+    if len(ids) > MAX_PAGE:
+        raise _bad_request(f"at most {MAX_PAGE} findingIds per GetFindings")
     return json.dumps({"findings": [held[i] for i in ids if i in held]})
 
 
+def _field(finding: dict, path: str):
+    value = finding
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return str(value).lower() if isinstance(value, bool) else None if value is None else str(value)
+
+
+def _matches(finding: dict, criterion: dict) -> bool:
+    for path, condition in criterion.items():
+        value = _field(finding, path)
+        for operator, expected in condition.items():
+            if operator not in ("eq", "neq", "equals", "notEquals"):
+                raise _bad_request(f"the twin's ListFindings does not model {operator!r} (local/moto_guardduty.py)")
+            if (value in expected) != (operator in ("eq", "equals")):
+                return False
+    return True
+
+
 def _list_findings(self) -> str:
-    return json.dumps({"findingIds": sorted(_held(_detector(self)))})
+    request = json.loads(self.body or "{}")
+    criterion = (request.get("findingCriteria") or {}).get("criterion") or {}
+    size = int(request.get("maxResults") or MAX_PAGE)
+    if not 0 < size <= MAX_PAGE:
+        raise _bad_request(f"maxResults must be between 1 and {MAX_PAGE}")
+    ids = [i for i, finding in sorted(_held(_detector(self)).items()) if _matches(finding, criterion)]
+    start = int(request.get("nextToken") or 0)
+    end = start + size
+    return json.dumps({"findingIds": ids[start:end], "nextToken": str(end) if end < len(ids) else ""})
 
 
 def _archive_findings(self) -> str:

@@ -440,3 +440,21 @@ def guardduty_reported(clients, findings: list[dict], detector_id: str = GUARDDU
             guardduty.create_detector(Enable=True)
     moto_guardduty.report(ACCOUNT, REGION, detector_id, findings)
     return detector_id
+
+
+# --- the first day: exposures that existed before Warden was deployed (python -m warden_ops sweep) ---
+
+PUBLIC_READ_RULE = "s3-bucket-public-read-prohibited-conformance-pack-x1y2z3"
+
+
+def config_rule(config, name: str = PUBLIC_READ_RULE, identifier: str = "S3_BUCKET_PUBLIC_READ_PROHIBITED") -> None:
+    config.put_config_rule(ConfigRule={"ConfigRuleName": name, "Source": {"Owner": "AWS", "SourceIdentifier": identifier}})
+
+
+def config_finds_non_compliant(rule: str, resource_type: str, resource_ids: list[str], account: str = ACCOUNT, region: str = REGION) -> None:
+    """Config's evaluations of `rule`: these resources NON_COMPLIANT (the twin holds them; see local/moto_findings.py)."""
+    from local import moto_findings
+
+    for resource_id in resource_ids:
+        moto_findings.evaluate(account, region, rule, resource_type, resource_id)
+

@@ -170,6 +170,10 @@ class Twin:
 
         # Twin-only: moto holds no GuardDuty findings (GetFindings, samples; see module).
         self._stack.enter_context(moto_guardduty.patched())
+        from local import moto_findings
+
+        # Twin-only: moto lacks Config's compliance reads and Security Hub's GetFindings filters, which the sweep uses (see module).
+        self._stack.enter_context(moto_findings.patched())
         self._stack.enter_context(mock_aws(config=config))
         from local import moto_patches
 
@@ -197,8 +201,8 @@ class Twin:
     def __exit__(self, *exc_info) -> None:
         self._stack.close()
 
-    def client(self, service: str):
-        return _session().client(service, region_name=self.region)
+    def client(self, service: str, config=None):
+        return _session().client(service, region_name=self.region, config=config)
 
     # ------------------------------------------------------------------ the template
 

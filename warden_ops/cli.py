@@ -1,4 +1,4 @@
-"""python -m warden_ops: rollback, history, prevent, approve/reject and settings against a deployed stack (or a twin).
+"""python -m warden_ops: rollback, history, prevent, approve/reject, settings and sweep against a deployed stack (or a twin).
 
 Exit status: 0 done, 1 refused (nothing was changed), 2 failed or bad input, 3 AWS not reachable as
 configured (no credentials, no region, an expired session): one line says which and what to do.
@@ -19,6 +19,8 @@ from warden import history, prevention, settings
 from warden.audit import decode_item
 from warden.ownership import Owner
 from warden.template_patches import render as render_patches
+from warden_ops import sweep
+from warden_ops.sweep import DEFAULT_RATE
 from warden_ops.target import AwsUnreachable, Stack, Target
 
 EXIT = {"rolled-back": 0, "refused": 1, "failed": 2}
@@ -72,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     prevent.add_argument("--since", help="count findings from then: 2026-11-01, or an age: 30d (default: the whole audit table)")
     prevent.add_argument("--family", choices=prevention.FAMILIES, help="only this kind of control")
 
+    sweeping = commands.add_parser(
+        "sweep", parents=[shared], help="list the exposures that exist now (Config, GuardDuty, Security Hub); --apply fixes them"
+    )
+    sweeping.add_argument("--apply", action="store_true", help="send each through the deployed workflow (modes, exemptions and dedupe apply)")
+    sweeping.add_argument("--rate", type=float, default=DEFAULT_RATE, help=f"API calls a second, at most (default {DEFAULT_RATE:g})")
+
     config = commands.add_parser("settings", parents=[shared], help="show, check or change the run-time settings document")
     config.add_argument("action", choices=("show", "validate", "set"))
     config.add_argument("file", nargs="?", help="the JSON document (validate, set); '-' reads standard input")
@@ -92,6 +100,8 @@ def main(argv: list[str] | None = None, target: Target | None = None, out: TextI
             return _answer(args, target, out)
         if args.command == "prevent":
             return _prevent(args, target, out)
+        if args.command == "sweep":
+            return _sweep(args, target, out)
         return _history(args, target, out)
     except AwsUnreachable as error:
         print(f"error: {error}", file=sys.stderr)
@@ -189,6 +199,40 @@ def _settings(args, target: Target | None, out: TextIO) -> int:
         print(f"Saved to {name}{tier}; triage uses it within SettingsCacheSeconds (60 s by default).", file=out)
     elif args.action == "validate":
         print("VALID", file=out)
+    return 0
+
+
+def _sweep(args, target: Target, out: TextIO) -> int:
+    """The exposures Config, GuardDuty and Security Hub hold now; with --apply, one workflow execution each.
+    Needs (besides reading the stack) config:DescribeComplianceByConfigRule, config:GetComplianceDetailsByConfigRule,
+    guardduty:ListDetectors, guardduty:ListFindings, guardduty:GetFindings, securityhub:GetFindings,
+    lambda:GetFunctionConfiguration and ssm:GetParameter (the settings), and states:StartExecution for --apply."""
+    pacer = sweep.Pacer(args.rate)
+    found = sweep.run(target, pacer)
+    executions = sweep.apply(target, found.exposures, pacer) if args.apply else []
+    calls = sum(pacer.calls.values())
+    if args.json:
+        rows = [{**e.row(), **({"execution": arn} if executions else {})} for e, arn in zip(found.exposures, executions or [None] * len(found.exposures))]
+        print(json.dumps({"exposures": rows, "skipped": found.skipped, "api_calls": pacer.calls, "applied": bool(args.apply)}, indent=2), file=out)
+        return 0
+    if not found.exposures:
+        print("No current exposures Warden handles.", file=out)
+    else:
+        rows = [e.row() for e in found.exposures]
+        columns = ("account", "resource", "finding", "would_do", "mode")
+        headers = ("ACCOUNT", "RESOURCE", "FINDING", "WHAT WARDEN WOULD DO", "MODE")
+        widths = [max(len(h), *(len(row[c]) for row in rows)) for c, h in zip(columns, headers)]
+        print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(), file=out)
+        for row in rows:
+            print("  ".join(row[c].ljust(w) for c, w in zip(columns, widths)).rstrip(), file=out)
+    for reason in found.skipped:
+        print(f"skipped: {reason}", file=out)
+    summary = f"{len(found.exposures)} exposure(s) from {calls} API calls in {found.seconds:.1f} s (at most {args.rate:g} calls a second)."
+    if args.apply:
+        print(f"{summary} Started {len(executions)} workflow execution(s) (sweep-...): outcomes arrive as messages; "
+              "python -m warden_ops history --since 1h lists them.", file=out)  # fmt: skip
+    else:
+        print(f"{summary} Nothing was changed; --apply sends each through the workflow (its mode decides).", file=out)
     return 0
 
 
@@ -292,6 +336,7 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
         "remediation": record.get("remediation"),
         "resource_arn": record.get("resource_arn"),
         "finding_id": record.get("finding_id"),
+        "found_by": record.get("found_by", "event"),  # "sweep": python -m warden_ops sweep --apply sent it
         "decision": record.get("decision"),
         "reason": record.get("reason"),
         "changes": [c.get("summary") for c in record.get("changes") or []],

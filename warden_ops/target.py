@@ -47,7 +47,7 @@ class AwsUnreachable(Exception):
 class Target(Protocol):
     def physical(self, logical_id: str) -> str: ...
 
-    def client(self, service: str): ...
+    def client(self, service: str, config=None): ...
 
     def invoke(self, logical_id: str, payload: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -73,8 +73,8 @@ class Stack:
         if credentials is None:
             raise AwsUnreachable(f"no AWS credentials found; {_HOW}")
 
-    def client(self, service: str):
-        return self.session.client(service)
+    def client(self, service: str, config=None):
+        return self.session.client(service, config=config)
 
     @cached_property
     def _resources(self) -> dict[str, str]:
@@ -111,8 +111,8 @@ class TwinTarget:
     def physical(self, logical_id: str) -> str:
         return self.twin.physical[logical_id]
 
-    def client(self, service: str):
-        return self.twin.client(service)
+    def client(self, service: str, config=None):
+        return self.twin.client(service, config=config)
 
     def invoke(self, logical_id: str, payload: dict[str, Any]) -> dict[str, Any]:
         return self.twin.invoke(logical_id, payload)

@@ -50,8 +50,13 @@ def test_every_documented_replay_runs(arguments, tmp_path, monkeypatch, capsys):
 def test_the_quick_start_demo_ends_with_the_training_data_private(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert "training data no longer public; exempt bucket untouched; no object touched" in out
+    assert "training data no longer public; exempt bucket untouched; no object touched; the sweep fixed the older exposure" in out
     assert "UNEXPECTED END STATE" not in out
+    # the first day: the sweep lists the exposure older than Warden, then fixes it through the workflow
+    assert "$ python -m warden_ops sweep\n    ACCOUNT" in out
+    assert "arn:aws:s3:::ml-eval-results-2025  config s3-bucket-public-read-prohibited-conformance-pack-x1y2z3" in out
+    assert "Started 1 workflow execution(s)" in out
+    assert "[HIGH/remediated] [Warden] Fixed: public S3 bucket ml-eval-results-2025" in out
 
 
 def test_replay_of_a_security_hub_finding_shows_what_security_hub_now_shows(capsys):

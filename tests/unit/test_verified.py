@@ -57,3 +57,9 @@ def test_the_throttle_says_the_limits_the_stage_now_has():
     before = {"before": {"settings": {"rate_limit": 5.0, "burst_limit": 12, "cooldown_seconds": 60, "max_cooldowns": 1}}}
     assert throttle.verified(FINDING, before) == "stage limited to 5 rps / 12 burst"
     assert throttle.verified(FINDING, None) == "stage limited to 10 rps / 20 burst"  # the defaults
+
+
+def test_every_remediation_describes_its_fix_in_a_few_words():
+    """The sweep's table and a GuardDuty sample's message say what Warden would do with these."""
+    summaries = {r.name: r.summary for r in registry.all_remediations()}
+    assert all(summaries.values()) and len(set(summaries.values())) == len(summaries)

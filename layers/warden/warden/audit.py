@@ -54,6 +54,8 @@ def record_decision(
         "account": finding["account"],
         "region": finding["region"],
         "source": finding["source"],
+        # "sweep" when python -m warden_ops sweep found it in what the source holds, else "event"
+        "found_by": (finding.get("details") or {}).get("found_by", "event"),
         "trigger": finding["type"],
         "actor": finding.get("actor"),
         "remediation": remediation or "none",

@@ -16,6 +16,9 @@ from typing import Any, Literal
 MAX_FINDING_BYTES = 32 * 1024
 
 ACCOUNT_RESOURCE_TYPE = "AWS::::Account"
+# The source of the events `python -m warden_ops sweep` synthesizes from what Config, GuardDuty and
+# Security Hub hold now; the finding records it (details["found_by"]) for the audit and the message.
+SWEEP_SOURCE = "warden.sweep"
 
 
 @dataclass(frozen=True)

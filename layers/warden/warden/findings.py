@@ -19,7 +19,7 @@ from pydantic import BaseModel as PydanticBaseModel
 from pydantic import ConfigDict, Field, StringConstraints
 from typing_extensions import Annotated
 
-from warden.finding import ACCOUNT_RESOURCE_TYPE, Finding, account_resource, partition_of
+from warden.finding import ACCOUNT_RESOURCE_TYPE, SWEEP_SOURCE, Finding, account_resource, partition_of
 from warden.samples import Sample, sample_of
 
 
@@ -953,6 +953,8 @@ def parse_finding(event: Any) -> Finding:
         )
     if sample is not None:
         finding = replace(finding, details={**finding.details, "sample": True, "sample_reason": sample.why})
+    if event.get("source") == SWEEP_SOURCE:
+        finding = replace(finding, details={**finding.details, "found_by": "sweep"})
     return finding
 
 

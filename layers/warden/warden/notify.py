@@ -102,7 +102,20 @@ def console_link(finding: dict) -> str:
         return f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/endpoints/{quote(name)}"
     if finding["resource_type"] == "AWS::::Account":
         return f"https://s3.console.aws.amazon.com/s3/bap?region={region}"
+    if finding["resource_type"] == "AWS::IAM::Policy" and ":policy/" in finding["resource_arn"]:
+        return f"https://console.aws.amazon.com/iam/home#/policies/details/{quote(finding['resource_arn'], safe='')}?section=permissions"
+    api_id = (finding.get("details") or {}).get("api_id")
+    if finding["resource_type"] in ("AWS::ApiGateway::Stage", "AWS::ApiGatewayV2::Stage") and api_id:
+        return f"https://{region}.console.aws.amazon.com/apigateway/main/apis/{quote(api_id)}/stages?api={quote(api_id)}&region={region}"
     return f"https://{region}.console.aws.amazon.com/console/home?region={region}"
+
+
+def resource_label(finding: dict) -> str:
+    """The resource in a few words for a subject line: a bucket or key name, an API's name and stage."""
+    details = finding.get("details") or {}
+    if details.get("stage") and (details.get("api_name") or details.get("api_id")):
+        return f"{details.get('api_name') or details['api_id']} stage {details['stage']}"
+    return finding["resource_arn"].split(":")[-1]
 
 
 def execution_link(execution_arn: str | None) -> str | None:
@@ -152,7 +165,8 @@ def _what_found(finding: dict, member: dict | None = None) -> list[str]:
     actor = finding.get("actor") or "not stated by the source"
     return [
         "WHAT WAS FOUND",
-        f"  {finding['source']} reported {finding['type']} at {finding['time']}",
+        f"  {finding['source']} reported {finding['type']} at {finding['time']}"
+        + (" (found by python -m warden_ops sweep)" if (finding.get("details") or {}).get("found_by") == "sweep" else ""),
         f"  Caused by: {actor}",
         f"  Severity: {finding['severity']}   Source reference: {finding['raw_ref']}",
         "",
@@ -268,7 +282,7 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
         if _urgent(finding):
             exposure += " with sensitive data"
             headline = f"URGENT {headline}" if outcome == "awaiting-approval" else headline
-        subject = f"[Warden] {headline}: {exposure} {finding['resource_arn'].split(':')[-1]}"
+        subject = f"[Warden] {headline}: {exposure} {resource_label(finding)}"
         if state.get("revert") and outcome in ("remediated", "would-remediate", "awaiting-approval"):
             owner = Owner.from_dict(state.get("owner"))
             patches = (state.get("result") or {}).get("template_patch") or []

@@ -107,7 +107,7 @@ def _decision(
             tags = remediation.resource_tags(finding, aws)
             principals = remediation.principals(finding, aws)
     except ResourceGone as gone:
-        return "resource-gone", f"{gone}; nothing is left to fix"
+        return "resource-gone", f"{gone}, so nothing is left to fix"
     facts["tags"] = tags  # who owns the resource comes from the same tags (warden.ownership)
     reason, expired = exemption(finding, tags, settings)
     notes[:0] = expired
@@ -192,6 +192,17 @@ def _settings_for(account: str, settings: Settings) -> Settings:
     return for_account(settings, account, organization.ou_ids(account)) if settings.scoped else settings
 
 
+def _resolved(finding: Finding, remediation: Remediation) -> Finding:
+    """The finding with its resource's real ARN (remediation.resolve); as it was if that cannot be
+    read now: the remediation looks it up again, and says so if it is gone."""
+    try:
+        with retry_later_when_throttled("resolving the resource's ARN"):
+            return remediation.resolve(finding, for_finding(finding, acting_as="triage"))
+    except (ClientError, WardenError) as error:
+        logger.warning("resource ARN not resolved", extra={"error": str(error)})
+        return finding
+
+
 def triage(event: Any, lambda_context=None, execution: str | None = None) -> dict[str, Any]:
     """Raw event -> {finding, remediation, family, decision, reason}, or decision 'rejected'; with
     `settings_alert` when these settings switch protection off and on-call was not told yet (the
@@ -227,6 +238,8 @@ def _triage(event: Any, settings: Settings, lambda_context, execution: str | Non
         if finding.severity == "CRITICAL":
             metrics.add_metric(name="SensitiveDataRaised", unit=MetricUnit.Count, value=1)
     owner = facts["owner"].to_dict() if "owner" in facts else None
+    if decision not in ("ignored", "resource-gone", "rejected"):
+        finding = _resolved(finding, remediation)
     finding = finding.bounded()  # from here on the finding is part of the workflow state (256 KB at most)
     # What would have prevented the finding (proposed, never applied): the prevent report counts these.
     proposals = [p.id for p in prevention.proposals_for(remediation.name)] or None

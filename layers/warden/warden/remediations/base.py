@@ -126,6 +126,12 @@ class Remediation:
         principals before anything is planned). Empty for fixes that change no principal."""
         return []
 
+    def resolve(self, finding: Finding, aws) -> Finding:
+        """The finding naming its resource by its real ARN, when the source named it another way (a REST
+        API by name, an IAM policy by id): messages, console links and the audit record use that ARN.
+        Reads only what resource_tags reads (tag_permissions); raises ResourceGone like it."""
+        return finding
+
     def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
         raise NotImplementedError
 

@@ -290,6 +290,7 @@ QUEUE_GONE = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
 @register
 class RestoreQueueEncryption(Remediation):
     name = "sqs-restore-queue-encryption"
+    summary = "turn the queue's server-side encryption back on"
     verified_statement = "the queue has server-side encryption"
     family = "encryption"
     resource_type = "AWS::SQS::Queue"
@@ -382,6 +383,7 @@ def _sns_key_of_config_item(item: dict) -> str | None:
 @register
 class RestoreTopicEncryption(Remediation):
     name = "sns-restore-topic-encryption"
+    summary = "encrypt the topic with its KMS key again"
     verified_statement = "the topic is encrypted with a KMS key"
     family = "encryption"
     resource_type = "AWS::SNS::Topic"
@@ -454,6 +456,7 @@ class EnableEbsEncryptionByDefault(ToggleRemediation):
     """A regional account setting: new EBS volumes (SageMaker and training instances' too) are encrypted."""
 
     name = "ec2-enable-ebs-encryption-by-default"
+    summary = "turn EBS encryption by default on in the region"
     verified_statement = "EBS encryption by default is on in {finding.region}"
     family = "encryption"
     resource_type = ACCOUNT_RESOURCE_TYPE

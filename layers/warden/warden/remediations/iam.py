@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -138,6 +139,7 @@ def _group_members(iam, group: str) -> list[str]:
 @register
 class RestrictManagedPolicy(Remediation):
     name = "iam-restrict-managed-policy"
+    summary = "make a default version without the over-broad statements (an earlier clean one if there is)"
     verified_statement = "no over-broad statement remains in the policy's default version"
     family = "iam"
     resource_type = "AWS::IAM::Policy"
@@ -183,7 +185,12 @@ class RestrictManagedPolicy(Remediation):
             for policy in page["Policies"]:
                 if policy["PolicyId"] == policy_id:
                     return policy["Arn"]
-        raise ResourceGone(f"the policy with id {policy_id}")
+        raise ResourceGone(f"no customer-managed policy with id {policy_id} exists any more")
+
+    def resolve(self, finding: Finding, aws) -> Finding:
+        """Config names the policy by id: use its ARN from here on."""
+        arn = self.policy_arn(finding, aws)
+        return finding if arn == finding.resource_arn else replace(finding, resource_arn=arn, details={**finding.details, "policy_id": finding.resource_name})
 
     def resource_tags(self, finding: Finding, aws) -> dict[str, str]:
         arn = self.policy_arn(finding, aws)
@@ -301,6 +308,7 @@ class RestrictManagedPolicy(Remediation):
 @register
 class StripInlinePolicy(Remediation):
     name = "iam-strip-inline-policy"
+    summary = "remove the over-broad statements from the principal's inline policy"
     verified_statement = "no inline policy of the principal grants over-broad access"
     family = "iam"
     resource_type = "AWS::IAM::Role"
@@ -408,6 +416,7 @@ class DetachAdminPolicies(Remediation):
     """
 
     name = "iam-detach-admin-policies"
+    summary = "detach administrator policies from the principal"
     verified_statement = "no administrator policy remains attached to the principal"
     family = "iam"
     resource_type = "AWS::IAM::Role"
@@ -641,7 +650,7 @@ class DeactivateAccessKey(Remediation):
         for key in keys:
             if key["AccessKeyId"] == finding.details["access_key_id"]:
                 return key["Status"]
-        raise ResourceGone(f"access key {finding.details['access_key_id']}")
+        raise ResourceGone(f"access key {finding.details['access_key_id']} no longer exists")
 
     def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
         return {"status": self._status(finding, aws)}

@@ -44,6 +44,7 @@ def _key_tags(finding: Finding, aws) -> dict[str, str]:
 @register
 class KeepKeyUsable(Remediation):
     name = "kms-keep-key-usable"
+    summary = "enable the key, or cancel its scheduled deletion"
     verified_statement = "the key is enabled, not pending deletion"
     family = "encryption"
     resource_type = "AWS::KMS::Key"
@@ -110,6 +111,7 @@ def _pending_days(deletion_date: str | None) -> int:
 @register
 class EnableKeyRotation(ToggleRemediation):
     name = "kms-enable-key-rotation"
+    summary = "turn automatic key rotation on"
     verified_statement = "automatic key rotation is enabled"
     family = "encryption"
     resource_type = "AWS::KMS::Key"

@@ -77,6 +77,10 @@ def recreate_steps(name: str, before: dict[str, Any], gaps: list[str]) -> list[s
 @register
 class SecureNotebook(Remediation):
     name = "sagemaker-stop-exposed-notebook"  # kept: settings documents and audit records name it
+    summary = (
+        "turn root access off and require IMDSv2 in place (stop, update, start again), stop a notebook with direct "
+        "internet access, and say how to recreate one that lacks a KMS key"
+    )
     verified_statement = (
         "the notebook instance has no root access and no IMDSv1 where Warden changed them, and is stopped if it has direct internet access"
     )

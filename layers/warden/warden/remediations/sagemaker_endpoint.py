@@ -23,6 +23,7 @@ TAGS_GONE = ("ValidationException",)
 @register
 class ReportAbusedEndpoint(Remediation):
     name = "sagemaker-report-abused-endpoint"
+    summary = "tell on-call what to decide (an endpoint has no throttle)"
     verified_statement = "nothing was changed: the endpoint has no throttle Warden can set"
     family = "throttle"
     resource_type = "AWS::SageMaker::Endpoint"

@@ -14,6 +14,8 @@ import json
 import os
 from typing import Any
 
+from dataclasses import replace
+
 from warden.finding import Finding
 from warden.remediations.base import (
     Change,
@@ -64,6 +66,7 @@ def _stage_arn(region: str, api_id: str, stage: str, rest: bool) -> str:
 @register
 class ThrottleStage(Remediation):
     name = "apigw-throttle-stage"
+    summary = "throttle the stage to the configured rate and burst, until the alarm is over"
     verified_statement = "stage limited to {rate} rps / {burst} burst"
     family = "throttle"
     resource_type = REST
@@ -91,7 +94,7 @@ class ThrottleStage(Remediation):
             if api["name"] == name
         ]
         if not ids:
-            raise ResourceGone(f"the REST API named {name!r}")
+            raise ResourceGone(f"no REST API named {name!r} exists any more")
         if len(ids) > 1:
             raise NotRemediable(f"{len(ids)} REST APIs are named {name!r}; the alarm cannot say which one is abused")
         return ids[0]
@@ -126,6 +129,14 @@ class ThrottleStage(Remediation):
 
     def resource_tags(self, finding: Finding, aws) -> dict[str, str]:
         return self._stage(finding, aws)["tags"]
+
+    def resolve(self, finding: Finding, aws) -> Finding:
+        """A REST API alarm names the API; the stage's ARN needs its id."""
+        if finding.resource_type != REST or "api_id" in finding.details:
+            return finding
+        api_id = self._rest_api_id(finding, aws)
+        arn = _stage_arn(finding.region, api_id, finding.details["stage"], True)
+        return replace(finding, resource_arn=arn, details={**finding.details, "api_id": api_id})
 
     def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
         stage = self._stage(finding, aws)
