@@ -194,6 +194,8 @@ SCP_BEDROCK_LOGGING = Proposal(
 PREVENTION: dict[str, tuple[Proposal, ...] | str] = {
     "s3-quarantine-public-bucket": (ACCOUNT_BPA, SCP_S3_BPA, RCP_S3_ORG_ONLY, SCP_S3_PUBLIC_ACL,
                                     _proactive("s3-bucket-level-public-access-prohibited", "AWS::S3::Bucket", "a bucket's own BPA off")),  # fmt: skip
+    "s3-bucket-block-public-access": (ACCOUNT_BPA, SCP_S3_BPA,
+                                      _proactive("s3-bucket-level-public-access-prohibited", "AWS::S3::Bucket", "a bucket's own BPA off")),  # fmt: skip
     "s3-account-block-public-access": (SCP_S3_BPA,),
     "s3-restore-default-encryption": (_proactive("s3-default-encryption-kms", "AWS::S3::Bucket", "SSE-KMS as the default"),),
     "sqs-restore-queue-encryption": (SQS_GUARD,),

@@ -257,6 +257,7 @@ def _access_key(finding: Finding, before: dict[str, Any], changes: list[dict[str
 # remediation name -> its patcher, or why no template change makes its fix permanent.
 PATCHES: dict[str, Patcher | str] = {
     "s3-quarantine-public-bucket": _public_bucket,
+    "s3-bucket-block-public-access": _public_bucket,  # the same changes: the block, and the quarantine if it was public
     "s3-account-block-public-access": _account_block,
     "s3-restore-default-encryption": _bucket_encryption,
     "sqs-restore-queue-encryption": _queue_encryption,
