@@ -52,7 +52,7 @@ def test_a_control_finding_that_warden_fixes_is_resolved_with_a_note_saying_how_
     assert held["Workflow"] == {"Status": "RESOLVED"}
     finding_id = parse_finding(event(CONTROL_EVENT)).id
     assert held["Note"]["UpdatedBy"] == "warden"
-    assert held["Note"]["Text"].startswith("Warden remediated: Fixed: public S3 bucket ml-training-data-prod")
+    assert held["Note"]["Text"].startswith("Warden remediated: Fixed: S3 bucket Block Public Access off ml-training-data-prod")
     assert f"python -m warden_ops rollback {finding_id}" in held["Note"]["Text"]
     assert len(held["Note"]["Text"]) <= 512
     # on-call reads what Security Hub now shows, and so does the audit record
