@@ -202,8 +202,8 @@ for name in ("securityhub-legacy-pci-kms-1-key-rotation.json", "securityhub-lega
     EXPECTED[name] = (1, "enforce", "SUCCEEDED", "remediated", ENCRYPTION)
 EXPECTED["securityhub-legacy-fsbp-s3-8-bucket-public-access.json"] = (1, "enforce", "SUCCEEDED", "remediated", QUARANTINED)
 # GuardDuty sample findings ("Generate sample findings"): a low-severity wiring test, nothing read or changed.
-EXPECTED["guardduty-sample-s3-bucketpublicaccessgranted.json"] = (1, "sample", "SUCCEEDED", "wiring-test", UNCHANGED)
-EXPECTED["guardduty-sample-iam-maliciousipcaller.json"] = (1, "sample", "SUCCEEDED", "wiring-test", UNCHANGED)
+EXPECTED["guardduty-sample-s3-bucketpublicaccessgranted.json"] = (1, "wiring-test", "SUCCEEDED", "wiring-test", UNCHANGED)
+EXPECTED["guardduty-sample-iam-maliciousipcaller.json"] = (1, "wiring-test", "SUCCEEDED", "wiring-test", UNCHANGED)
 # Warden's own update (workflow NOTIFIED) comes back as an event: no rule matches it, so no loop.
 EXPECTED["securityhub-s3-8-notified-by-warden.json"] = (0, None, None, None, UNCHANGED)
 # Amazon Macie (the twin enables the Macie parameter for these files; tests/e2e/test_macie.py has the details).

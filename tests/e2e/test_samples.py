@@ -1,6 +1,6 @@
-"""GuardDuty sample findings are a wiring test (issue 13): answered with a low-severity "wiring test
-received" message saying what Warden would do, the execution succeeds, and nothing is changed, even
-when the sample's placeholders happen to name real resources."""
+"""GuardDuty sample findings are a wiring test (issue 13): GuardDuty's own samples, whose placeholder
+ids fail validation, are answered with a LOW "wiring test received" message saying what Warden would
+do, the execution succeeds, and nothing is changed, even when the placeholders name real resources."""
 
 from __future__ import annotations
 
@@ -14,25 +14,22 @@ S3_SAMPLE = "guardduty-sample-s3-bucketpublicaccessgranted.json"
 IAM_SAMPLE = "guardduty-sample-iam-maliciousipcaller.json"
 
 
-def test_an_s3_sample_says_what_warden_would_do_and_changes_nothing(twin):
+def test_guardduty_s3_sample_says_what_warden_would_do_and_changes_nothing(twin):
     result = twin.send(event(S3_SAMPLE))
 
-    assert result.status == "SUCCEEDED"
+    assert result.status == "SUCCEEDED" and result.decision == "wiring-test"
     (message,) = result.notifications
     assert message["attributes"] == {"severity": "LOW", "outcome": "wiring-test", "remediation": "s3-quarantine-public-bucket"}
-    assert message["subject"] == "[Warden] Wiring test received: GuardDuty sample Policy:S3/BucketPublicAccessGranted"
+    assert message["subject"] == "[Warden] Wiring test received, nothing changed: public S3 bucket bucketName"
     body = message["body"]
-    assert "THIS IS WHAT WARDEN WOULD DO with a real finding of this type" in body
-    assert "on a bucket: turn the bucket's Block Public Access on, remove public policy statements and public ACL grants" in body
-    assert "(s3-quarantine-public-bucket, mode enforce)" in body
-    assert "It names: bucket bucketName; IAMUser GeneratedFindingUserName, access key GeneratedFindingAccessKeyId" in body
-    assert "Recognised as a sample because service.additionalInfo.sample is true." in body
-    assert "Nothing was read or changed" in body
-    assert result.audit_records == [], "a sample is not a finding: nothing to roll back, nothing in history"
+    assert "guardduty marked this finding a sample (service.additionalInfo.sample is true), so it is a wiring test" in body
+    assert "For a real Policy:S3/BucketPublicAccessGranted finding it would run s3-quarantine-public-bucket: turn on" in body
+    assert "Mode is enforce, so it would apply that at once" in body
+    assert result.audit_records[0]["decision"] == "wiring-test"
 
 
 def test_a_sample_whose_placeholders_name_real_resources_is_never_acted_on(twin):
-    """Someone edits a sample so its bucket and key are real ones: still a sample, still untouched."""
+    """A sample edited so that its bucket is the real public one: still a sample, the bucket stays as it was."""
     s3 = twin.client("s3")
     before = bucket_state(s3, S.TRAINING_BUCKET)
     real = copy.deepcopy(event(S3_SAMPLE))
@@ -41,27 +38,22 @@ def test_a_sample_whose_placeholders_name_real_resources_is_never_acted_on(twin)
 
     result = twin.send(real)
 
-    assert result.status == "SUCCEEDED" and result.decision == "sample"
+    assert result.status == "SUCCEEDED" and result.decision == "wiring-test"
     assert [n["attributes"]["outcome"] for n in result.notifications] == ["wiring-test"]
-    assert bucket_state(s3, S.TRAINING_BUCKET) == before, "the public bucket stays as it was: samples are never acted on"
+    assert bucket_state(s3, S.TRAINING_BUCKET) == before
 
 
-def test_an_iam_sample_lists_both_fixes_a_real_finding_could_get(twin):
-    """Placeholders without the sample flag are recognised too; GuardDuty's IAM sample used to end as a
-    HIGH 'malformed event' page and a FAILED execution."""
+def test_guardduty_iam_sample_without_the_flag_is_recognised_by_its_placeholders(twin):
+    """GuardDuty's IAM sample used to end as a HIGH 'malformed event' page and a FAILED execution."""
     unflagged = copy.deepcopy(event(IAM_SAMPLE))
     del unflagged["detail"]["service"]["additionalInfo"]["sample"]
 
     result = twin.send(unflagged)
 
-    assert result.status == "SUCCEEDED"
+    assert result.status == "SUCCEEDED" and result.decision == "wiring-test"
     (message,) = result.notifications
-    assert message["attributes"]["severity"] == "LOW"
-    assert message["attributes"]["remediation"] == "iam-revoke-role-sessions,iam-deactivate-access-key"
-    body = message["body"]
-    assert "its resource names GuardDuty's sample placeholders (GeneratedFindingAccessKeyId, " in body
-    assert "on an IAM user's access key: deactivate the IAM user's access key (iam-deactivate-access-key, mode enforce)" in body
-    assert "on a role: revoke the role's sessions" in body
+    assert message["attributes"] == {"severity": "LOW", "outcome": "wiring-test", "remediation": "iam-deactivate-access-key"}
+    assert "its resource names GuardDuty's sample placeholders (GeneratedFindingAccessKeyId, " in message["body"]
 
 
 def test_a_flagged_iam_sample_naming_a_real_user_and_key_leaves_the_key_active(twin):
@@ -71,6 +63,6 @@ def test_a_flagged_iam_sample_naming_a_real_user_and_key_leaves_the_key_active(t
 
     result = twin.send(real)
 
-    assert result.status == "SUCCEEDED" and result.decision == "sample"
+    assert result.status == "SUCCEEDED" and result.decision == "wiring-test"
     keys = twin.client("iam").list_access_keys(UserName=S.CI_USER)["AccessKeyMetadata"]
     assert [k["Status"] for k in keys if k["AccessKeyId"] == S.CI_ACCESS_KEY] == ["Active"]

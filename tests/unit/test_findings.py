@@ -256,6 +256,12 @@ VALID = [
      f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1a2b3c4d-0000-4000-8000-00000000a003", None, "MEDIUM", "kms-enable-key-rotation"),
     ("securityhub-legacy-fsbp-s3-8-bucket-public-access.json", "securityhub", "S3.8", BUCKET, TRAINING_BUCKET_ARN, None, "HIGH",
      BUCKET_BLOCK),
+    # GuardDuty samples: placeholders that fail validation still make a (sample) finding, never a rejection
+    ("guardduty-sample-s3-bucketpublicaccessgranted.json", "guardduty", "Policy:S3/BucketPublicAccessGranted", BUCKET,
+     "arn:aws:s3:::bucketName", None, "HIGH", QUARANTINE),
+    ("guardduty-sample-iam-maliciousipcaller.json", "guardduty", "UnauthorizedAccess:IAMUser/MaliciousIPCaller",
+     "AWS::IAM::AccessKey", f"arn:aws:iam::{ACCOUNT}:user/GeneratedFindingUserName/accesskey/GeneratedFindingAccessKeyId",
+     None, "MEDIUM", "iam-deactivate-access-key"),
 ] + [
     # Amazon Macie: policy findings go to the family that fixes them; a sensitive-data finding starts nothing
     (f"macie-{name}.json", "macie", type_, BUCKET, f"arn:aws:s3:::{bucket}", actor, severity, remediation)
@@ -291,8 +297,7 @@ REJECTED_FILES = [
 def test_every_event_file_is_covered_by_these_tables():
     """A new events/ file must be given expected fields or an expected rejection here."""
     on_disk = {path.name for path in EVENTS.glob("*.json")}
-    samples = {path.name for path in EVENTS.glob("guardduty-sample-*.json")}  # triage answers them before parsing: test_samples.py
-    assert on_disk == set(VALID_FILES) | {row[0] for row in REJECTED_FILES} | samples
+    assert on_disk == set(VALID_FILES) | {row[0] for row in REJECTED_FILES}
 
 
 @pytest.mark.parametrize(

@@ -958,6 +958,10 @@ def parse_finding(event: Any) -> Finding:
     return finding
 
 
+def _score(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and 0 <= value <= 10 else 0.0
+
+
 def _guardduty_sample(sample: Sample, detail: dict) -> Finding:
     """A GuardDuty sample whose placeholders (GeneratedFindingAccessKeyId, bucketName...) are not valid
     names: the Finding names what the sample names, only for the wiring test's message. Nothing is read."""
@@ -979,5 +983,5 @@ def _guardduty_sample(sample: Sample, detail: dict) -> Finding:
     return Finding(
         id=f"guardduty:{shown(detail.get('id'))}", source="guardduty", type=sample.finding_type, account=sample.account,
         region=sample.region, resource_type=resource_type, resource_arn=resource_arn, actor=None,
-        time=shown(detail.get("updatedAt") or ""), severity="LOW", raw_ref=sample.finding_id,
+        time=shown(detail.get("updatedAt") or ""), severity=_guardduty_severity(_score(detail.get("severity"))), raw_ref=sample.finding_id,
     )  # fmt: skip

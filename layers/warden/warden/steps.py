@@ -65,11 +65,16 @@ MODE_WOULD = {
 }
 
 
+def _why_sample(finding: Finding) -> str:
+    why = finding.details.get("sample_reason")  # GuardDuty: the flag, or its placeholder ids (warden.samples)
+    return f" ({why})" if why else ""
+
+
 def wiring_test_reason(finding: Finding, remediation: Remediation, settings: Settings) -> str:
     """A sample finding's answer: what Warden would do with a real one, having read and changed nothing."""
     mode, source = settings.mode_of(remediation.name, remediation.family)
     return (
-        f"{finding.source} marked this finding a sample, so it is a wiring test: Warden read nothing and changed "
+        f"{finding.source} marked this finding a sample{_why_sample(finding)}, so it is a wiring test: Warden read nothing and changed "
         f"nothing. For a real {finding.type} finding it would run {remediation.name}: {remediation.describe()}. "
         f"{source} is {mode}, so {MODE_WOULD.get(mode, 'it would act as that mode says')}"
     )
