@@ -243,7 +243,7 @@ def _triage(event: Any, settings: Settings, lambda_context, execution: str | Non
         if finding.severity == "CRITICAL":
             metrics.add_metric(name="SensitiveDataRaised", unit=MetricUnit.Count, value=1)
     owner = facts["owner"].to_dict() if "owner" in facts else None
-    if decision not in ("ignored", "resource-gone", "rejected"):
+    if decision in ("enforce", "dry-run", "approve", "exempt", "duplicate"):  # never for a sample: nothing is read
         finding = _resolved(finding, remediation)
     finding = finding.bounded()  # from here on the finding is part of the workflow state (256 KB at most)
     # What would have prevented the finding (proposed, never applied): the prevent report counts these.
