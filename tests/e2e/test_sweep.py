@@ -64,7 +64,7 @@ def test_the_sweep_lists_what_exists_now_and_changes_nothing(twin):
     lines = text.splitlines()
     assert lines[0].split() == ["ACCOUNT", "RESOURCE", "FINDING", "WHAT", "WARDEN", "WOULD", "DO", "MODE"]
     training = next(line for line in lines if f"arn:aws:s3:::{S.TRAINING_BUCKET}" in line)
-    assert f"config {S.PUBLIC_READ_RULE}" in training and "turn the bucket's Block Public Access on" in training
+    assert f"config {S.PUBLIC_READ_RULE}" in training and "turn on all four Block Public Access settings of the bucket" in training
     assert training.split()[0] == S.ACCOUNT and training.rstrip().endswith("enforce")
     trail = next(line for line in lines if f"trail/{S.TRAIL}" in line)
     assert "guardduty Stealth:IAMUser/CloudTrailLoggingDisabled" in trail and "start the trail logging again" in trail
