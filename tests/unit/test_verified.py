@@ -33,6 +33,8 @@ STATEMENTS = {
     "iam-detach-admin-policies": "no administrator policy remains attached to the principal",
     "iam-revoke-role-sessions": "the role denies every session issued before the fix",
     "iam-deactivate-access-key": "the access key is inactive",
+    "bedrock-restore-invocation-logging": "Bedrock model invocation logging is on, delivered where it was, in eu-west-1",
+    "sagemaker-needs-recreate": "nothing was changed: the resource must be recreated",
 }
 
 

@@ -72,6 +72,8 @@ def last_good(resource_arn: str, exclude: str) -> tuple[dict[str, Any] | None, s
 @register
 class RestoreInvocationLogging(Remediation):
     name = "bedrock-restore-invocation-logging"
+    summary = "put Bedrock model invocation logging back to the configuration Warden last saw set"
+    verified_statement = "Bedrock model invocation logging is on, delivered where it was, in {finding.region}"
     family = "encryption"
     resource_type = "AWS::Bedrock::ModelInvocationLoggingConfiguration"
     triggers = Triggers(cloudtrail_events=("DeleteModelInvocationLoggingConfiguration", "PutModelInvocationLoggingConfiguration"))

@@ -76,6 +76,8 @@ IMMUTABLE: dict[str, Immutable] = {
 @register
 class RecreateImmutable(Remediation):
     name = "sagemaker-needs-recreate"
+    summary = "tell on-call how to recreate the resource with the setting it lacks (it cannot change in place)"
+    verified_statement = "nothing was changed: the resource must be recreated"
     family = "encryption"
     resource_type = "AWS::SageMaker::EndpointConfig"
     resource_types = tuple(IMMUTABLE)
