@@ -34,7 +34,7 @@ def main() -> int:
         S.config_rule(twin.client("config"))
         S.config_finds_non_compliant(S.PUBLIC_READ_RULE, "AWS::S3::Bucket", [f"ml-data-{i:04d}" for i in range(COUNT)])
         trail = event_detail("guardduty-stealth-cloudtrailloggingdisabled.json")
-        S.guardduty_holds(twin.client("guardduty"), [{**copy.deepcopy(trail), "id": f"{i:032x}"} for i in range(COUNT)])
+        S.guardduty_reported(twin.client, [{**copy.deepcopy(trail), "id": f"{i:032x}"} for i in range(COUNT)])
         control = event_detail("securityhub-kms-4-key-rotation.json")["findings"][0]
         S.security_hub_holds(twin.client("securityhub"), [{**control, "Id": f"{control['Id']}-{i}"} for i in range(COUNT)])
 

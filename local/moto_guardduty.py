@@ -133,6 +133,13 @@ def report(account: str, region: str, detector_id: str, findings: list[dict]) ->
         _held(detector)[finding["id"]] = copy.deepcopy(finding)
 
 
+def forget(account: str, region: str, detector_id: str) -> None:
+    """The detector holds no findings any more (a scenario that starts from an empty GuardDuty)."""
+    from moto.guardduty.models import guardduty_backends
+
+    _held(guardduty_backends[account][region].get_detector(detector_id)).clear()
+
+
 def patched() -> ExitStack:
     """Apply the gap filler for as long as the returned stack is open (before mock_aws starts)."""
     from moto.guardduty import urls

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from local import moto_guardduty
 from local import scenarios as S
 from tests.conftest import event
 from warden_ops.cli import main
@@ -41,7 +42,8 @@ def exposed_before_warden(twin) -> None:
     archived = detail(TRAIL_FINDING, id="0" * 32)
     archived["service"] = {**archived["service"], "archived": True}
     sample = detail("guardduty-sample-s3-bucketpublicaccessgranted.json")
-    S.guardduty_holds(twin.client("guardduty"), [detail(TRAIL_FINDING), archived, sample])
+    moto_guardduty.forget(S.ACCOUNT, S.REGION, S.GUARDDUTY_DETECTOR)  # the fixture's GuardDuty holds every event file's finding
+    S.guardduty_reported(twin.client, [detail(TRAIL_FINDING), archived, sample])
 
 
 def wait_for(twin, arns: list[str]) -> list[dict]:
@@ -111,7 +113,8 @@ def test_a_sweep_of_1000_resources_per_source_pages_and_paces_its_calls_security
     the calls are pages and batches, counted per operation through botocore's before-call event."""
     S.config_rule(twin.client("config"))
     S.config_finds_non_compliant(S.PUBLIC_READ_RULE, "AWS::S3::Bucket", [f"ml-data-{i:04d}" for i in range(1000)])
-    S.guardduty_holds(twin.client("guardduty"), [detail(TRAIL_FINDING, id=f"{i:032x}") for i in range(1000)])
+    moto_guardduty.forget(S.ACCOUNT, S.REGION, S.GUARDDUTY_DETECTOR)
+    S.guardduty_reported(twin.client, [detail(TRAIL_FINDING, id=f"{i:032x}") for i in range(1000)])
     control = event("securityhub-kms-4-key-rotation.json")["detail"]["findings"][0]
     twin.client("securityhub").batch_import_findings(
         Findings=[{**control, "Id": f"{control['Id']}-{i}", "Workflow": {"Status": "NEW"}} for i in range(1000)]
