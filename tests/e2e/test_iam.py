@@ -31,7 +31,7 @@ def test_iam_stays_in_dry_run_while_other_families_enforce():
         assert "the iam family's mode is dry-run" in iam_result.executions[0].triage["reason"]
         assert S.ADMIN_POLICY_ARN in attached(twin, S.PIPELINE_ROLE), "nothing changed"
         body = iam_result.notifications[0]["body"]
-        assert f"Detached {S.ADMIN_POLICY_ARN} (administrator-equivalent) from role {S.PIPELINE_ROLE}" in body
+        assert f"Would detach {S.ADMIN_POLICY_ARN} (administrator-equivalent) from role {S.PIPELINE_ROLE}" in body  # dry-run: conditional
         assert s3_result.decision == "enforce"
 
 
