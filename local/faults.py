@@ -301,9 +301,17 @@ def allowed(statements: list[dict], action: str, resource: str | None, context: 
 
 
 def role_statements(twin, logical_id: str) -> list[dict]:
-    """The inline policy statements the twin deployed for one function (conditions resolved)."""
+    """The inline policy statements the twin deployed for one function (conditions resolved), and
+    the key policy statements that name its role (a key policy alone can grant a role access)."""
     spec = twin.template["Resources"][logical_id]["Properties"]
-    return [s for policy in twin._resolve(spec.get("Policies", [])) if isinstance(policy, dict) for s in policy.get("Statement", [])]
+    statements = [s for policy in twin._resolve(spec.get("Policies", [])) if isinstance(policy, dict) for s in policy.get("Statement", [])]
+    role_arn = twin.attributes[(f"{logical_id}Role", "Arn")]
+    for key, key_spec in twin._resources("AWS::KMS::Key").items():
+        for statement in twin._resolve(key_spec["Properties"]["KeyPolicy"])["Statement"]:
+            principals = statement.get("Principal", {})
+            if isinstance(principals, dict) and role_arn in _as_list(principals.get("AWS", [])):
+                statements.append({**statement, "Resource": twin.attributes[(key, "Arn")]})
+    return statements
 
 
 # --- faults --------------------------------------------------------------------------------------

@@ -243,7 +243,10 @@ class Twin:
                 logical, attribute = value if isinstance(value, list) else value.split(".", 1)
                 return self.attributes[(logical, attribute)]
             if key == "Fn::Sub":
-                return re.sub(r"\$\{([^}]+)\}", lambda m: self._sub_var(m.group(1)), value)
+                text, variables = (value[0], self._resolve(value[1])) if isinstance(value, list) else (value, {})
+                return re.sub(r"\$\{([^}]+)\}", lambda m: str(variables[m.group(1)]) if m.group(1) in variables else self._sub_var(m.group(1)), text)
+            if key == "Fn::Select":
+                return self._resolve(value[1])[int(value[0])]
             if key == "Fn::Join":
                 return value[0].join(str(v) for v in self._resolve(value[1]))
             if key == "Fn::Split":
@@ -292,12 +295,14 @@ class Twin:
 
     def _deploy(self) -> None:
         self._deploy_tables()
+        self._deploy_roles()  # key policies name the functions' roles
         self._deploy_keys()
         self._deploy_queues_and_topics()
         self._deploy_parameters()
         self._deploy_functions()
         self._deploy_state_machine()
         self._deploy_topic_rules()
+        self._deploy_alarms()
         self._subscribe_inbox()
 
     def _deploy_tables(self) -> None:
@@ -328,7 +333,10 @@ class Twin:
             props = self._resolve(spec["Properties"])
             key_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"twin:{self.stack_name}:{logical}"))
             with mock.patch("moto.kms.models.generate_key_id", return_value=key_id):
-                arn = kms.create_key(Description=props.get("Description", ""), Policy=json.dumps(props["KeyPolicy"]))["KeyMetadata"]["Arn"]
+                arn = kms.create_key(
+                    Description=props.get("Description", ""), Policy=json.dumps(props["KeyPolicy"]),
+                    KeySpec=props.get("KeySpec", "SYMMETRIC_DEFAULT"), KeyUsage=props.get("KeyUsage", "ENCRYPT_DECRYPT"),
+                )["KeyMetadata"]["Arn"]  # fmt: skip
             self.physical[logical] = key_id
             self.attributes[(logical, "Arn")] = arn
 
@@ -361,17 +369,36 @@ class Twin:
     def _function_specs(self) -> dict[str, dict]:
         return self._resources("AWS::Serverless::Function")
 
-    def _deploy_functions(self) -> None:
-        iam, awslambda = self.client("iam"), self.client("lambda")
-        globals_ = self.template.get("Globals", {}).get("Function", {})
-        functions = self._function_specs()
-        # Roles first: functions' environments refer to each other's roles (loop prevention).
-        for logical in functions:
+    def _deploy_roles(self) -> None:
+        """SAM's generated function roles first: environments and the key policy refer to them."""
+        iam = self.client("iam")
+        for logical in self._function_specs():
             role_name = f"{self.stack_name}-{logical}Role"
             trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
             arn = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
             self.physical[f"{logical}Role"] = role_name
             self.attributes[(f"{logical}Role", "Arn")] = arn
+
+    def _deploy_alarms(self) -> None:
+        """CloudWatch alarms with their names, metrics and actions (moto keeps them in OK / INSUFFICIENT_DATA)."""
+        cloudwatch = self.client("cloudwatch")
+        for logical, spec in self._resources("AWS::CloudWatch::Alarm").items():
+            props = self._resolve(spec["Properties"])
+            name = props.get("AlarmName") or f"{self.stack_name}-{logical}"
+            fields = ("AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic", "Period",
+                      "EvaluationPeriods", "Threshold", "ComparisonOperator", "TreatMissingData", "AlarmActions")  # fmt: skip
+            arguments = {field: props[field] for field in fields if field in props}
+            for number in ("Period", "EvaluationPeriods"):
+                arguments[number] = int(arguments[number])
+            arguments["Threshold"] = float(arguments["Threshold"])
+            cloudwatch.put_metric_alarm(AlarmName=name, **arguments)
+            self.physical[logical] = name
+            self.attributes[(logical, "Arn")] = f"arn:aws:cloudwatch:{self.region}:{self.account}:alarm:{name}"
+
+    def _deploy_functions(self) -> None:
+        iam, awslambda = self.client("iam"), self.client("lambda")
+        globals_ = self.template.get("Globals", {}).get("Function", {})
+        functions = self._function_specs()
         for logical in functions:
             name = f"{self.stack_name}-{logical}"
             self.physical[logical] = name

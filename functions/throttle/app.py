@@ -13,5 +13,5 @@ COOLDOWN_ACTIONS = {"check-alarm": check_alarm, "restore": restore}
 def lambda_handler(event, context):
     action = event.get("action")
     if action in COOLDOWN_ACTIONS:
-        return COOLDOWN_ACTIONS[action](event["state"])
+        return COOLDOWN_ACTIONS[action](event)
     return remediate(event, family="throttle")

@@ -193,6 +193,10 @@ def test_failed_executions_alarm_reaches_on_call(twin):
             "configuration": {"description": "A Warden workflow execution failed."},
         },
     }
+    # CloudWatch invokes Notify when the alarm goes to ALARM; Notify reads the alarm back.
+    twin.client("cloudwatch").set_alarm_state(
+        AlarmName="warden-ExecutionsFailedAlarm", StateValue="ALARM", StateReason="Threshold Crossed: 1 datapoint [2.0] was >= 1.0"
+    )
     response = twin.invoke("NotifyFunction", alarm_action)
     assert response["outcome"] == "alarm"
     messages = twin._drain_inbox()

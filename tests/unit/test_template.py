@@ -98,8 +98,10 @@ EXPECTED_ACTIONS = {
     | AUDIT_UPDATE,
     "VerifyFunction": union("verify_permissions", registry.all_remediations()) | AUDIT_UPDATE,
     # securityhub: only when the SecurityHub parameter is enabled (Fn::If), see test_security_hub_permissions_*
+    # DescribeAlarms: an alarm action pages only for Warden's own alarm in ALARM; the history: when
+    # Triage failed there is no authorization, so Notify checks the workflow scheduled its input
     "NotifyFunction": {"sns:Publish", "kms:GenerateDataKey", "kms:Decrypt", "securityhub:BatchUpdateFindings",
-                       "securityhub:BatchImportFindings"} | AUDIT_UPDATE,
+                       "securityhub:BatchImportFindings", "cloudwatch:DescribeAlarms", "states:GetExecutionHistory"} | AUDIT_UPDATE,
     # reads the record, restores with every remediation's rollback, records the rollback
     "RollbackFunction": union("rollback_permissions", registry.all_remediations())
     | {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"},

@@ -10,18 +10,28 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from warden import audit, registry
-from warden.aws import for_finding
-from warden.finding import Finding
 from aws_lambda_powertools.metrics import MetricUnit
 
+from warden import audit, authorization, registry
+from warden.aws import for_finding
+from warden.finding import Finding
 from warden.observability import logger, metrics
 
 NOT_ABUSED = ("OK", "INSUFFICIENT_DATA")  # no data: the traffic that tripped it has stopped
 
 
-def check_alarm(state: dict[str, Any]) -> dict[str, Any]:
+def check_alarm(payload: dict[str, Any]) -> dict[str, Any]:
     """One more cool-down round: the alarm's state, and whether the rounds are used up."""
+    # Each round is one run of the CheckAlarm state; a round only reads the alarm.
+    with authorization.required(payload, steps=("CheckAlarm",), occurrence=_round) as state:
+        return _check_alarm(state)
+
+
+def _round(state: dict[str, Any]) -> Any:
+    return (state.get("cooldown") or {}).get("round", 0)
+
+
+def _check_alarm(state: dict[str, Any]) -> dict[str, Any]:
     finding = Finding.from_dict(state["finding"])
     settings = state["result"]["before"]["settings"]
     alarms = for_finding(finding, acting_as="throttle").client("cloudwatch").describe_alarms(AlarmNames=[finding.details["alarm_name"]])
@@ -39,8 +49,13 @@ def check_alarm(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def restore(state: dict[str, Any]) -> dict[str, Any]:
+def restore(payload: dict[str, Any]) -> dict[str, Any]:
     """Put back exactly the limits the stage had before the throttle, and record it."""
+    with authorization.required(payload, steps=("RestoreLimits",)) as state:
+        return _restore(state)
+
+
+def _restore(state: dict[str, Any]) -> dict[str, Any]:
     finding = Finding.from_dict(state["finding"])
     remediation = registry.get(state["remediation"])
     before = state["result"]["before"]

@@ -7,6 +7,7 @@ the same code runs in Lambda, in the local twin and in tests.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -14,13 +15,14 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
-from warden import audit, dedupe, macie, organization, ownership, prevention, registry, reverts, securityhub, template_patches
+from warden import audit, authorization, dedupe, macie, organization, ownership, prevention, registry, reverts, securityhub, template_patches
 from warden.aws import client, for_finding
 from warden.confirm import unconfirmed_reason
 from warden.finding import Finding
 from warden.notify import compose, compose_alarm, publish_arguments
 from warden.observability import logger, metrics
 from warden.policy import Settings, caused_by_warden, exemption, protected_reason
+from warden.remediations.throttle import throttle_settings
 from warden.remediations.base import (
     Change,
     NotRemediable,
@@ -216,7 +218,7 @@ def triage(event: Any, lambda_context=None, execution: str | None = None) -> dic
     triaged = _triage(event, settings, lambda_context, execution)
     if settings.settings_alert:
         triaged["settings_alert"] = settings.settings_alert
-    return triaged
+    return _authorized(triaged, execution, _authorization_lifetime(triaged, settings))
 
 
 def _triage(event: Any, settings: Settings, lambda_context, execution: str | None) -> dict[str, Any]:
@@ -275,6 +277,21 @@ def _triage(event: Any, settings: Settings, lambda_context, execution: str | Non
     return triaged
 
 
+def _authorization_lifetime(triaged: dict[str, Any], settings: Settings) -> int:
+    """Seconds beyond the workflow's own budget: the wait for a person, a throttle's cool-down rounds."""
+    seconds = settings.approval_timeout_seconds if triaged["decision"] == "approve" else 0
+    if triaged.get("family") == "throttle":
+        limits = throttle_settings()
+        seconds += int(limits["cooldown_seconds"] * (limits["max_cooldowns"] + 1))
+    return seconds
+
+
+def _authorized(triaged: dict[str, Any], execution: str | None, valid_for_seconds: int = 0) -> dict[str, Any]:
+    """Triage's decision with its signature: the only input later steps act on (warden.authorization)."""
+    signed = authorization.grant(triaged, execution, valid_for_seconds)
+    return {**triaged, "authorization": signed} if signed else triaged
+
+
 # --- remediate and verify ----------------------------------------------------------------------
 
 
@@ -287,8 +304,17 @@ def _load(state: dict[str, Any], family: str | None = None) -> tuple[Finding, Re
     return finding, remediation
 
 
-def remediate(state: dict[str, Any], family: str) -> dict[str, Any]:
-    """Snapshot, plan, and (only when enforcing) apply. Returns before, changes and what was applied."""
+FAMILY_STEPS = {"s3_public": "S3PublicAccess", "encryption": "Encryption", "iam": "Iam", "throttle": "Throttle"}
+
+
+def remediate(payload: dict[str, Any], family: str) -> dict[str, Any]:
+    """Snapshot, plan, and (only when enforcing) apply. Returns before, changes and what was applied.
+    Nothing happens unless Triage authorized this finding for this execution (warden.authorization)."""
+    with authorization.required(payload, steps=(FAMILY_STEPS[family],)) as state:
+        return _remediate(state, family)
+
+
+def _remediate(state: dict[str, Any], family: str) -> dict[str, Any]:
     finding, remediation = _load(state, family)
     aws = for_finding(finding, acting_as=family.replace("_", "-"))
     with retry_later_when_throttled("reading the resource before the fix"):
@@ -332,8 +358,13 @@ def _state_after_fix(finding: Finding, remediation: Remediation, aws) -> dict[st
         return None
 
 
-def verify(state: dict[str, Any]) -> dict[str, Any]:
+def verify(payload: dict[str, Any]) -> dict[str, Any]:
     """Re-read the resource; raise StillExposed (the workflow's failure path) if anything remains."""
+    with authorization.required(payload, steps=("Verify",)) as state:
+        return _verify(state)
+
+
+def _verify(state: dict[str, Any]) -> dict[str, Any]:
     finding, remediation = _load(state)
     with retry_later_when_throttled("re-reading the resource after the fix"):
         exposed = remediation.verify(finding, for_finding(finding, acting_as="verify"), state.get("result"))
@@ -362,28 +393,91 @@ def _seconds_since(iso_time: str) -> float:
     return max(0.0, (datetime.now(timezone.utc) - datetime.fromisoformat(iso_time)).total_seconds())
 
 
+# Every Notify state of the workflow (statemachines/remediation.asl.json) and the approval request.
+NOTIFY_STEPS = (
+    "NotifySettingsRemoveProtection", "NotifyWiringTest", "NotifyRemediated", "NotifyRestored", "NotifyEscalated", "NotifyWouldRemediate", "AwaitApproval",
+    "NotifyApprovalRejected", "NotifyExpired", "NotifyExempt", "NotifyDuplicate", "NotifyResourceGone",
+    "NotifyNeedsDecision", "NotifyRejected", "NotifyFailed",
+)  # fmt: skip
+TRIAGE_FAILED_STEP = "NotifyTriageFailed"
+
+
 def notify(payload: dict[str, Any]) -> dict[str, Any]:
-    """Publish one message for a workflow outcome, or for a CloudWatch alarm action."""
+    """Publish one message for a workflow outcome, or for one of Warden's own CloudWatch alarms.
+    A workflow outcome needs Triage's authorization; an alarm is read back from CloudWatch."""
+    if isinstance(payload, dict) and "alarmData" in payload:
+        return _publish(compose_alarm(_own_alarm_in_alarm(payload)), None, None, {})
+    if isinstance(payload, dict) and payload.get("step") == TRIAGE_FAILED_STEP:
+        return _notify_outcome(_triage_failure(payload), payload)  # no authorization exists: Triage failed
+    with authorization.required(payload, steps=NOTIFY_STEPS) as state:
+        return _notify_outcome(state, payload)
+
+
+def _own_alarm_in_alarm(payload: dict[str, Any]) -> dict[str, Any]:
+    """The alarm action's payload, rebuilt from CloudWatch itself: the alarm must be one of Warden's
+    own (WARDEN_OWN_ALARMS) and in ALARM now, so a hand-made payload cannot page with invented text."""
+    data = payload.get("alarmData")
+    name = data.get("alarmName") if isinstance(data, dict) else None
+    own = [a for a in os.environ.get("WARDEN_OWN_ALARMS", "").split(",") if a]
+    if name not in own:
+        raise _alarm_refused(f"{str(name)[:80]!r} is not one of Warden's own alarms ({', '.join(own)})")
+    described = client("cloudwatch").describe_alarms(AlarmNames=[name]).get("MetricAlarms", [])
+    if not described:
+        raise _alarm_refused(f"Warden's alarm {name} does not exist")
+    alarm = described[0]
+    if alarm["StateValue"] != "ALARM":
+        raise _alarm_refused(f"Warden's alarm {name} is {alarm['StateValue']} in CloudWatch, not ALARM")
+    return {
+        "region": alarm["AlarmArn"].split(":")[3],
+        "alarmData": {
+            "alarmName": name,
+            "state": {"value": alarm["StateValue"], "reason": alarm.get("StateReason", "")},
+            "configuration": {"description": alarm.get("AlarmDescription", "")},
+        },
+    }
+
+
+def _alarm_refused(why: str) -> authorization.Unauthorized:
+    return authorization.refusal(f"Notify: refused an alarm action CloudWatch did not send: {why}. Nothing was published.")
+
+
+def _triage_failure(payload: dict[str, Any]) -> dict[str, Any]:
+    """Triage failed, so nothing is signed: the input must be the one the workflow itself scheduled
+    for this Notify state, as its execution history shows (which no caller can write)."""
+    execution = payload.get("execution")
+    try:  # an execution whose triage failed is short: a page or two of history
+        pages = client("stepfunctions").get_paginator("get_execution_history").paginate(executionArn=str(execution))
+        events = [event for page in pages for event in page["events"]]
+    except ClientError as error:
+        raise authorization.refused(TRIAGE_FAILED_STEP, f"execution {str(execution)[:200]!r} cannot be read ({error})") from None
+    scheduled = [json.loads(e["lambdaFunctionScheduledEventDetails"].get("input") or "null")
+                 for e in events if e.get("type") == "LambdaFunctionScheduled"]  # fmt: skip
+    scheduled.reverse()  # the latest first: the one this invocation answers
+    if not scheduled or scheduled[0] != payload:
+        raise authorization.refused(TRIAGE_FAILED_STEP, "the workflow did not schedule this input for this execution")
+    return payload.get("state") or {}
+
+
+def _notify_outcome(state: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
     recorded: dict[str, Any] = {}  # what the audit record gets besides the outcome
-    if "alarmData" in payload:
-        message = compose_alarm(payload)
-        finding = None
-    elif payload.get("outcome") == "settings-changed":  # about the settings, not the finding: nothing recorded on it
-        message = compose(payload["outcome"], payload.get("state") or {}, payload.get("execution"))
-        finding = None
-    else:
-        state = payload.get("state") or {}
-        if payload.get("task_token"):  # approve mode: the workflow waits for this token
-            expires = datetime.now(timezone.utc) + timedelta(seconds=int(state.get("approval_timeout_seconds", 0)))
-            recorded = {"approval_token": payload["task_token"], "approval_expires_at": expires.isoformat(timespec="seconds")}
-            state = {**state, "approval_expires_at": recorded["approval_expires_at"]}
+    if payload.get("outcome") == "settings-changed":  # about the settings, not the finding: nothing recorded on it
+        return _publish(compose(payload["outcome"], state, payload.get("execution")), None, state, {})
+    if payload.get("task_token"):  # approve mode: the workflow waits for this token
+        expires = datetime.now(timezone.utc) + timedelta(seconds=int(state.get("approval_timeout_seconds", 0)))
+        recorded = {"approval_token": payload["task_token"], "approval_expires_at": expires.isoformat(timespec="seconds")}
+        state = {**state, "approval_expires_at": recorded["approval_expires_at"]}
+    message = compose(payload["outcome"], state, payload.get("execution"))
+    finding = state.get("finding")
+    # Security Hub first, so the message can say what it now shows (or that updating it failed).
+    security_hub = securityhub.report(payload["outcome"], state, message.subject, message.body)
+    if security_hub:
+        state = {**state, "security_hub": security_hub}
         message = compose(payload["outcome"], state, payload.get("execution"))
-        finding = state.get("finding")
-        # Security Hub first, so the message can say what it now shows (or that updating it failed).
-        security_hub = securityhub.report(payload["outcome"], state, message.subject, message.body)
-        if security_hub:
-            state = {**state, "security_hub": security_hub}
-            message = compose(payload["outcome"], state, payload.get("execution"))
+    return _publish(message, finding, state, recorded)
+
+
+def _publish(message, finding: dict[str, Any] | None, state: dict[str, Any] | None, recorded: dict[str, Any]) -> dict[str, Any]:
+    state = state or {}
     notification_format = os.environ.get("WARDEN_NOTIFICATION_FORMAT", "text")
     response = client("sns").publish(
         TopicArn=os.environ["WARDEN_TOPIC_ARN"], **publish_arguments(message, finding, notification_format)

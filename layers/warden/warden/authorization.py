@@ -1,0 +1,259 @@
+"""Triage's authorization: the only thing that makes a family, verify, notify or cool-down step act.
+
+Anyone with lambda:InvokeFunction can call Warden's functions with a hand-built state. So Triage
+signs what it decided with a KMS HMAC key (template.yaml `AuthorizationKey`) whose key policy lets
+only Warden's own roles call kms:GenerateMac; every later step verifies that signature (one
+kms:VerifyMac) before its first AWS read or write:
+
+    authorization = {"execution": <Step Functions execution ARN>, "decision": "enforce",
+                     "expires_at": 1764600000, "mac": <base64 HMAC-SHA-256>}
+
+The MAC covers the execution, the whole finding (its SHA-256: the resource, the principal, the key
+id...), the remediation and its family, the decision and the expiry. Changing any of them in the
+state, or handing the authorization to another execution, makes VerifyMac fail.
+
+Consumed once: each step marks (execution, state name, decision) in the dedupe table with a
+conditional write before it acts. The workflow's own retries pass `$$.State.RetryCount`; a retry
+may take the mark over only after the earlier attempt recorded that it failed, so replaying a
+captured, genuine input a second time is refused too.
+
+A refusal changes nothing: `Unauthorized` names why, is logged and counted (metric Unauthorized).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import ClientError
+
+from warden.aws import client
+from warden.observability import logger, metrics
+from warden.remediations.base import WardenError
+
+MAC_ALGORITHM = "HMAC_SHA_256"
+# Long enough for the workflow's retries (RetryLater: ten attempts, 30 s x 1.5^n apart, about an
+# hour) and the throttle's cool-down rounds, which Triage adds when it knows them.
+WORKFLOW_BUDGET_SECONDS = 2 * 3600
+# Markers outlive the authorization, so an expired mark can never make a captured input usable again.
+MARK_GRACE_SECONDS = 86400
+MARK_PREFIX = "authorization#"
+
+
+class Unauthorized(WardenError):
+    """The input was not authorized by Triage for this execution; nothing was read or changed."""
+
+
+def _key_id() -> str:
+    key = os.environ.get("WARDEN_AUTHORIZATION_KEY")
+    if not key:
+        raise Unauthorized("this function has no WARDEN_AUTHORIZATION_KEY, so it cannot check an authorization")
+    return key
+
+
+def canonical(value: Any) -> bytes:
+    """JSON that any two parsers agree on: sorted keys, no spaces, whole floats as integers
+    (Step Functions may write 8.0 as 8)."""
+
+    def normal(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {str(k): normal(v) for k, v in node.items()}
+        if isinstance(node, (list, tuple)):
+            return [normal(v) for v in node]
+        if isinstance(node, float) and node.is_integer():
+            return int(node)
+        return node
+
+    return json.dumps(normal(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def digest(purpose: str, claims: dict[str, Any]) -> bytes:
+    """The message to MAC: a purpose label and the SHA-256 of the claims (KMS takes 4 KB at most)."""
+    return f"warden:{purpose}:v1:".encode() + hashlib.sha256(canonical(claims)).hexdigest().encode()
+
+
+def sign(purpose: str, claims: dict[str, Any]) -> str:
+    response = client("kms").generate_mac(KeyId=_key_id(), MacAlgorithm=MAC_ALGORITHM, Message=digest(purpose, claims))
+    return base64.b64encode(response["Mac"]).decode()
+
+
+def verified(purpose: str, claims: dict[str, Any], mac: Any) -> bool:
+    """True only when KMS confirms `mac` is Warden's MAC over these claims."""
+    if not isinstance(mac, str) or not mac:
+        return False
+    try:
+        raw = base64.b64decode(mac, validate=True)
+    except ValueError:
+        return False
+    try:
+        answer = client("kms").verify_mac(
+            KeyId=_key_id(), MacAlgorithm=MAC_ALGORITHM, Message=digest(purpose, claims), Mac=raw
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("KMSInvalidMacException", "InvalidMacException"):
+            return False
+        raise
+    return bool(answer.get("MacValid"))
+
+
+# --- Triage's side ------------------------------------------------------------------------------
+
+
+def _claims(execution: str, state: dict[str, Any], decision: str, expires_at: int) -> dict[str, Any]:
+    return {
+        "execution": execution,
+        "finding": hashlib.sha256(canonical(state.get("finding"))).hexdigest(),
+        "remediation": state.get("remediation"),
+        "family": state.get("family"),
+        "decision": decision,
+        "reason": state.get("reason"),  # the text on-call reads
+        "event_summary": state.get("event_summary"),
+        "settings_alert": state.get("settings_alert"),
+        "expires_at": expires_at,
+    }
+
+
+def grant(triaged: dict[str, Any], execution: str | None, valid_for_seconds: int = 0) -> dict[str, Any] | None:
+    """Triage's signature over its decision (one kms:GenerateMac); None outside a workflow execution."""
+    if not execution:
+        return None
+    decision = triaged["decision"]
+    expires_at = int(time.time()) + WORKFLOW_BUDGET_SECONDS + max(0, int(valid_for_seconds))
+    mac = sign("authorization", _claims(execution, triaged, decision, expires_at))
+    return {"execution": execution, "decision": decision, "expires_at": expires_at, "mac": mac}
+
+
+# --- the consumers' side ------------------------------------------------------------------------
+
+
+def refused(step: str, why: str, state: dict[str, Any] | None = None) -> Unauthorized:
+    """The error for a refused workflow input, logged and counted; raise it before any other AWS call."""
+    return _refuse(step, why, state or {})
+
+
+def refusal(message: str) -> Unauthorized:
+    """Any other refused input (e.g. an alarm action that CloudWatch did not send), logged and counted."""
+    metrics.add_metric(name="Unauthorized", unit=MetricUnit.Count, value=1)
+    logger.warning("refused", extra={"why": message})
+    return Unauthorized(message)
+
+
+def _refuse(step: str, why: str, state: dict[str, Any]) -> Unauthorized:
+    finding_id = (state.get("finding") or {}).get("id") if isinstance(state.get("finding"), dict) else None
+    metrics.add_metric(name="Unauthorized", unit=MetricUnit.Count, value=1)
+    logger.warning("refused: not authorized by Triage", extra={"step": step, "why": why, "finding_id": finding_id})
+    what = f"finding {finding_id}" if finding_id else "this input"
+    return Unauthorized(f"{step}: {what} was not authorized by Triage for this execution: {why}. Nothing was read or changed.")
+
+
+def _check(payload: dict[str, Any], steps: tuple[str, ...]) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """(state, step, authorization) when the payload carries a valid authorization; else Unauthorized."""
+    state = payload.get("state")
+    step = payload.get("step")
+    state = state if isinstance(state, dict) else {}
+    shown_step = step if isinstance(step, str) else "?"
+    if step not in steps:
+        raise _refuse(shown_step, f"step {step!r} is not one this function runs ({', '.join(steps)})", state)
+    authorization = state.get("authorization")
+    if not isinstance(authorization, dict):
+        raise _refuse(step, "the state carries no authorization", state)
+    execution, decision = authorization.get("execution"), authorization.get("decision")
+    expires_at = authorization.get("expires_at")
+    if payload.get("execution") != execution:
+        raise _refuse(step, "the authorization belongs to another execution", state)
+    if not isinstance(expires_at, int) or isinstance(expires_at, bool):
+        raise _refuse(step, "the authorization has no expiry", state)
+    if state.get("decision") != decision and not _approved(state, decision):
+        raise _refuse(step, f"the state's decision {state.get('decision')!r} is not the one Triage made ({decision!r})", state)
+    if not verified("authorization", _claims(execution, state, decision, expires_at), authorization.get("mac")):
+        raise _refuse(step, "its signature does not match the finding, remediation and decision it carries (forged or altered)", state)
+    if expires_at < time.time():
+        raise _refuse(step, f"the authorization expired at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(expires_at))}", state)
+    return state, step, authorization
+
+
+def _approved(state: dict[str, Any], signed_decision: str) -> bool:
+    """approve mode: after a person's answer the workflow sets the decision to enforce (ASL Approved)."""
+    return signed_decision == "approve" and state.get("decision") == "enforce" and (state.get("approval") or {}).get("approved") is True
+
+
+def _mark_key(authorization: dict[str, Any], step: str, state: dict[str, Any], occurrence: int) -> str:
+    # The decision tells approve mode's two runs of one state apart: the plan, then the approved apply.
+    return f"{MARK_PREFIX}{authorization['execution']}#{_group(step, state)}#{state.get('decision')}#{occurrence}"
+
+
+def _group(step: str, state: dict[str, Any]) -> str:
+    """Notify states share marks: the workflow tells on-call once per phase (settings that switch
+    protection off, the approval request, the outcome, and after a throttle's cool-down the restore,
+    escalation or failure), so a
+    captured authorization cannot page again through another Notify state's name."""
+    if step in ("AwaitApproval", "NotifySettingsRemoveProtection"):
+        return step  # each precedes the outcome's message
+    if step.startswith("Notify"):
+        # After a throttle's first message ($.notification), the cool-down ends in one more.
+        return "NotifyAfterCooldown" if step in ("NotifyRestored", "NotifyEscalated") or "notification" in state else "Notify"
+    return step
+
+
+def _consume(key: str, retry: int, expires_at: int, step: str, state: dict[str, Any]) -> None:
+    try:
+        client("dynamodb").update_item(
+            TableName=os.environ["WARDEN_DEDUPE_TABLE"],
+            Key={"id": {"S": key}},
+            UpdateExpression="SET attempt = :attempt, outcome = :running, expiration = :expiration",
+            ConditionExpression="attribute_not_exists(id) OR (attempt < :attempt AND outcome = :failed)",
+            ExpressionAttributeValues={
+                ":attempt": {"N": str(retry)},
+                ":running": {"S": "running"},
+                ":failed": {"S": "failed"},
+                ":expiration": {"N": str(expires_at + MARK_GRACE_SECONDS)},
+            },
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            raise _refuse(step, "this step already ran with this authorization (a replay)", state) from None
+        raise
+
+
+def _release(key: str) -> None:
+    """The attempt failed: the workflow's next retry may take the mark over."""
+    try:
+        client("dynamodb").update_item(
+            TableName=os.environ["WARDEN_DEDUPE_TABLE"],
+            Key={"id": {"S": key}},
+            UpdateExpression="SET outcome = :failed",
+            ExpressionAttributeValues={":failed": {"S": "failed"}},
+        )
+    except ClientError as error:  # the step's own error is what matters; this one is only logged
+        logger.warning("could not record the failed attempt", extra={"error": str(error)})
+
+
+@contextmanager
+def required(payload: dict[str, Any], steps: tuple[str, ...], occurrence: Callable[[dict], Any] | None = None) -> Iterator[dict[str, Any]]:
+    """Check and consume the authorization of a workflow step's payload ({"state", "execution",
+    "step", "retry"}), then yield the state. Raises Unauthorized before anything else is done.
+    `occurrence` tells apart the legitimate runs of a state in a loop (the cool-down rounds)."""
+    if not isinstance(payload, dict):
+        raise _refuse("?", f"the input is a {type(payload).__name__}, not a workflow step's payload", {})
+    state, step, authorization = _check(payload, steps)
+    retry = payload.get("retry", 0)
+    if not isinstance(retry, int) or isinstance(retry, bool) or retry < 0:
+        raise _refuse(step, f"retry {retry!r} is not a retry count", state)
+    nth = occurrence(state) if occurrence else 0
+    if not isinstance(nth, int) or isinstance(nth, bool) or nth < 0:
+        raise _refuse(step, f"round {nth!r} is not a count", state)
+    key = _mark_key(authorization, step, state, nth)
+    _consume(key, retry, authorization["expires_at"], step, state)
+    try:
+        yield state
+    except Unauthorized:
+        raise
+    except Exception:
+        _release(key)
+        raise

@@ -1,0 +1,151 @@
+"""Attacks on Warden's trust boundary, made the way an attacker with ordinary, non-IAM rights
+(PowerUserAccess) would make them: boto3 calls on the twin (Invoke a function, PutItem in a table,
+read an execution's history). Each changes nothing and says why (issue 11, parts 2-4).
+
+moto does not enforce KMS key policies: that only Warden's roles can sign (kms:GenerateMac) is
+proved on the template in tests/unit/test_authorization_key.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from local import scenarios as S
+from tests.conftest import event
+from warden.findings import parse_finding
+
+ADMIN_ATTACHED = "cloudtrail-iam-attachrolepolicy-administratoraccess.json"
+
+
+def attached(twin, role: str) -> list[str]:
+    return [p["PolicyArn"] for p in twin.client("iam").list_attached_role_policies(RoleName=role)["AttachedPolicies"]]
+
+
+def refusal(twin, function: str, payload) -> str:
+    """Invoke a function as the attacker; the error it answers with (it must refuse)."""
+    with pytest.raises(RuntimeError) as refused:
+        twin.invoke(function, payload)
+    error = str(refused.value)
+    assert "'errorType': 'Unauthorized'" in error, error
+    return error
+
+
+def scheduled_inputs(twin, execution_arn: str) -> dict[str, dict]:
+    """What the workflow sent each Lambda state, as anyone with states:GetExecutionHistory sees it."""
+    history = twin.client("stepfunctions").get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+    inputs, entered = {}, None
+    for item in history:
+        if "stateEnteredEventDetails" in item:
+            entered = item["stateEnteredEventDetails"]["name"]
+        if item["type"] == "LambdaFunctionScheduled":
+            inputs[entered] = json.loads(item["lambdaFunctionScheduledEventDetails"]["input"])
+    return inputs
+
+
+def hand_built_detach(role: str) -> dict:
+    """A state as the IAM function takes it, naming a protected role, with no Triage in between."""
+    raw = event(ADMIN_ATTACHED)
+    raw["detail"]["requestParameters"]["roleName"] = role
+    finding = parse_finding(raw).to_dict()
+    return {"finding": finding, "remediation": "iam-detach-admin-policies", "family": "iam", "decision": "enforce", "reason": "Mode is enforce"}
+
+
+def test_attack_invoking_the_iam_function_directly_detaches_nothing(twin):
+    """Skipping triage: the protected break-glass role keeps AdministratorAccess."""
+    state = hand_built_detach(S.BREAK_GLASS_ROLE)
+    execution = f"arn:aws:states:us-east-1:{S.ACCOUNT}:execution:warden-RemediationStateMachine:forged"
+
+    unsigned = refusal(twin, "IamFunction", {"state": state, "execution": execution, "step": "Iam", "retry": 0})
+    old_shape = refusal(twin, "IamFunction", state)  # the state itself, as the function took it before
+    forged = {**state, "authorization": {"execution": execution, "decision": "enforce", "expires_at": 4102444800, "mac": "AAAA"}}
+    forged_mac = refusal(twin, "IamFunction", {"state": forged, "execution": execution, "step": "Iam", "retry": 0})
+
+    assert "Iam: finding " in unsigned and "was not authorized by Triage for this execution: the state carries no authorization" in unsigned
+    assert "step None is not one this function runs (Iam)" in old_shape
+    assert "its signature does not match the finding, remediation and decision it carries (forged or altered)" in forged_mac
+    assert S.ADMIN_POLICY_ARN in attached(twin, S.BREAK_GLASS_ROLE), "nothing was detached"
+
+
+def test_attack_a_genuine_authorization_moved_to_another_role_is_refused_iam(twin):
+    """Capture a real authorization from the execution history and point its finding at another role."""
+    result = twin.send(event(ADMIN_ATTACHED))
+    assert result.decision == "enforce"
+    captured = scheduled_inputs(twin, result.executions[0].arn)["Iam"]
+    moved = copy.deepcopy(captured)
+    moved["state"]["finding"]["details"]["requestParameters"]["roleName"] = S.BREAK_GLASS_ROLE
+    moved["retry"] = 1
+
+    error = refusal(twin, "IamFunction", moved)
+
+    assert "forged or altered" in error
+    assert S.ADMIN_POLICY_ARN in attached(twin, S.BREAK_GLASS_ROLE)
+
+
+def test_attack_replaying_a_captured_family_step_is_refused_iam(twin):
+    """The genuine input of the Iam step, sent again after the workflow ran it: refused, nothing detached."""
+    result = twin.send(event(ADMIN_ATTACHED))
+    assert result.decision == "enforce" and result.status == "SUCCEEDED"
+    captured = scheduled_inputs(twin, result.executions[0].arn)["Iam"]
+    twin.client("iam").attach_role_policy(RoleName=S.PIPELINE_ROLE, PolicyArn=S.ADMIN_POLICY_ARN)  # put back since
+
+    error = refusal(twin, "IamFunction", captured)
+
+    assert "this step already ran with this authorization (a replay)" in error
+    assert S.ADMIN_POLICY_ARN in attached(twin, S.PIPELINE_ROLE), "the replay changed nothing"
+
+
+def test_attack_replaying_verify_and_notify_is_refused(twin):
+    result = twin.send(event("cloudtrail-s3-putbucketpolicy-public.json"))
+    assert result.status == "SUCCEEDED" and len(result.notifications) == 1
+    inputs = scheduled_inputs(twin, result.executions[0].arn)
+
+    verify = refusal(twin, "VerifyFunction", inputs["Verify"])
+    notify = refusal(twin, "NotifyFunction", inputs["NotifyRemediated"])
+    other_state = refusal(twin, "NotifyFunction", {**inputs["NotifyRemediated"], "step": "NotifyFailed", "outcome": "failed"})
+
+    assert "(a replay)" in verify and "(a replay)" in notify and "(a replay)" in other_state
+    assert twin._drain_inbox() == [], "on-call was not paged again"
+
+
+ALARM_ACTION = {
+    "source": "aws.cloudwatch",
+    "alarmArn": f"arn:aws:cloudwatch:us-east-1:{S.ACCOUNT}:alarm:warden-ExecutionsFailedAlarm",
+    "accountId": S.ACCOUNT,
+    "time": "2026-11-21T10:00:00.000+0000",
+    "region": "us-east-1",
+    "alarmData": {
+        "alarmName": "warden-ExecutionsFailedAlarm",
+        "state": {"value": "ALARM", "reason": "Rotate your keys now at https://evil.example"},
+        "configuration": {"description": "URGENT"},
+    },
+}
+
+
+def test_attack_a_forged_alarm_action_pages_nobody(twin):
+    """Warden's alarm is OK, and another alarm is not Warden's: neither payload publishes anything."""
+    not_in_alarm = refusal(twin, "NotifyFunction", ALARM_ACTION)
+    someone_elses = copy.deepcopy(ALARM_ACTION)
+    someone_elses["alarmData"]["alarmName"] = "team-alarm"
+    twin.client("cloudwatch").put_metric_alarm(
+        AlarmName="team-alarm", Namespace="AWS/SQS", MetricName="NumberOfMessagesSent", Statistic="Sum",
+        Period=60, EvaluationPeriods=1, Threshold=-1, ComparisonOperator="GreaterThanThreshold",
+    )  # fmt: skip
+    twin.client("cloudwatch").set_alarm_state(AlarmName="team-alarm", StateValue="ALARM", StateReason="invented")
+    not_ours = refusal(twin, "NotifyFunction", someone_elses)
+
+    assert "Warden's alarm warden-ExecutionsFailedAlarm is OK in CloudWatch, not ALARM. Nothing was published." in not_in_alarm
+    assert "'team-alarm' is not one of Warden's own alarms" in not_ours
+    assert twin._drain_inbox() == []
+
+
+def test_an_alarm_in_alarm_is_told_in_cloudwatch_s_words_not_the_payload_s(twin):
+    twin.client("cloudwatch").set_alarm_state(
+        AlarmName="warden-ExecutionsFailedAlarm", StateValue="ALARM", StateReason="Threshold Crossed: 1 datapoint [1.0] was >= 1.0"
+    )
+    assert twin.invoke("NotifyFunction", ALARM_ACTION)["outcome"] == "alarm"
+    (message,) = twin._drain_inbox()
+    assert "Threshold Crossed" in message["body"] and "A Warden workflow execution failed" in message["body"]
+    assert "evil.example" not in message["body"] and "URGENT" not in message["body"]

@@ -1,0 +1,94 @@
+"""The authorization key's policy, evaluated on the template (moto does not enforce key policies):
+only Warden's signing roles can make a MAC; nobody but the deployer can change or destroy the key."""
+
+from __future__ import annotations
+
+import fnmatch
+
+import pytest
+
+from local.twin import Twin
+
+ACCOUNT = "123456789012"
+SIGNERS = ("TriageFunction", "S3PublicAccessFunction", "EncryptionFunction", "IamFunction", "ThrottleFunction")
+OTHERS = ("VerifyFunction", "NotifyFunction")
+DEPLOYER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/cdk-deploy"
+ROOT = f"arn:aws:iam::{ACCOUNT}:root"
+ATTACKER = f"arn:aws:iam::{ACCOUNT}:role/PowerUser"  # an IAM policy granting kms:* (PowerUserAccess)
+
+
+def role(function: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:role/warden-{function}Role"
+
+
+def key_policy(**parameters: str) -> dict:
+    """The key policy as CloudFormation would resolve it, with the twin's role ARNs."""
+    twin = Twin(parameters=parameters)
+    for function in SIGNERS + OTHERS:
+        twin.attributes[(f"{function}Role", "Arn")] = role(function)
+    return twin._resolve(twin.template["Resources"]["AuthorizationKey"]["Properties"]["KeyPolicy"])
+
+
+def _list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def _condition_holds(condition: dict, principal: str) -> bool:
+    for operator, tests in condition.items():
+        for key, values in tests.items():
+            assert key == "aws:PrincipalArn", f"the evaluator knows only aws:PrincipalArn, not {key}"
+            matches = [fnmatch.fnmatchcase(principal, v) if operator.startswith("ArnNotLike") else principal == v for v in _list(values)]
+            assert operator in ("ArnNotEquals", "ArnNotLike"), operator
+            if any(matches):
+                return False
+    return True
+
+
+def allowed(policy: dict, principal: str, action: str) -> bool:
+    """Key policy evaluation: an explicit Deny wins; the root statement lets IAM policies grant (the
+    principals here hold kms:* in IAM, the strongest case)."""
+    verdicts = []
+    for statement in policy["Statement"]:
+        if not any(fnmatch.fnmatchcase(action, a) for a in _list(statement["Action"])):
+            continue
+        principals = statement["Principal"]
+        named = principals == "*" or principal in _list(principals["AWS"]) or ROOT in _list(principals["AWS"])
+        if named and _condition_holds(statement.get("Condition", {}), principal):
+            verdicts.append(statement["Effect"])
+    return "Allow" in verdicts and "Deny" not in verdicts
+
+
+def test_the_key_is_an_hmac_key_kept_with_the_audit_table():
+    twin = Twin()
+    key = twin.template["Resources"]["AuthorizationKey"]
+    assert key["Properties"]["KeySpec"] == "HMAC_256" and key["Properties"]["KeyUsage"] == "GENERATE_VERIFY_MAC"
+    assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == "Retain"
+
+
+@pytest.mark.parametrize("deployer", ["", DEPLOYER_ROLE])
+def test_only_wardens_signing_roles_can_make_a_mac(deployer):
+    policy = key_policy(DeployerPrincipalArn=deployer)
+    signers = {function for function in SIGNERS + OTHERS if allowed(policy, role(function), "kms:GenerateMac")}
+    assert signers == set(SIGNERS)
+    for outsider in (ATTACKER, ROOT, DEPLOYER_ROLE):
+        assert not allowed(policy, outsider, "kms:GenerateMac"), outsider
+    assert allowed(policy, ATTACKER, "kms:VerifyMac"), "verifying is harmless; an operator's rollback does it"
+    assert all(allowed(policy, role(function), "kms:VerifyMac") for function in OTHERS if function != "TriageFunction")
+
+
+@pytest.mark.parametrize(
+    "deployer",
+    [DEPLOYER_ROLE, f"arn:aws:sts::{ACCOUNT}:assumed-role/cdk-deploy/ci-run-42", f"arn:aws:iam::{ACCOUNT}:user/alice"],
+)
+def test_only_the_deployer_and_root_can_rewrite_disable_or_delete_the_key(deployer):
+    """Whoever may rewrite the key policy may sign, so that is the deployer's (CloudFormation uses
+    its credentials, so it must keep the right: no lock-out) and the root user's alone."""
+    policy = key_policy(DeployerPrincipalArn=deployer)
+    deployer_principal = DEPLOYER_ROLE if ":assumed-role/" in deployer else deployer
+    for action in ("kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:CreateGrant"):
+        assert not allowed(policy, ATTACKER, action), action
+        assert not allowed(policy, role("TriageFunction"), action), action
+        assert allowed(policy, deployer_principal, action), f"the deployer would be locked out of {action}"
+        assert allowed(policy, ROOT, action)
+    if ":assumed-role/" in deployer:  # a session ARN has no path, but its role may have one
+        assert allowed(policy, f"arn:aws:iam::{ACCOUNT}:role/deploy/cdk-deploy", "kms:PutKeyPolicy")
