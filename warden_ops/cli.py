@@ -19,6 +19,7 @@ from warden import history, prevention, settings
 from warden.audit import decode_item
 from warden.ownership import Owner
 from warden.template_patches import render as render_patches
+from warden_ops import rollback as operator_rollback
 from warden_ops import sweep
 from warden_ops.sweep import DEFAULT_RATE
 from warden_ops.target import AwsUnreachable, Stack, Target
@@ -52,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     undo = commands.add_parser("rollback", parents=[shared], help="restore the before-snapshot of one fix (by its finding id)")
     undo.add_argument("finding_id", help="the finding id, as in the notification and in `history`")
     undo.add_argument("--force", action="store_true", help="restore even if the resource changed since the fix")
+    undo.add_argument(
+        "--exempt-for", default=operator_rollback.DEFAULT_EXEMPTION,
+        help="exempt the resource in the settings document for this long (default 24h; e.g. 90m, 72h, 7d), so Warden does not undo the rollback",
+    )  # fmt: skip
+    undo.add_argument("--no-exempt", action="store_true", help="add no exemption: Warden may fix the resource again")
 
     listing = commands.add_parser("history", parents=[shared], help="list what Warden did, newest first")
     listing.add_argument("--resource", help="resource ARN, or a shell pattern such as 'arn:aws:s3:::ml-*'")
@@ -116,18 +122,23 @@ def main(argv: list[str] | None = None, target: Target | None = None, out: TextI
 
 
 def _rollback(args, target: Target, out: TextIO) -> int:
-    payload = {"finding_id": args.finding_id, "force": args.force, "requested_by": target.caller()}
-    answer = target.invoke("RollbackFunction", payload)
+    """The restore runs here, under your credentials (warden_ops/rollback.py)."""
+    exempt_for = None if args.no_exempt else operator_rollback.duration(args.exempt_for)
+    answer = operator_rollback.run(target, args.finding_id, force=args.force, exempt_for=exempt_for)
     if args.json:
         print(json.dumps(answer, indent=2, default=str), file=out)
         return EXIT.get(answer.get("status"), 2)
+    exemption = answer.get("exemption")
+    if exemption:
+        print(f"EXEMPTED: {exemption['resource']} until {exemption['until']} in {exemption['parameter']} "
+              f"({exemption['reason']}), so Warden does not undo this rollback; remove the entry to let it act again.", file=out)  # fmt: skip
     print(f"{answer['status'].upper()}: {answer['message']}", file=out)
     for label, lines in (("changed since the fix", answer.get("drift")), ("still different", answer.get("differences"))):
         if lines and answer["status"] != "refused":
             print(f"  {label}:", file=out)
             for line in lines:
                 print(f"    {line}", file=out)
-    if answer.get("warning"):
+    if answer.get("warning") and not exemption:
         print(f"Note: {answer['warning']}", file=out)
     return EXIT.get(answer.get("status"), 2)
 

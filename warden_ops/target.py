@@ -53,6 +53,8 @@ class Target(Protocol):
 
     def caller(self) -> str | None: ...
 
+    def library_session(self) -> boto3.session.Session | None: ...
+
 
 class Stack:
     """A deployed Warden stack, found by name; its resources by logical id (template.yaml's names)."""
@@ -101,6 +103,10 @@ class Stack:
     def caller(self) -> str | None:
         return self.client("sts").get_caller_identity()["Arn"]
 
+    def library_session(self) -> boto3.session.Session:
+        """The session Warden's library uses when a command runs its code here (rollback): yours."""
+        return self.session
+
 
 class TwinTarget:
     """The local twin (local.twin.Twin), already running: the same commands, on moto."""
@@ -119,3 +125,6 @@ class TwinTarget:
 
     def caller(self) -> str | None:
         return self.twin.client("sts").get_caller_identity()["Arn"]
+
+    def library_session(self) -> None:
+        return None  # the library's own session: moto answers it, as it answers the twin

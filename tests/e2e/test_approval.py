@@ -188,7 +188,7 @@ FAMILIES = {
 def state_now(twin, finding_id: str) -> dict:
     stored = record(twin, finding_id)
     remediation, finding = registry.get(stored["remediation"]), Finding.from_dict(stored["finding"])
-    env = twin.functions[twin.physical["RollbackFunction"]]["env"]
+    env = twin.functions[twin.physical["VerifyFunction"]]["env"]
     with mock.patch.dict(os.environ, env):
         return remediation.state(remediation.snapshot(finding, for_finding(finding)))
 

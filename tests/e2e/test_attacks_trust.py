@@ -149,3 +149,83 @@ def test_an_alarm_in_alarm_is_told_in_cloudwatch_s_words_not_the_payload_s(twin)
     (message,) = twin._drain_inbox()
     assert "Threshold Crossed" in message["body"] and "A Warden workflow execution failed" in message["body"]
     assert "evil.example" not in message["body"] and "URGENT" not in message["body"]
+
+
+# --- rollback cannot escalate ---------------------------------------------------------------------
+
+
+def rollback(twin, finding_id: str) -> dict:
+    """What `python -m warden_ops rollback` runs (the operator's own credentials), without an exemption."""
+    from warden_ops import rollback as operator_rollback
+    from warden_ops.target import TwinTarget
+
+    return operator_rollback.run(TwinTarget(twin), finding_id, force=True, exempt_for=None)
+
+
+def test_attack_a_forged_audit_record_cannot_make_rollback_attach_admin_iam(twin):
+    """The attacker (whose role is ml-pipeline-role) writes audit items whose before-snapshot shows
+    AdministratorAccess attached to their role, and asks for the rollback: refused, nothing attached."""
+    genuine = twin.send(event(ADMIN_ATTACHED))  # Warden detaches AdministratorAccess from the role
+    assert genuine.decision == "enforce" and S.ADMIN_POLICY_ARN not in attached(twin, S.PIPELINE_ROLE)
+    dynamodb, table = twin.client("dynamodb"), twin.physical["AuditTable"]
+    finding_id = genuine.audit_records[0]["finding_id"]
+    item = dynamodb.get_item(TableName=table, Key={"finding_id": {"S": finding_id}})["Item"]
+    assert S.ADMIN_POLICY_ARN in item["before"]["S"], "the before-snapshot holds the attachment"
+
+    copied = {**item, "finding_id": {"S": "cloudtrail:forged-0001"}}  # the genuine snapshot and proof, another record
+    dynamodb.put_item(TableName=table, Item=copied)
+    hand_written = {**item, "finding_id": {"S": "cloudtrail:forged-0002"}}
+    hand_written.pop("before_proof")
+    dynamodb.put_item(TableName=table, Item=hand_written)
+    edited = json.loads(item["before"]["S"]) | {"note": "edited"}
+    dynamodb.put_item(TableName=table, Item={**item, "before": {"S": json.dumps(edited)}})  # the genuine record, altered
+
+    answers = [rollback(twin, fid) for fid in ("cloudtrail:forged-0001", "cloudtrail:forged-0002", finding_id)]
+
+    for answer in answers:
+        assert answer["status"] == "refused", answer
+        assert "this before-snapshot was not written by Warden's remediation" in answer["message"]
+    assert S.ADMIN_POLICY_ARN not in attached(twin, S.PIPELINE_ROLE), "nothing was attached"
+
+
+def test_no_function_anyone_can_invoke_re_grants_or_switches_protection_off():
+    """The Rollback function is gone; no function's role (each can be invoked directly) holds these."""
+    from cfnlint.decode import decode
+
+    from local.twin import ROOT
+
+    template, _ = decode(str(ROOT / "template.yaml"))
+    functions = {name: spec for name, spec in template["Resources"].items() if spec["Type"] == "AWS::Serverless::Function"}
+    assert "RollbackFunction" not in functions
+    dangerous = ("iam:Attach", "kms:ScheduleKeyDeletion", "kms:DisableKey", "cloudtrail:StopLogging", "iam:CreateAccessKey")
+    granted = {
+        (name, action)
+        for name, spec in functions.items()
+        for policy in spec["Properties"].get("Policies", [])
+        for statement in policy.get("Statement", [])
+        for branch in (statement["Fn::If"][1:] if "Fn::If" in statement else [statement])
+        if isinstance(branch, dict) and branch.get("Effect") == "Allow"
+        for action in (branch["Action"] if isinstance(branch["Action"], list) else [branch["Action"]])
+        if action.startswith(dangerous) or action in ("*", "iam:*", "kms:*", "cloudtrail:*")
+    }
+    assert granted == set()
+
+
+# --- the audit record survives redelivery ---------------------------------------------------------
+
+
+def test_attack_the_same_event_twice_keeps_the_first_before_snapshot_and_rollback_works(twin):
+    first = twin.send(event("cloudtrail-s3-putbucketpolicy-public.json"))
+    (record,) = first.audit_records
+    assert first.decision == "enforce" and record["applied"]
+
+    again = twin.send(event("cloudtrail-s3-putbucketpolicy-public.json"))  # EventBridge delivers at least once
+
+    (kept,) = again.audit_records
+    assert again.decision == "duplicate" and "a redelivery or replay is recorded as an attempt and never re-applied" in again.executions[0].triage["reason"]
+    assert kept["before"] == record["before"] and kept["before_proof"] == record["before_proof"]
+    assert kept["applied"] == record["applied"] and kept["outcome"] == "remediated" and kept["execution"] == record["execution"]
+    assert [a["decision"] for a in kept["attempts"] if "decision" in a] == ["duplicate"]
+    assert [a["outcome"] for a in kept["attempts"] if "outcome" in a] == ["duplicate"], "its message is an attempt too"
+    assert rollback(twin, record["finding_id"])["status"] == "rolled-back"
+    assert json.loads(twin.client("s3").get_bucket_policy(Bucket=S.TRAINING_BUCKET)["Policy"]) == S.TRAINING_POLICY

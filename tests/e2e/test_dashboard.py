@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from unittest import mock
 
+import pytest
 from cfnlint.decode import decode
 from moto.s3.exceptions import BucketAccessDeniedError
 from moto.s3.models import S3Backend
@@ -62,12 +63,15 @@ def emitted(twin) -> set:
 
 
 def on_bucket(name: str, bucket: str, event_id: str) -> dict:
-    """A sample event, about another bucket."""
-    return json.loads(json.dumps(event(name)).replace(scenarios.TRAINING_BUCKET, bucket)) | {"id": event_id}
+    """A sample event, about another bucket: another API call (its own CloudTrail eventID), not a redelivery."""
+    sample = json.loads(json.dumps(event(name)).replace(scenarios.TRAINING_BUCKET, bucket)) | {"id": event_id}
+    if "eventID" in sample["detail"]:
+        sample["detail"]["eventID"] = event_id
+    return sample
 
 
 def test_the_dashboard_shows_only_metrics_warden_emits():
-    # Make Warden emit every kind of metric: a fix, a rollback, a rejected event, a failed fix, a fix
+    # Make Warden emit every kind of metric: a fix, a refused direct invocation, a rejected event, a failed fix, a fix
     # that did not hold, a rejected settings document, and a Security Hub update that failed (the
     # parameter is on, the account's hub is not) (each on its own bucket: no duplicates).
     with Twin(parameters={"Mode": "enforce", "SettingsCacheSeconds": "0", "SecurityHub": "enabled"}) as twin:
@@ -75,7 +79,8 @@ def test_the_dashboard_shows_only_metrics_warden_emits():
         for bucket in (scenarios.TRAINING_BUCKET, "second-bucket", "third-bucket", "fourth-bucket"):
             scenarios.public_training_bucket(s3, name=bucket)
         first = twin.send(event(PUBLIC_POLICY_EVENT))
-        twin.invoke("RollbackFunction", {"finding_id": first.audit_records[0]["finding_id"]})
+        with pytest.raises(RuntimeError, match="Unauthorized"):  # an input Triage did not authorize
+            twin.invoke("S3PublicAccessFunction", {"state": {"finding": first.audit_records[0]["finding"]}, "step": "S3PublicAccess"})
         twin.start_execution({"detail-type": "Totally Unknown", "source": "aws.s3", "detail": {}})
         with mock.patch.object(S3Backend, "put_bucket_acl", side_effect=BucketAccessDeniedError("x")):
             assert twin.send(on_bucket(PUBLIC_POLICY_EVENT, "second-bucket", "a" * 36)).status == "FAILED"

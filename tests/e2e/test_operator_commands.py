@@ -1,5 +1,5 @@
 """The operator commands (python -m warden_ops rollback / history) on the twin: the same CLI code a
-person runs against a deployed stack, pointed at the twin's table and Rollback function."""
+person runs against a deployed stack, pointed at the twin's table, key and settings parameter."""
 
 from __future__ import annotations
 
@@ -110,17 +110,34 @@ def test_rollback_command_refuses_drift_with_exit_1_and_forces_with_exit_0(twin)
     twin.client("s3").put_bucket_tagging(Bucket=S.TRAINING_BUCKET, Tagging={"TagSet": [{"Key": "owner", "Value": "ml-team"}]})
 
     refused, refused_text = run(twin, "rollback", finding_id)
-    forced, forced_text = run(twin, "rollback", finding_id, "--force")
+    forced, forced_text = run(twin, "rollback", finding_id, "--force", "--exempt-for", "72h")
 
     assert refused == 1
     assert refused_text.startswith("REFUSED: the resource changed since Warden's fix")
     assert 'tags.owner: null -> "ml-team"' in refused_text
     assert forced == 0
-    assert forced_text.startswith("ROLLED-BACK: s3-quarantine-public-bucket on arn:aws:s3:::ml-training-data-prod rolled back")
-    assert "changed since the fix:" in forced_text
-    assert "Note: AWS Config or GuardDuty may report this exposure again" in forced_text
+    exempted, rolled_back, *rest = forced_text.splitlines()
+    assert exempted.startswith(f"EXEMPTED: {TRAINING} until ") and f"(rolled back by {TwinTarget(twin).caller()}: {finding_id})" in exempted
+    assert rolled_back.startswith("ROLLED-BACK: s3-quarantine-public-bucket on arn:aws:s3:::ml-training-data-prod rolled back")
+    assert "  changed since the fix:" in rest
     tags = twin.client("s3").get_bucket_tagging(Bucket=S.TRAINING_BUCKET)["TagSet"]
     assert tags == [{"Key": "data-classification", "Value": "training"}], "the before-state, exactly"
+
+
+def test_rollback_command_without_an_exemption_warns_that_warden_may_fix_it_again(twin):
+    finding_id = twin.send(event("cloudtrail-s3-putbucketpolicy-public.json")).audit_records[0]["finding_id"]
+
+    status, printed = run(twin, "rollback", finding_id, "--no-exempt")
+
+    assert status == 0 and printed.startswith("ROLLED-BACK: ")
+    assert "Note: AWS Config or GuardDuty may report this exposure again" in printed
+    assert json.loads(twin.client("ssm").get_parameter(Name=twin.physical["SettingsParameter"])["Parameter"]["Value"]) == {}
+
+
+def test_rollback_command_rejects_a_duration_it_cannot_read(twin, capsys):
+    status, printed = run(twin, "rollback", "cloudtrail:any", "--exempt-for", "a while")
+    assert status == 2 and printed == ""
+    assert "--exempt-for 'a while' is not a duration such as 90m, 24h or 3d" in capsys.readouterr().err
 
 
 def test_rollback_command_for_an_unknown_finding(twin):

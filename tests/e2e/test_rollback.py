@@ -1,10 +1,12 @@
-"""Rollback on the twin: after a real fix by the workflow, the Rollback function restores the
-before-snapshot exactly, refuses when someone changed the resource since the fix, and records it."""
+"""Rollback on the twin: after a real fix by the workflow, `python -m warden_ops rollback` restores
+the before-snapshot exactly under the operator's own credentials, refuses when someone changed the
+resource since the fix, exempts the resource for a while so Warden does not undo it, and records it."""
 
 from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from unittest import mock
 
 import pytest
@@ -14,6 +16,8 @@ from tests.conftest import event
 from warden import registry
 from warden.aws import for_finding
 from warden.findings import Finding
+from warden_ops import rollback as operator_rollback
+from warden_ops.target import TwinTarget
 
 S = scenarios
 BUCKET = S.TRAINING_BUCKET
@@ -57,16 +61,21 @@ def fix(twin, event_file: str) -> dict:
 
 
 def reread(twin, record: dict) -> dict:
-    """The resource's state now, read by the remediation's own snapshot with the Rollback function's environment."""
+    """The resource's state now, read by the remediation's own snapshot with a function's environment."""
     remediation = registry.get(record["remediation"])
     finding = Finding.from_dict(record["finding"])
-    env = twin.functions[twin.physical["RollbackFunction"]]["env"]
+    env = twin.functions[twin.physical["VerifyFunction"]]["env"]
     with mock.patch.dict(os.environ, env):
         return remediation.state(remediation.snapshot(finding, for_finding(finding)))
 
 
-def rollback(twin, finding_id: str, **options) -> dict:
-    return twin.invoke("RollbackFunction", {"finding_id": finding_id, "requested_by": "arn:aws:iam::123456789012:user/alice", **options})
+def rollback(twin, finding_id: str, force: bool = False, exempt_for: timedelta | None = None) -> dict:
+    """What `python -m warden_ops rollback` runs, as the twin's caller (moto's default identity)."""
+    return operator_rollback.run(TwinTarget(twin), finding_id, force=force, exempt_for=exempt_for)
+
+
+def caller(twin) -> str:
+    return TwinTarget(twin).caller()
 
 
 @pytest.mark.parametrize("family", sorted(FIXED_BY))
@@ -104,7 +113,7 @@ def test_rollback_of_the_public_bucket_puts_back_policy_acl_tags_and_block(twin)
         s3.get_public_access_block(Bucket=BUCKET)
     stored = audit_record(twin, record["finding_id"])
     assert stored["rolled_back_at"]
-    assert stored["rollback"]["requested_by"] == "arn:aws:iam::123456789012:user/alice"
+    assert stored["rollback"]["requested_by"] == caller(twin), "as AWS names the caller (sts:GetCallerIdentity)"
     assert stored["rollback"]["forced"] is False
     assert stored["rollback"]["restored_exactly"] is True
     assert stored["outcome"] == "remediated", "the original outcome stays; the rollback is recorded beside it"
@@ -169,7 +178,7 @@ def test_a_second_rollback_is_refused(twin):
     again = rollback(twin, record["finding_id"])
 
     assert again["status"] == "refused"
-    assert "already rolled back" in again["message"] and "alice" in again["message"]
+    assert "already rolled back" in again["message"] and caller(twin) in again["message"]
 
 
 def test_nothing_to_roll_back_for_a_dry_run_or_an_unknown_id():
@@ -189,20 +198,38 @@ def test_nothing_to_roll_back_for_a_dry_run_or_an_unknown_id():
     assert "no audit record has finding_id 'cloudtrail:no-such-finding'" in unknown["message"]
 
 
-def test_the_rollbacks_own_cloudtrail_event_is_ignored(twin):
-    """Loop prevention: the rollback's API calls are made by one of Warden's roles, so the event they
-    cause does not make Warden fix the bucket again."""
+def test_the_operators_restore_is_exempted_so_warden_does_not_undo_it():
+    """The restore is the operator's own API call, so its CloudTrail event reaches Warden like anyone's:
+    the rollback exempts exactly that resource for a while, named after the caller and the finding."""
+    from local.twin import Twin
+
+    with Twin(parameters={"Mode": "enforce", "SettingsCacheSeconds": "0"}) as twin:
+        S.public_training_bucket(twin.client("s3"))
+        record = fix(twin, PUBLIC_POLICY_EVENT)
+
+        answer = rollback(twin, record["finding_id"], exempt_for=timedelta(hours=24))
+        restore_event = event(PUBLIC_POLICY_EVENT) | {"id": "d9b2c3e4-f5a6-4789-bcde-f01234567890"}
+        restore_event["detail"]["eventID"] = "d9b2c3e4-f5a6-4789-bcde-f01234567890"  # the operator's own call
+        again = twin.send(restore_event)
+        settings = json.loads(twin.client("ssm").get_parameter(Name=twin.physical["SettingsParameter"])["Parameter"]["Value"])
+        stored = audit_record(twin, record["finding_id"])
+        operator = caller(twin)
+        policy_after = json.loads(twin.client("s3").get_bucket_policy(Bucket=BUCKET)["Policy"])
+
+    assert answer["status"] == "rolled-back"
+    (entry,) = settings["exempt_resources"]
+    assert entry["resource"] == f"arn:aws:s3:::{BUCKET}"
+    assert entry["reason"] == f"rolled back by {operator}: {record['finding_id']}"
+    assert answer["exemption"]["until"] == entry["until"] == stored["rollback"]["exempted_until"]
+    assert again.decision == "exempt" and "rolled back by" in again.executions[0].triage["reason"]
+    assert policy_after == S.TRAINING_POLICY, "still as rolled back"
+
+
+def test_a_refused_rollback_adds_no_exemption(twin):
     record = fix(twin, PUBLIC_POLICY_EVENT)
-    assert rollback(twin, record["finding_id"])["status"] == "rolled-back"
-    own = event("cloudtrail-s3-putbucketacl-by-warden.json")
-    own["id"] = "d9b2c3e4-f5a6-4789-bcde-f01234567890"
-    identity = own["detail"]["userIdentity"]
-    role = twin.physical["RollbackFunctionRole"]
-    identity["arn"] = f"arn:aws:sts::{S.ACCOUNT}:assumed-role/{role}/{twin.physical['RollbackFunction']}"
-    identity["sessionContext"]["sessionIssuer"]["arn"] = f"arn:aws:iam::{S.ACCOUNT}:role/{role}"
+    drift_the_bucket(twin)
 
-    result = twin.send(own)
+    answer = rollback(twin, record["finding_id"], exempt_for=timedelta(hours=24))
 
-    assert result.decision == "ignored"
-    assert "Warden's own role" in result.executions[0].triage["reason"]
-    assert json.loads(twin.client("s3").get_bucket_policy(Bucket=BUCKET)["Policy"]) == S.TRAINING_POLICY, "still as rolled back"
+    assert answer["status"] == "refused" and "exemption" not in answer
+    assert json.loads(twin.client("ssm").get_parameter(Name=twin.physical["SettingsParameter"])["Parameter"]["Value"]) == {}

@@ -26,6 +26,7 @@ REF = {
     "AWS::DynamoDB::Table": "t" * 255,  # table names: at most 255 characters
     "AWS::SNS::Topic": f"arn:{PARTITION}:sns:{REGION}:{ACCOUNT}:" + "t" * 256,
     "AWS::SSM::Parameter": None,  # named in the template (Name), evaluated below
+    "AWS::KMS::Key": "k" * 36,  # a key id (a UUID)
 }
 GET_ATT_ARN = {"AWS::IAM::Role": f"arn:{PARTITION}:iam::{ACCOUNT}:role/" + "r" * 64}  # role names: at most 64
 

@@ -66,7 +66,7 @@ def test_history_finds_the_audit_table_of_the_named_stack(stack):
 def test_a_stack_without_the_resource_is_named_in_the_error(stack, capsys):
     status = main(["--stack", "warden-prod", "--region", "eu-west-1", "rollback", "cloudtrail:1"])
     assert status == 2
-    assert "stack 'warden-prod' has no resource 'RollbackFunction'" in capsys.readouterr().err
+    assert "stack 'warden-prod' has no resource 'AuthorizationKey'" in capsys.readouterr().err
 
 
 def test_global_flags_go_before_or_after_the_subcommand(stack):

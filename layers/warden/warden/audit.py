@@ -13,6 +13,8 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from warden.aws import client
 
 RETENTION_DAYS_DEFAULT = 365
@@ -44,8 +46,11 @@ def _attribute(value: Any) -> dict:
 
 def record_decision(
     finding: dict, decision: str, reason: str, remediation: str | None, execution: str | None, **extra: Any
-) -> None:
-    """The finding's first record. `extra`: further attributes, e.g. `owner` (warden.ownership); None ones are left out."""
+) -> dict[str, Any] | None:
+    """The finding's first record; None when it was written. If the finding already has one (a
+    redelivery or a replay of the same event), that record is never overwritten and is returned
+    instead: the caller records its attempt (record_attempt). `extra`: further attributes, e.g.
+    `owner` (warden.ownership); None ones are left out."""
     retention_days = int(os.environ.get("WARDEN_AUDIT_RETENTION_DAYS", RETENTION_DAYS_DEFAULT))
     item = {
         "finding_id": finding["id"],
@@ -66,21 +71,69 @@ def record_decision(
         "expires_at": int(time.time()) + retention_days * 86400,
         **{k: v for k, v in extra.items() if v is not None},
     }
-    _dynamodb().put_item(TableName=_table_name(), Item={k: _attribute(v) for k, v in item.items()})
+    try:
+        _dynamodb().put_item(
+            TableName=_table_name(),
+            Item={k: _attribute(v) for k, v in item.items()},
+            ConditionExpression="attribute_not_exists(finding_id)",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+        return None
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        existing = error.response.get("Item")
+    return decode_item(existing) if existing else read(finding["id"]) or {}
 
 
-def update(finding_id: str, **fields: Any) -> None:
-    """Add or overwrite attributes of a finding's record (before, changes, verification, outcome...)."""
-    fields["updated_at"] = _now()
-    names = {f"#{k}": k for k in fields}
-    values = {f":{k}": _attribute(v) for k, v in fields.items()}
+def record_attempt(finding_id: str, **attempt: Any) -> None:
+    """Append one attempt (a redelivery, a replay, a second run) to the record: never overwrites it."""
+    entry = {"at": _now(), **attempt}
     _dynamodb().update_item(
         TableName=_table_name(),
         Key={"finding_id": {"S": finding_id}},
-        UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in fields),
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues=values,
+        UpdateExpression="SET #attempts = list_append(if_not_exists(#attempts, :none), :attempt)",
+        ExpressionAttributeNames={"#attempts": "attempts"},
+        ExpressionAttributeValues={":none": {"L": []}, ":attempt": {"L": [_attribute(entry)]}},
     )
+
+
+class AlreadyApplied(Exception):
+    """The record already holds applied changes (or the first attempt's before-snapshot): kept as it is."""
+
+
+def update(finding_id: str, condition: str | None = None, **fields: Any) -> None:
+    """Add or overwrite attributes of a finding's record (changes, verification, outcome...).
+
+    `condition`: "no-fix-yet" writes only while the record holds no applied changes and no failed
+    fix (whose before-snapshot is the true before-state of its partial changes); "not-applied" only
+    while it holds no applied changes. Otherwise AlreadyApplied is raised and nothing is written."""
+    fields["updated_at"] = _now()
+    names = {f"#{k}": k for k in fields}
+    values = {f":{k}": _attribute(v) for k, v in fields.items()}
+    conditional: dict[str, Any] = {}
+    if condition == "no-fix-yet":
+        names |= {"#applied": "applied", "#outcome": "outcome"}
+        values[":failed"] = {"S": "failed"}
+        conditional["ConditionExpression"] = "attribute_not_exists(#applied) AND (attribute_not_exists(#outcome) OR #outcome <> :failed)"
+    elif condition == "not-applied":  # applied changes are written once: a replay never replaces them
+        names["#applied"] = "applied"
+        conditional["ConditionExpression"] = "attribute_not_exists(#applied)"
+    elif condition is not None:
+        raise ValueError(f"unknown audit condition {condition!r}")
+    try:
+        _dynamodb().update_item(
+            TableName=_table_name(),
+            Key={"finding_id": {"S": finding_id}},
+            UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in fields),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            **conditional,
+        )
+    except ClientError as error:
+        if conditional and error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            raise AlreadyApplied(f"the audit record of {finding_id} already holds a fix; it is kept as it is") from None
+        raise
 
 
 def read(finding_id: str) -> dict[str, Any] | None:
@@ -102,6 +155,8 @@ def _decode(attribute: dict) -> Any:
         return int(value)
     if kind == "BOOL":
         return value
+    if kind == "L":
+        return [_decode(item) for item in value]
     if isinstance(value, str) and value[:1] in "[{":
         try:
             return json.loads(value)

@@ -115,6 +115,8 @@ def _claims(execution: str, state: dict[str, Any], decision: str, expires_at: in
         "reason": state.get("reason"),  # the text on-call reads
         "event_summary": state.get("event_summary"),
         "settings_alert": state.get("settings_alert"),
+        "escalation": state.get("escalation"),  # what makes the message HIGH
+        "redelivery_of": state.get("redelivery_of"),
         "expires_at": expires_at,
     }
 
@@ -127,6 +129,35 @@ def grant(triaged: dict[str, Any], execution: str | None, valid_for_seconds: int
     expires_at = int(time.time()) + WORKFLOW_BUDGET_SECONDS + max(0, int(valid_for_seconds))
     mac = sign("authorization", _claims(execution, triaged, decision, expires_at))
     return {"execution": execution, "decision": decision, "expires_at": expires_at, "mac": mac}
+
+
+# --- the before-snapshot's proof (rollback trusts nothing else) ---------------------------------
+
+
+def _before_claims(finding: Any, remediation: Any, execution: Any, before: Any) -> dict[str, Any]:
+    return {
+        "finding": hashlib.sha256(canonical(finding)).hexdigest(),
+        "finding_id": finding.get("id") if isinstance(finding, dict) else None,
+        "resource_arn": finding.get("resource_arn") if isinstance(finding, dict) else None,
+        "remediation": remediation,
+        "execution": execution,
+        "before": hashlib.sha256(canonical(before)).hexdigest(),
+    }
+
+
+def prove_before(state: dict[str, Any], before: Any) -> dict[str, Any]:
+    """The family function's MAC over the before-snapshot it took, for this finding, remediation and
+    execution: written beside the snapshot in the audit record (one kms:GenerateMac)."""
+    execution = state["authorization"]["execution"]
+    mac = sign("before-snapshot", _before_claims(state["finding"], state["remediation"], execution, before))
+    return {"execution": execution, "mac": mac}
+
+
+def before_is_wardens(finding: Any, remediation: Any, before: Any, proof: Any) -> bool:
+    """True only when `proof` is Warden's MAC over exactly this snapshot, finding and remediation."""
+    if not isinstance(proof, dict):
+        return False
+    return verified("before-snapshot", _before_claims(finding, remediation, proof.get("execution"), before), proof.get("mac"))
 
 
 # --- the consumers' side ------------------------------------------------------------------------

@@ -37,10 +37,22 @@ CLIENT_CONFIG = Config(
 )
 
 
+_operator_session: boto3.session.Session | None = None
+
+
 @lru_cache(maxsize=1)
 def _session() -> boto3.session.Session:
     # One session per container: its loader caches the parsed service models for every client.
-    return boto3.session.Session()
+    return _operator_session or boto3.session.Session()
+
+
+def use_session(session: boto3.session.Session | None) -> None:
+    """Make every client come from `session` (an operator command running the library with the
+    operator's profile and region), or from the default session again (None)."""
+    global _operator_session
+    _operator_session = session
+    _session.cache_clear()
+    reset_clients()
 
 
 @lru_cache(maxsize=None)

@@ -59,6 +59,8 @@ def _restore(state: dict[str, Any]) -> dict[str, Any]:
     finding = Finding.from_dict(state["finding"])
     remediation = registry.get(state["remediation"])
     before = state["result"]["before"]
+    if not authorization.before_is_wardens(state["finding"], state["remediation"], before, state["result"].get("before_proof")):
+        raise authorization.refused("RestoreLimits", "the limits to restore are not the before-snapshot Warden's throttle took", state)
     aws = for_finding(finding, acting_as="throttle")
     notes = remediation.rollback(finding, before, aws) or []
     restored = [f"Undone: {change['summary']}" for change in state["result"]["changes"]] + notes

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
-from warden import audit, registry
+from warden import audit, authorization, registry
 from warden.aws import Aws, for_finding, own_account
 from warden.finding import Finding
 from warden.observability import logger, metrics
@@ -99,12 +99,19 @@ def _what_was_done(record: dict[str, Any]) -> str:
 
 
 def rollback(
-    finding_id: str, force: bool = False, requested_by: str | None = None, member_credentials: tuple[str, str, str] | None = None
+    finding_id: str,
+    force: bool = False,
+    requested_by: str | None = None,
+    member_credentials: tuple[str, str, str] | None = None,
+    before_restore: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Restore the before-snapshot of one audit record. Never raises for a refusal: the answer's
     `status` is `rolled-back`, `refused` (nothing was changed) or `failed` (the restore broke off).
     A fix is undone in the account it was made in: with `member_credentials` (a session in the
-    record's account, organization mode), else only when this code runs in that account."""
+    record's account, organization mode), else only when this code runs in that account.
+    `requested_by` is the caller as AWS names it (sts:GetCallerIdentity); `before_restore` runs once
+    the restore is decided, right before it (the operator command adds its exemption there), and
+    returns what to record beside it."""
     logger.set_correlation_id(finding_id)
     record = audit.read(finding_id)
     if record is None:
@@ -123,6 +130,15 @@ def rollback(
     except KeyError:
         return _refused(record, finding_id, f"remediation {record['remediation']!r} is not known to this version of Warden")
 
+    # The proof binds the snapshot to its finding; the record's key must be that finding too.
+    proven = authorization.before_is_wardens(record.get("finding"), record.get("remediation"), before, record.get("before_proof"))
+    if not proven or (record.get("finding") or {}).get("id") != finding_id:
+        return _refused(
+            record,
+            finding_id,
+            "this before-snapshot was not written by Warden's remediation (its proof does not verify with Warden's "
+            "authorization key): refused, nothing was changed. Someone wrote or altered this audit record",
+        )
     finding = Finding.from_dict(record["finding"])
     if member_credentials is not None:
         aws = Aws(finding.account, finding.region, member_credentials)
@@ -152,7 +168,8 @@ def rollback(
             + ". Nothing was changed. Check the changes, then repeat with --force to restore the before-state anyway.",
             drift=drift,
         )
-    return _restore(record, finding, remediation, aws, before, current, drift, force, requested_by)
+    noted = before_restore(record) if before_restore else {}
+    return _restore(record, finding, remediation, aws, before, current, drift, force, requested_by, noted)
 
 
 def _drift(remediation: Remediation, record: dict[str, Any], current: dict[str, Any]) -> list[str]:
@@ -175,9 +192,10 @@ def _restore(
     drift: list[str],
     force: bool,
     requested_by: str | None,
+    noted: dict[str, Any],
 ) -> dict[str, Any]:
     finding_id = finding.id
-    details = {"requested_by": requested_by, "forced": force, "drift": drift, "overwritten_state": current}
+    details = {"requested_by": requested_by, "forced": force, "drift": drift, "overwritten_state": current, **noted}
     try:
         remediation.rollback(finding, before, aws)
     except (ClientError, WardenError) as error:

@@ -250,9 +250,17 @@ def _triage(event: Any, settings: Settings, lambda_context, execution: str | Non
     finding = finding.bounded()  # from here on the finding is part of the workflow state (256 KB at most)
     # What would have prevented the finding (proposed, never applied): the prevent report counts these.
     proposals = [p.id for p in prevention.proposals_for(remediation.name)] or None
-    audit.record_decision(
+    first = audit.record_decision(
         finding.to_dict(), decision, reason, remediation.name, execution, owner=owner, prevention=proposals, revert=facts.get("revert")
     )
+    redelivery_of = None
+    if first is not None:  # the same finding again: EventBridge redelivered it, or someone replayed it
+        decision, reason, keeps_record = _redelivered(first, decision, reason)
+        audit.record_attempt(finding.id, execution=execution, decision=decision, reason=reason)
+        if keeps_record:
+            redelivery_of = first.get("execution")
+        else:  # the first delivery changed nothing: this one is the finding's decision now
+            audit.update(finding.id, condition="no-fix-yet", decision=decision, reason=reason, execution=execution)
     metrics.add_dimension(name="decision", value=decision)
     metrics.add_metric(name="Findings", unit=MetricUnit.Count, value=1)
     logger.info("triaged", extra={"decision": decision, "reason": reason, "remediation": remediation.name})
@@ -272,9 +280,35 @@ def _triage(event: Any, settings: Settings, lambda_context, execution: str | Non
         triaged["member"] = member
     if escalation:  # on-call must look: Notify makes the outcome HIGH and says why
         triaged["escalation"] = escalation
+    if redelivery_of:  # Notify adds its message to the record's attempts, leaving the first outcome
+        triaged["redelivery_of"] = redelivery_of
     if decision == "approve":  # the workflow's wait for a person (TimeoutSecondsPath)
         triaged["approval_timeout_seconds"] = settings.approval_timeout_seconds
     return triaged
+
+
+def _redelivered(first: dict[str, Any], decision: str, reason: str) -> tuple[str, str, bool]:
+    """(decision, reason, whether the first record stays as it is) for a finding that already has a
+    record. Once Warden changed something for it (or is changing it), a redelivery never acts again:
+    its before-snapshot would be Warden's own fix, or a state someone changed since. It becomes a
+    `duplicate`, recorded as an attempt. After a failed fix it tries again (the record keeps the
+    failed run's before-snapshot, the true before-state of what that run changed). If the first
+    delivery changed nothing (ignored, exempt, dry-run...), this one is decided afresh."""
+    by = f"execution {first.get('execution')} at {first.get('recorded_at')}"
+    if first.get("outcome") == "failed":
+        if decision in ("enforce", "approve"):
+            return decision, f"{reason}; this finding was delivered again after its first fix ({by}) failed, so Warden tries again", False
+        return decision, f"{reason}; this finding was delivered again (first: {by}, failed)", True
+    acted = bool(first.get("applied")) or (first.get("decision") in ("enforce", "approve") and first.get("outcome") is None)
+    if not acted:
+        return decision, reason, False  # the earlier delivery stays in `attempts`
+    if decision not in ("enforce", "approve"):
+        return decision, f"{reason}; this finding was delivered again (first: {by})", True
+    outcome = first.get("outcome") or "still running"
+    return "duplicate", (
+        f"this finding was already handled by {by} (decision {first.get('decision')!r}, outcome {outcome!r}); "
+        "a redelivery or replay is recorded as an attempt and never re-applied"
+    ), True
 
 
 def _authorization_lifetime(triaged: dict[str, Any], settings: Settings) -> int:
@@ -329,7 +363,15 @@ def _remediate(state: dict[str, Any], family: str) -> dict[str, Any]:
     )  # fmt: skip
     if template_patch:  # the owner's next deploy reverts the fix unless its template changes
         recorded["template_patch"] = template_patch
-    audit.update(finding.id, before=before, changes=changes, **recorded)
+    # The proof that Warden's remediation took this snapshot: rollback refuses a snapshot without it.
+    proof = authorization.prove_before(state, before)
+    try:
+        audit.update(finding.id, condition="no-fix-yet", before=before, before_proof=proof, changes=changes, **recorded)
+    except audit.AlreadyApplied:
+        # A second run for this finding after a failed one: the first before-snapshot is the true
+        # before-state of what that run changed, so the record keeps it; this one is an attempt.
+        execution = state["authorization"]["execution"]
+        audit.record_attempt(finding.id, execution=execution, step="before-snapshot kept", before=before, changes=changes)
     applied: list[str] = []
     metrics.add_dimension(name="remediation", value=remediation.name)
     metrics.add_metric(name="Plans", unit=MetricUnit.Count, value=1)
@@ -337,14 +379,18 @@ def _remediate(state: dict[str, Any], family: str) -> dict[str, Any]:
         after = remediation.apply(finding, [Change.from_dict(c) for c in changes], aws)
         applied = after.pop("applied")
         # The state right after the fix: rollback compares it with the resource then to detect drift.
-        audit.update(finding.id, applied=applied, after=after, after_snapshot=_state_after_fix(finding, remediation, aws))
+        audit.update(finding.id, condition="not-applied", applied=applied, after=after, after_snapshot=_state_after_fix(finding, remediation, aws))
         metrics.add_metric(name="Remediations", unit=MetricUnit.Count, value=1)
     if not changes:
-        audit.update(finding.id, outcome="ignored", reason=remediation.nothing_to_change(finding, before))
+        nothing = {"outcome": "ignored", "reason": remediation.nothing_to_change(finding, before)}
+        if state.get("redelivery_of"):  # the record keeps its first outcome
+            audit.record_attempt(finding.id, execution=state["authorization"]["execution"], **nothing)
+        else:
+            audit.update(finding.id, **nothing)
     logger.info("remediation planned" if state["decision"] != "enforce" else "remediation applied",
                 extra={"changes": len(changes), "applied": applied})
     advice = remediation.advice(finding, before) if changes else []
-    return {"before": before, "changes": changes, "applied": applied, "changed": bool(applied), "advice": advice,
+    return {"before": before, "before_proof": proof, "changes": changes, "applied": applied, "changed": bool(applied), "advice": advice,
             "template_patch": template_patch}  # fmt: skip
 
 
@@ -495,6 +541,9 @@ def _publish(message, finding: dict[str, Any] | None, state: dict[str, Any] | No
             recorded["approval"] = state["approval"]
         if state.get("security_hub"):
             recorded["security_hub"] = state["security_hub"]
-        audit.update(finding["id"], outcome=outcome, notified_at=_now(), notification_id=response["MessageId"], **recorded)
+        if state.get("redelivery_of"):  # the record keeps the first run's outcome
+            audit.record_attempt(finding["id"], outcome=outcome, notified_at=_now(), notification_id=response["MessageId"])
+        else:
+            audit.update(finding["id"], outcome=outcome, notified_at=_now(), notification_id=response["MessageId"], **recorded)
     logger.info("notified", extra={"outcome": outcome, "subject": message.subject})
     return {"outcome": outcome, "message_id": response["MessageId"], "subject": message.subject}
