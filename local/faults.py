@@ -199,6 +199,7 @@ _RESOURCES = {
     "sagemaker": _sagemaker,
     "cloudwatch": _alarm,
     "ssm": _parameter,
+    "stepfunctions": lambda call, *_: call.params.get("executionArn"),  # Notify reads the history after a Triage failure
     "sts": lambda call, *_: call.params.get("RoleArn"),
     "ec2": lambda *_: "*",  # EBS encryption by default: a regional account setting, no resource type
     "config": lambda *_: "*",  # GetResourceConfigHistory supports no resource-level scoping

@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from warden_ops import rollback as operator_rollback
+from warden_ops.target import TwinTarget
 from local import scenarios
 from local.faults import attribute_calls_to_functions, record_api_calls, role_statements
 from local.twin import Twin
@@ -105,9 +107,9 @@ def _record(security_hub: bool, files: list[str], roll_back: bool) -> tuple[list
                 forget_claims(twin)
                 with record_api_calls() as calls:
                     twin.send(json.loads((EVENTS / name).read_text()))
-                    if roll_back and "RollbackFunction" in functions:
+                    if roll_back:  # as the operator (python -m warden_ops rollback): not a function's call
                         for finding_id in sorted(set(_fixed_findings(twin)) - rolled_back):
-                            twin.invoke("RollbackFunction", {"finding_id": finding_id, "force": True, "requested_by": "least-privilege test"})
+                            operator_rollback.run(TwinTarget(twin), finding_id, force=True, exempt_for=None)
                             rolled_back.add(finding_id)
                 requests += _requests(label, twin, calls, roles, name)
                 ran |= {c.function for c in calls if c.function}

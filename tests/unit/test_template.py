@@ -83,6 +83,7 @@ EXPECTED_ACTIONS = {
     "TriageFunction": union("tag_permissions", registry.all_remediations())
     | union("verify_permissions", registry.all_remediations())  # a duplicate re-reads the resource
     | {"dynamodb:PutItem", "dynamodb:GetItem"}  # the audit record, the dedupe claim
+    | {"dynamodb:UpdateItem"}  # a redelivered finding's attempt, appended to its audit record
     | {"dynamodb:Query"}  # warden.reverts: the resource's earlier fixes, when its deployer re-exposed it
     | {"ssm:GetParameter"}  # the run-time settings document
     | set(macie.PERMISSIONS)  # Macie=enabled: what Macie found in a bucket before it is fixed (Fn::If)
@@ -329,7 +330,7 @@ ESCALATION = {
 REGRANTS_OR_DISABLES = {
     "kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:DisableKeyRotation", "cloudtrail:StopLogging",
     "cloudtrail:DeleteTrail", "ec2:DisableEbsEncryptionByDefault",
-    "s3:DeleteBucketPublicAccessBlock", "sagemaker:StartNotebookInstance", "iam:CreateAccessKey",
+    "s3:DeleteBucketPublicAccessBlock", "iam:CreateAccessKey",
 }  # fmt: skip
 
 

@@ -22,7 +22,6 @@ from warden.finding import Finding
 from warden.notify import compose, compose_alarm, publish_arguments
 from warden.observability import logger, metrics
 from warden.policy import Settings, caused_by_warden, exemption, protected_reason
-from warden.remediations.throttle import throttle_settings
 from warden.remediations.base import (
     Change,
     NotRemediable,
@@ -311,12 +310,16 @@ def _redelivered(first: dict[str, Any], decision: str, reason: str) -> tuple[str
     ), True
 
 
+THROTTLE_LONGEST_SECONDS = 86400 * 97
+
+
 def _authorization_lifetime(triaged: dict[str, Any], settings: Settings) -> int:
     """Seconds beyond the workflow's own budget: the wait for a person, a throttle's cool-down rounds."""
     seconds = settings.approval_timeout_seconds if triaged["decision"] == "approve" else 0
     if triaged.get("family") == "throttle":
-        limits = throttle_settings()
-        seconds += int(limits["cooldown_seconds"] * (limits["max_cooldowns"] + 1))
+        # The cool-down rounds at their longest (template.yaml: CooldownSeconds x MaxCooldowns at most):
+        # Triage does not hold the throttle's settings, and the marks still make each round run once.
+        seconds += THROTTLE_LONGEST_SECONDS
     return seconds
 
 
