@@ -14,8 +14,9 @@ from warden.findings import RejectedEvent, parse_finding
 POLICY_FINDINGS = {
     "macie-policy-s3bucketpublic.json": (
         "Policy:IAMUser/S3BucketPublic", "ml-training-data-prod", "HIGH", "s3-quarantine-public-bucket"),
+    # Block Public Access off is a hardening gap (issue 13): BPA back on, quarantined only if also public
     "macie-policy-s3blockpublicaccessdisabled.json": (
-        "Policy:IAMUser/S3BlockPublicAccessDisabled", "ml-training-data-prod", "HIGH", "s3-quarantine-public-bucket"),
+        "Policy:IAMUser/S3BlockPublicAccessDisabled", "ml-training-data-prod", "HIGH", "s3-bucket-block-public-access"),
     "macie-policy-s3bucketsharedexternally.json": (
         "Policy:IAMUser/S3BucketSharedExternally", "ml-partner-exchange", "HIGH", "s3-quarantine-public-bucket"),
     "macie-policy-s3bucketencryptiondisabled.json": (
