@@ -135,10 +135,10 @@ class Organization(Twin):
 
     # ------------------------------------------------------------------ act as a member
 
-    def client(self, service: str, account: str | None = None):
+    def client(self, service: str, account: str | None = None, config=None):
         """A client in the hub (default) or in a member account (by name or id), as its administrator."""
         if account is None or account in (self.account, "hub"):
-            return super().client(service)
+            return super().client(service, config=config)
         account = self.members.get(account, account)
         credentials = super().client("sts").assume_role(
             RoleArn=f"arn:aws:iam::{account}:role/{MEMBER_ACCESS_ROLE}", RoleSessionName="twin-administrator"
@@ -148,6 +148,7 @@ class Organization(Twin):
         return _session().client(
             service,
             region_name=self.region,
+            config=config,
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],

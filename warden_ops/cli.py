@@ -58,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
         help="exempt the resource in the settings document for this long (default 24h; e.g. 90m, 72h, 7d), so Warden does not undo the rollback",
     )  # fmt: skip
     undo.add_argument("--no-exempt", action="store_true", help="add no exemption: Warden may fix the resource again")
+    undo.add_argument("--member-role", help="organization mode: a fix in a member account is undone as this role there, assumed with your credentials (e.g. OrganizationAccountAccessRole)")
+    undo.add_argument("--member-profile", help="organization mode: a fix in a member account is undone with this AWS profile (for that account)")
 
     listing = commands.add_parser("history", parents=[shared], help="list what Warden did, newest first")
     listing.add_argument("--resource", help="resource ARN, or a shell pattern such as 'arn:aws:s3:::ml-*'")
@@ -124,7 +126,9 @@ def main(argv: list[str] | None = None, target: Target | None = None, out: TextI
 def _rollback(args, target: Target, out: TextIO) -> int:
     """The restore runs here, under your credentials (warden_ops/rollback.py)."""
     exempt_for = None if args.no_exempt else operator_rollback.duration(args.exempt_for)
-    answer = operator_rollback.run(target, args.finding_id, force=args.force, exempt_for=exempt_for)
+    answer = operator_rollback.run(
+        target, args.finding_id, force=args.force, exempt_for=exempt_for, member_role=args.member_role, member_profile=args.member_profile
+    )
     if args.json:
         print(json.dumps(answer, indent=2, default=str), file=out)
         return EXIT.get(answer.get("status"), 2)

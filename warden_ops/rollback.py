@@ -84,9 +84,14 @@ def exempt(target, resource_arn: str, until: datetime, reason: str) -> dict[str,
     return {**entry, "parameter": name}
 
 
-def run(target, finding_id: str, force: bool, exempt_for: timedelta | None) -> dict[str, Any]:
-    """The rollback's answer (warden.rollback), with `exemption` when one was added."""
+def run(
+    target, finding_id: str, force: bool, exempt_for: timedelta | None, member_role: str | None = None, member_profile: str | None = None
+) -> dict[str, Any]:
+    """The rollback's answer (warden.rollback), with `exemption` when one was added. A fix in a member
+    account (organization mode) is undone there, as you: --member-role or --member-profile."""
+    from warden import audit
     from warden.rollback import rollback
+    from warden_ops.accounts import member_credentials
 
     caller = target.caller()
     added: dict[str, Any] = {}
@@ -99,7 +104,12 @@ def run(target, finding_id: str, force: bool, exempt_for: timedelta | None) -> d
         return {"exempted_until": added["until"]}
 
     with library(target):
-        answer = rollback(finding_id, force=force, requested_by=caller, before_restore=before_restore)
+        record = audit.read(finding_id) or {}
+        member = (
+            member_credentials(target, record["account"], f"finding {finding_id}", member_role, member_profile)
+            if record.get("account") else None
+        )
+        answer = rollback(finding_id, force=force, requested_by=caller, member_credentials=member, before_restore=before_restore)
     if added:
         answer["exemption"] = added
     return answer

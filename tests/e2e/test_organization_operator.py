@@ -71,14 +71,21 @@ def test_history_says_what_is_wrong_with_an_account_filter(worked, capsys):
     assert line == "error: --account takes a 12-digit account id or a pattern of digits such as '1111*', not 'ml-prod'"
 
 
-def test_a_members_fix_is_never_undone_in_another_account(worked):
-    """The hub's Rollback function acts in the hub: a member's record is refused, nothing changes anywhere."""
+def test_a_members_fix_is_undone_in_that_account_as_the_operator_and_never_elsewhere(worked, capsys):
+    """Without a way into the member, one line and nothing changed; with --member-role, the restore
+    runs in the member as the operator (assumed role), and the hub's own setting is untouched."""
     org, finding_ids = worked
     member = org.members["ml-research"]
 
     status, printed = run(org, "rollback", finding_ids["ml-research"])
+    (line,) = capsys.readouterr().err.splitlines()
+    assert status == 2 and printed == ""
+    assert f"is in account {member} and your credentials are for account {org.account}: pass --member-role" in line
+    assert org.client("ec2", "ml-research").get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is True
 
-    assert status == 1
-    assert printed.startswith(f"REFUSED: this fix was made in account {member}, and this rollback acts in account {org.account}")
-    for name in ("ml-research", "hub"):
-        assert org.client("ec2", name).get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is True
+    status, printed = run(org, "rollback", finding_ids["ml-research"], "--member-role", "OrganizationAccountAccessRole", "--no-exempt")
+
+    assert status == 0, printed
+    assert printed.startswith("ROLLED-BACK")
+    assert org.client("ec2", "ml-research").get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is False
+    assert org.client("ec2", "hub").get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is True
