@@ -271,6 +271,29 @@ REST_ALARM = "warden-abuse-inference-api-4xx"
 HTTP_ALARM = "warden-abuse-llm-gateway-count"
 ENDPOINT = "fraud-scoring-prod"  # a SageMaker endpoint behind its own abuse alarm: no throttle exists
 REST_LATENCY_ALARM = "warden-abuse-inference-api-latency"  # a second alarm on the same REST stage
+HTTP_5XX_ALARM = "warden-abuse-llm-gateway-5xx"  # a second alarm on the HTTP stage (tests create it)
+ENDPOINT_ALARM = "warden-abuse-fraud-model-invocations"
+ALARM_THRESHOLD = 1000
+# ThrottleAlarmNames: the alarms the security team designated, each pinned to its least threshold.
+DESIGNATED_ALARMS = ",".join(
+    [f"{name}>={ALARM_THRESHOLD}" for name in (REST_ALARM, HTTP_ALARM, REST_LATENCY_ALARM, ENDPOINT_ALARM)] + [f"{HTTP_5XX_ALARM}>=10"]
+)
+
+
+def abuse_alarm(cloudwatch, name: str, namespace: str, metric: str, dimensions: dict[str, str], state: str = "ALARM",
+                threshold: float = ALARM_THRESHOLD) -> None:
+    """An alarm on heavy traffic (Sum above `threshold` in a minute), put in `state`."""
+    cloudwatch.put_metric_alarm(
+        AlarmName=name, Namespace=namespace, MetricName=metric, Statistic="Sum", Period=60, EvaluationPeriods=1,
+        Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
+        Threshold=threshold, ComparisonOperator="GreaterThanThreshold",
+    )  # fmt: skip
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+
+
+def endpoint_alarm(cloudwatch, state: str = "ALARM") -> None:
+    """The fraud model endpoint's abuse alarm (events/cloudwatch-alarm-sagemaker-invocations.json)."""
+    abuse_alarm(cloudwatch, ENDPOINT_ALARM, "AWS/SageMaker", "Invocations", {"EndpointName": ENDPOINT, "VariantName": "AllTraffic"}, state)
 
 
 def abused_apis(clients, alarm_state: str = "ALARM") -> dict[str, str]:
@@ -306,16 +329,13 @@ def abused_apis(clients, alarm_state: str = "ALARM") -> dict[str, str]:
 
     cloudwatch = clients("cloudwatch")
     for name, metric, dimensions in (
-        (REST_ALARM, "4XXError", [{"Name": "ApiName", "Value": REST_API}, {"Name": "Stage", "Value": API_STAGE}]),
-        (HTTP_ALARM, "Count", [{"Name": "ApiId", "Value": http_id}, {"Name": "Stage", "Value": API_STAGE}]),
-        (REST_LATENCY_ALARM, "Latency", [{"Name": "ApiName", "Value": REST_API}, {"Name": "Stage", "Value": API_STAGE}]),
+        (REST_ALARM, "4XXError", {"ApiName": REST_API, "Stage": API_STAGE}),
+        (HTTP_ALARM, "Count", {"ApiId": http_id, "Stage": API_STAGE}),
+        (REST_LATENCY_ALARM, "Latency", {"ApiName": REST_API, "Stage": API_STAGE}),
     ):
-        cloudwatch.put_metric_alarm(
-            AlarmName=name, Namespace="AWS/ApiGateway", MetricName=metric, Dimensions=dimensions, Statistic="Sum",
-            Period=60, EvaluationPeriods=1, Threshold=1000, ComparisonOperator="GreaterThanThreshold",
-        )  # fmt: skip
-        cloudwatch.set_alarm_state(AlarmName=name, StateValue=alarm_state, StateReason="test")
+        abuse_alarm(cloudwatch, name, "AWS/ApiGateway", metric, dimensions, alarm_state)
     sagemaker_endpoint(clients("sagemaker"))
+    endpoint_alarm(cloudwatch, alarm_state)
     return {"rest_api_id": api_id, "usage_plan_id": plan, "http_api_id": http_id}
 
 
@@ -389,7 +409,7 @@ SCENARIOS = {
     "encryption": Scenario(encryption_turned_off, {"DefaultKmsKeyArn": key_arn("default-key")}),
     "iam": Scenario(iam_over_broad, {"ProtectedPrincipalArns": f"arn:aws:iam::{ACCOUNT}:role/{BREAK_GLASS_ROLE}"}),
     # one quick cool-down round, so that a replay shows the whole circuit breaker in seconds
-    "abused-apis": Scenario(abused_apis, {"CooldownSeconds": "1", "MaxCooldowns": "1"}),
+    "abused-apis": Scenario(abused_apis, {"CooldownSeconds": "1", "MaxCooldowns": "1", "ThrottleAlarmNames": DESIGNATED_ALARMS}),
 }
 # The demo's buckets come first everywhere: events of every family may name the training bucket.
 FAMILY_SCENARIOS = {

@@ -42,6 +42,7 @@ def twin(request):
         # one quick cool-down round: the scenario's alarms stay in ALARM, so the throttle escalates
         "CooldownSeconds": "1",
         "MaxCooldowns": "1",
+        "ThrottleAlarmNames": scenarios.DESIGNATED_ALARMS,  # the scenario's abuse alarms, pinned to their threshold
     }
     # Only IAM scenarios need AWS-managed policies (AdministratorAccess); loading them costs ~2 s a test.
     iam = "iam" in request.node.name

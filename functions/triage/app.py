@@ -8,4 +8,5 @@ from warden.steps import triage
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event, context):
-    return triage(event["event"], context, execution=event.get("execution"))
+    # throttle_alarms: the ThrottleAlarmNames the workflow's definition passes (not the execution's input)
+    return triage(event["event"], context, execution=event.get("execution"), throttle_alarms=event.get("throttle_alarms", ""))

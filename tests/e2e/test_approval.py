@@ -196,7 +196,8 @@ def state_now(twin, finding_id: str) -> dict:
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_each_mode_for_a_remediation_of_each_family(family):
     name, expose = FAMILIES[family]
-    parameters = {"Mode": "enforce", "IamMode": "enforce", "SettingsCacheSeconds": "0", "CooldownSeconds": "1", "MaxCooldowns": "1"}
+    parameters = {"Mode": "enforce", "IamMode": "enforce", "SettingsCacheSeconds": "0", "CooldownSeconds": "1", "MaxCooldowns": "1",
+                  "ThrottleAlarmNames": S.DESIGNATED_ALARMS}
     with Twin(parameters=parameters, aws_managed_policies=family == "iam") as twin:
         expose(twin.client)
         finding_id, seen = finding_id_of(name), {}

@@ -257,3 +257,167 @@ def test_a_forged_dedupe_record_with_a_far_future_expiry_suppresses_nothing():
         assert later.decision == "enforce"
         assert "claimed to suppress fixes until 2100-01-01T00:00:00+00:00, longer than the 1s window" in later.executions[0].triage["reason"]
         assert not is_public(s3)
+
+
+# --- part 6: only designated alarms may throttle -------------------------------------------------
+
+REST_ALARM_EVENT = "cloudwatch-alarm-apigw-rest-4xx.json"
+PRODUCTION_LIMITS = (500.0, 1000)
+
+
+def stage_limits(twin) -> tuple[float, int]:
+    rest = twin.client("apigateway")
+    api_id = next(a["id"] for a in rest.get_rest_apis()["items"] if a["name"] == S.REST_API)
+    settings = rest.get_stage(restApiId=api_id, stageName=S.API_STAGE)["methodSettings"]["*/*"]
+    return settings["throttlingRateLimit"], settings["throttlingBurstLimit"]
+
+
+def alarm_event(name: str) -> dict:
+    fired = copy.deepcopy(event(REST_ALARM_EVENT))
+    fired["id"] = f"alarm-{name}"
+    fired["detail"]["alarmName"] = name
+    fired["resources"] = [f"arn:aws:cloudwatch:us-east-1:{S.ACCOUNT}:alarm:{name}"]
+    return fired
+
+
+def rest_stage_alarm(twin, name: str, **settings) -> None:
+    """The attacker's alarm on the production stage: fires on any traffic."""
+    alarm = {"AlarmName": name, "Namespace": "AWS/ApiGateway", "MetricName": "4XXError", "Statistic": "Sum", "Period": 60,
+             "EvaluationPeriods": 1, "Threshold": -1, "ComparisonOperator": "GreaterThanThreshold",
+             "Dimensions": [{"Name": "ApiName", "Value": S.REST_API}, {"Name": "Stage", "Value": S.API_STAGE}], **settings}  # fmt: skip
+    cloudwatch = twin.client("cloudwatch")
+    cloudwatch.put_metric_alarm(**alarm)
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="threshold -1")
+
+
+def test_cloudwatch_an_alarm_named_like_warden_s_does_not_throttle_production(twin):
+    rest_stage_alarm(twin, "warden-abuse-anything")  # the old AlarmNamePrefix: a name anyone can choose
+
+    result = twin.send(alarm_event("warden-abuse-anything"))
+
+    assert result.decision == "ignored"
+    assert "is not one the security team designated" in result.executions[0].triage["reason"]
+    assert stage_limits(twin) == PRODUCTION_LIMITS and result.notifications == []
+
+
+def test_cloudwatch_a_designated_alarm_re_created_with_threshold_minus_one_throttles_nothing(twin):
+    twin.client("cloudwatch").delete_alarms(AlarmNames=[S.REST_ALARM])
+    rest_stage_alarm(twin, S.REST_ALARM)
+
+    result = twin.send(event(REST_ALARM_EVENT))
+
+    reason = rejected_reason(result)
+    assert "its threshold -1 is not above 0" in reason and "nothing was throttled" in reason
+    assert stage_limits(twin) == PRODUCTION_LIMITS
+
+
+def test_cloudwatch_a_designated_alarm_lowered_below_its_pin_or_firing_on_missing_data_throttles_nothing(twin):
+    rest_stage_alarm(twin, S.REST_ALARM, Threshold=1)  # PutMetricAlarm changes it in place
+    lowered = twin.send(event(REST_ALARM_EVENT))
+    rest_stage_alarm(twin, S.REST_ALARM, Threshold=5000, TreatMissingData="breaching")
+    breaching = twin.send(alarm_event(S.REST_ALARM))
+
+    assert "its threshold 1 is below the 1000 it was designated with" in rejected_reason(lowered)
+    assert "treats missing data as breaching" in rejected_reason(breaching)
+    assert stage_limits(twin) == PRODUCTION_LIMITS
+
+
+def test_cloudwatch_a_designated_alarm_in_alarm_still_throttles_and_escalates_with_the_choice(twin):
+    result = twin.send(event(REST_ALARM_EVENT))  # the fixture: one cool-down round, the alarm stays in ALARM
+
+    assert stage_limits(twin) == (10.0, 20)
+    remediated, escalated = result.notifications
+    assert escalated["attributes"]["outcome"] == "escalated" and escalated["attributes"]["severity"] == "HIGH"
+    body = escalated["body"]
+    finding_id = result.audit_records[0]["finding_id"]
+    assert "It will not lift it by itself: a person decides." in body
+    assert "KEEP IT (the abuse goes on)" in body and "LIFT IT (the callers are blocked, or the alarm was wrong)" in body
+    assert f"  python -m warden_ops rollback {finding_id}" in body
+    assert "aws apigateway update-stage --rest-api-id" in body
+
+
+# --- part 9: no harm to legitimate change ------------------------------------------------------
+
+
+def bucket_key(twin, bucket: str) -> str:
+    rule = twin.client("s3").get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    return rule["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"]
+
+
+def test_a_team_moving_its_bucket_from_one_customer_key_to_another_is_left_alone(twin):
+    # ml-features-prod is tagged warden:kms-key=<features-bucket-key>; the team moves it to default-key.
+    new_key = S.key_arn("default-key")
+    encryption = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": new_key},
+                             "BucketKeyEnabled": True}]}  # fmt: skip
+    twin.client("s3").put_bucket_encryption(Bucket=S.FEATURES_BUCKET, ServerSideEncryptionConfiguration=encryption)
+    moved = copy.deepcopy(event("cloudtrail-s3-putbucketencryption-sse-s3.json"))
+    moved["detail"]["requestParameters"]["bucketName"] = S.FEATURES_BUCKET
+
+    result = twin.send(moved)
+
+    assert bucket_key(twin, S.FEATURES_BUCKET) == new_key, "not reverted to the tagged key"
+    assert result.executions[0].states[-1] == "AlreadyCompliant" and result.notifications == []
+
+
+def test_a_topic_moved_to_the_aws_managed_key_is_a_downgrade_and_gets_its_customer_key_back(twin):
+    topic = f"arn:aws:sns:us-east-1:{S.ACCOUNT}:{S.TOPIC}"
+    sns = twin.client("sns")
+    sns.set_topic_attributes(TopicArn=topic, AttributeName="KmsMasterKeyId", AttributeValue="alias/aws/sns")
+    downgrade = copy.deepcopy(event("cloudtrail-sns-settopicattributes-kms-removed.json"))
+    downgrade["detail"]["requestParameters"]["attributeValue"] = "alias/aws/sns"
+
+    result = twin.send(downgrade)
+
+    assert result.decision == "enforce"
+    assert sns.get_topic_attributes(TopicArn=topic)["Attributes"]["KmsMasterKeyId"] == S.key_arn("alerts-topic-key")
+    assert "SSE with the AWS-managed alias/aws/sns -> SSE with key" in result.notifications[0]["body"]
+
+
+def test_iam_a_role_merely_named_like_an_sso_role_is_not_protected(twin):
+    iam = twin.client("iam")
+    lookalike = "AWSReservedSSO_AdministratorAccess_lookalike"  # at path /, which anyone with IAM can create
+    iam.create_role(RoleName=lookalike, AssumeRolePolicyDocument=json.dumps(S.TRUST_EC2))
+    iam.attach_role_policy(RoleName=lookalike, PolicyArn=S.ADMIN_POLICY_ARN)
+
+    lookalike_result = twin.send(attach_event(lookalike, S.ADMIN_POLICY_ARN))
+    real_result = twin.send(event("cloudtrail-iam-attachrolepolicy-sso-reserved.json"))  # the real one, at its reserved path
+
+    assert lookalike_result.decision == "enforce" and attached(twin, lookalike) == []
+    assert real_result.decision == "exempt"
+    assert "(path /aws-reserved/sso.amazonaws.com/)" in real_result.executions[0].triage["reason"]
+
+
+def test_iam_a_protected_user_with_a_path_is_matched():
+    from local.twin import Twin
+
+    protected = f"arn:aws:iam::{S.ACCOUNT}:user/ops/breakglass"
+    with Twin(parameters={"Mode": "enforce", "IamMode": "enforce", "ProtectedPrincipalArns": protected}, aws_managed_policies=True) as twin:
+        iam = twin.client("iam")
+        iam.create_user(UserName="breakglass", Path="/ops/")
+        iam.attach_user_policy(UserName="breakglass", PolicyArn=S.ADMIN_POLICY_ARN)
+        attach = attach_event("unused", S.ADMIN_POLICY_ARN)
+        attach["detail"]["eventName"] = "AttachUserPolicy"
+        attach["detail"]["requestParameters"] = {"userName": "breakglass", "policyArn": S.ADMIN_POLICY_ARN}
+
+        result = twin.send(attach)
+
+        assert result.decision == "exempt"
+        assert f"the fix would change {protected}, a protected principal" in result.executions[0].triage["reason"]
+        assert [p["PolicyArn"] for p in iam.list_attached_user_policies(UserName="breakglass")["AttachedPolicies"]] == [S.ADMIN_POLICY_ARN]
+
+
+def test_a_tag_value_never_becomes_a_live_link_or_mention_in_chat_or_e_mail():
+    from local.twin import Twin
+
+    with Twin(parameters={"Mode": "enforce", "NotificationFormat": "chatbot"}) as twin:
+        S.exempt_website_bucket(twin.client("s3"))
+        twin.client("s3").put_bucket_tagging(Bucket=S.EXEMPT_BUCKET, Tagging={"TagSet": [
+            {"Key": "warden:exempt", "Value": "[approve](https://evil.example/approve) <!channel>"}]})  # fmt: skip
+
+        result = twin.send(event("cloudtrail-s3-putbucketpolicy-exempt-bucket.json"))
+
+    (message,) = result.notifications
+    chat = json.loads(message["body"])["content"]
+    for text in (chat["description"], chat["title"], message["subject"] or ""):
+        assert "](" not in text and "https://evil" not in text and "<!channel>" not in text
+    assert "[approve] (hxxps://evil.example/approve) \u2039!channel>" in chat["description"], "still readable as text"

@@ -188,7 +188,8 @@ def http_limits(twin):
 # The same for the HTTP API (its stage had no limit set): its default route is throttled and stays so.
 ENCRYPTION_END_STATE["cloudwatch-alarm-apigw-http-count.json"] = (http_limits, (10.0, 20))
 EXPECTED["cloudwatch-alarm-apigw-http-count.json"] = (1, "enforce", "SUCCEEDED", ("remediated", "escalated"), ENCRYPTION)
-EXPECTED["cloudwatch-alarm-unrelated-prefix.json"] = (0, None, None, None, UNCHANGED)
+# An alarm nobody designated (ThrottleAlarmNames), whatever its name: ignored, nothing throttled, nobody paged.
+EXPECTED["cloudwatch-alarm-unrelated-prefix.json"] = (1, "ignored", "SUCCEEDED", None, UNCHANGED)
 # A SageMaker endpoint has no throttle: on-call decides, nothing changes (tests/e2e/test_throttle.py).
 EXPECTED["cloudwatch-alarm-sagemaker-invocations.json"] = (1, "enforce", "SUCCEEDED", "needs-decision", UNCHANGED)
 # Security Hub control findings (the twin enables the SecurityHub parameter for these files).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from unittest import mock
@@ -47,7 +48,24 @@ def http_routes_with_limits(twin, api_id):
 
 
 def throttle_twin(**parameters):
-    return Twin(parameters={"Mode": "enforce", "CooldownSeconds": "1", "MaxCooldowns": "5", **parameters})
+    parameters = {"Mode": "enforce", "CooldownSeconds": "1", "MaxCooldowns": "5", "ThrottleAlarmNames": S.DESIGNATED_ALARMS, **parameters}
+    return Twin(parameters=parameters)
+
+
+def abuse_stops_once_throttled(twin, *alarms: str) -> None:
+    """The throttle works: once the Throttle function has throttled the stage, the callers' traffic
+    drops and the alarms go OK (triage re-reads the alarm, so it must be in ALARM until then)."""
+    invoke = twin._invoke
+
+    def invoked(function, payload):
+        result = invoke(function, payload)
+        state = json.loads(payload) if isinstance(payload, str) else payload
+        if function.function_name == twin.physical["ThrottleFunction"] and "action" not in (state or {}):
+            for alarm in alarms:
+                twin.client("cloudwatch").set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="abuse stopped")
+        return result
+
+    twin._invoke = invoked
 
 
 def wait_for_state(twin, name, timeout=30):
@@ -64,7 +82,8 @@ def wait_for_state(twin, name, timeout=30):
 
 def test_abuse_stops_and_the_previous_limits_come_back_exactly():
     with throttle_twin() as twin:
-        ids = S.abused_apis(twin.client, alarm_state="OK")  # the abuse is over by the first check
+        ids = S.abused_apis(twin.client)
+        abuse_stops_once_throttled(twin, S.REST_ALARM)  # the abuse is over by the first check
         result = twin.send(event(REST_EVENT))
 
         assert [n["attributes"]["outcome"] for n in result.notifications] == ["remediated", "restored"]
@@ -135,7 +154,8 @@ def test_stage_deleted_meanwhile_ends_as_resource_gone():
 
 def test_a_failed_restore_is_never_silent():
     with throttle_twin() as twin:
-        S.abused_apis(twin.client, alarm_state="OK")
+        S.abused_apis(twin.client)
+        abuse_stops_once_throttled(twin, S.REST_ALARM)
         original = APIGatewayBackend.update_usage_plan
         calls = {"n": 0}
 
@@ -187,7 +207,8 @@ def test_http_stage_with_no_limit_set_gets_the_account_level_limits_back_and_on_
     """AWS cannot unset an HTTP API limit (UpdateStage keeps what it is not given): the restore
     sets the account-level defaults, the same in effect, and says so instead of claiming "exact"."""
     with throttle_twin() as twin:
-        ids = S.abused_apis(twin.client, alarm_state="OK")
+        ids = S.abused_apis(twin.client)
+        abuse_stops_once_throttled(twin, S.HTTP_ALARM)
         default_before, _, _ = http_stage(twin, ids["http_api_id"])
         assert "ThrottlingRateLimit" not in default_before and "ThrottlingBurstLimit" not in default_before
         result = twin.send(event(HTTP_EVENT))
@@ -207,14 +228,9 @@ def test_two_alarms_on_one_http_stage_in_a_burst_throttle_once_and_the_restore_l
     with throttle_twin(DedupeWindowSeconds="1") as twin:
         ids = S.abused_apis(twin.client)
         before = http_routes_with_limits(twin, ids["http_api_id"])
-        second_alarm = "warden-abuse-llm-gateway-5xx"
+        second_alarm = S.HTTP_5XX_ALARM
         cloudwatch = twin.client("cloudwatch")
-        cloudwatch.put_metric_alarm(
-            AlarmName=second_alarm, Namespace="AWS/ApiGateway", MetricName="5xx", Statistic="Sum", Period=60,
-            Dimensions=[{"Name": "ApiId", "Value": ids["http_api_id"]}, {"Name": "Stage", "Value": S.API_STAGE}],
-            EvaluationPeriods=1, Threshold=10, ComparisonOperator="GreaterThanThreshold",
-        )  # fmt: skip
-        cloudwatch.set_alarm_state(AlarmName=second_alarm, StateValue="ALARM", StateReason="test")
+        S.abuse_alarm(cloudwatch, second_alarm, "AWS/ApiGateway", "5xx", {"ApiId": ids["http_api_id"], "Stage": S.API_STAGE}, threshold=10)
         second_event = event(HTTP_EVENT)
         second_event["id"] = "a1b2c3d4-0000-4000-8000-00000000c003"
         second_event["detail"]["alarmName"] = second_alarm
@@ -250,7 +266,8 @@ def test_http_api_deleted_meanwhile_ends_as_resource_gone():
 
 def test_rest_stage_with_no_limit_set_is_restored_to_no_limit_set():
     with throttle_twin() as twin:
-        ids = S.abused_apis(twin.client, alarm_state="OK")
+        ids = S.abused_apis(twin.client)
+        abuse_stops_once_throttled(twin, S.REST_ALARM)
         rest = twin.client("apigateway")
         deployment = rest.get_stage(restApiId=ids["rest_api_id"], stageName=S.API_STAGE)["deploymentId"]
         rest.delete_stage(restApiId=ids["rest_api_id"], stageName=S.API_STAGE)  # the same stage, never throttled
@@ -284,6 +301,7 @@ def endpoint_state(twin):
 def test_an_abused_sagemaker_endpoint_is_left_serving_and_on_call_gets_the_options():
     with throttle_twin() as twin:
         S.sagemaker_endpoint(twin.client("sagemaker"))
+        S.endpoint_alarm(twin.client("cloudwatch"))
         before = endpoint_state(twin)
 
         result = twin.send(event(ENDPOINT_EVENT))
@@ -305,11 +323,13 @@ def test_an_exempt_or_deleted_endpoint_is_reported_as_such():
     with throttle_twin() as twin:
         sagemaker = twin.client("sagemaker")
         S.sagemaker_endpoint(sagemaker)
+        S.endpoint_alarm(twin.client("cloudwatch"))
         arn = sagemaker.describe_endpoint(EndpointName=S.ENDPOINT)["EndpointArn"]
         sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": "warden:exempt", "Value": "load test until Friday"}])
         exempt = twin.send(event(ENDPOINT_EVENT))
     with throttle_twin() as twin:
-        gone = twin.send(event(ENDPOINT_EVENT))  # no such endpoint in this account
+        S.endpoint_alarm(twin.client("cloudwatch"))  # the alarm is still there, its endpoint is not
+        gone = twin.send(event(ENDPOINT_EVENT))
     assert [n["attributes"]["outcome"] for n in exempt.notifications] == ["exempt"]
     assert "load test until Friday" in exempt.notifications[0]["body"]
     assert [n["attributes"]["outcome"] for n in gone.notifications] == ["resource-gone"]

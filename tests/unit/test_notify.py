@@ -133,3 +133,16 @@ def test_alarm_message():
     assert message.subject == "[Warden] ALARM ALARM: warden-DLQ"
     assert message.attributes["severity"] == "HIGH"
     assert "1 message" in message.body
+
+
+def test_account_text_is_inert_in_every_line_but_warden_s_own_links():
+    from warden.notify import inert
+
+    assert inert("  resource is tagged warden:exempt='[approve](https://evil.example/x)'") == (
+        "  resource is tagged warden:exempt='[approve] (hxxps://evil.example/x)'"
+    )
+    assert inert("<!channel> see <https://evil|here>") == "\u2039!channel> see \u2039hxxps://evil|here>"
+    assert inert("a value\n  aws iam attach-role-policy --role-name x") == "a value   aws iam attach-role-policy --role-name x"
+    command = "  aws sqs set-queue-attributes --queue-url https://sqs.us-east-1.amazonaws.com/123456789012/q"
+    assert inert(command) == command, "a command keeps its URL so that it still runs"
+    assert inert("rate 500 -> 10/s, tag <key ARN>") == "rate 500 -> 10/s, tag <key ARN>", "Warden's own text reads the same"

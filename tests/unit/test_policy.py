@@ -101,3 +101,44 @@ def test_exemption_source_comes_from_the_stack_parameter_and_defaults_to_both():
     assert Settings.from_env({}).exemption_source == "tags-and-settings"
     assert Settings.from_env({"WARDEN_EXEMPTION_SOURCE": "settings-only"}).exemption_source == "settings-only"
     assert Settings.from_env({"WARDEN_EXEMPTION_SOURCE": "tags-only?"}).exemption_source == "tags-and-settings"
+
+
+# --- protected principals: paths, reserved paths, sessions (issue 11, part 9) ---------------------
+
+from warden.policy import protected_reason  # noqa: E402
+
+A = "123456789012"
+
+
+@pytest.mark.parametrize(
+    "listed, principal",
+    [
+        (f"arn:aws:iam::{A}:user/ops/breakglass", f"arn:aws:iam::{A}:user/ops/breakglass"),
+        (f"arn:aws:iam::{A}:user/ops/breakglass", f"arn:aws:iam::{A}:user/breakglass"),  # names are unique per account
+        (f"arn:aws:iam::{A}:role/platform/Deployer", f"arn:aws:iam::{A}:role/platform/Deployer"),
+        (f"arn:aws:sts::{A}:assumed-role/Deployer/alice", f"arn:aws:iam::{A}:role/platform/Deployer"),
+    ],
+)
+def test_a_listed_principal_is_matched_whatever_its_path(listed, principal):
+    assert protected_reason(principal, settings(protected_principal_arns=(listed,)))
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [
+        f"arn:aws:iam::{A}:user/ops/breakglass-2",  # another name
+        f"arn:aws:iam::{A}:role/ops/breakglass",  # another kind
+        "arn:aws:iam::210987654321:user/ops/breakglass",  # another account
+    ],
+)
+def test_another_principal_is_not_matched(principal):
+    assert protected_reason(principal, settings(protected_principal_arns=(f"arn:aws:iam::{A}:user/ops/breakglass",))) is None
+
+
+def test_sso_and_service_linked_roles_are_known_by_their_reserved_paths_not_their_names():
+    sso = f"arn:aws:iam::{A}:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0123"
+    linked = f"arn:aws:iam::{A}:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing"
+    assert "SSO" in protected_reason(sso, settings())
+    assert "service-linked" in protected_reason(linked, settings())
+    assert protected_reason(f"arn:aws:iam::{A}:role/AWSReservedSSO_Admin_lookalike", settings()) is None
+    assert protected_reason(f"arn:aws:iam::{A}:role/AWSServiceRoleForLookalike", settings()) is None

@@ -8,14 +8,19 @@ asks GuardDuty (GetFindings, with the detector named by the finding's ARN) wheth
 exists, is not archived, is not a sample (CreateSampleFindings, which any PowerUser may call), and
 names the same resource and type as the event.
 
-`unconfirmed_reason` returns why a finding must be rejected, or None when its source vouches for
-it; a source without a confirmer here needs none (its fixes follow from live state).
+A CloudWatch alarm is a claim anyone can make (PutMetricAlarm): only the alarms named in the
+ThrottleAlarmNames stack parameter may act, and only as they are now (DescribeAlarms): in ALARM,
+watching the resource the event names, and set so that ALARM means heavy traffic.
+
+`verdict` returns (decision, reason) when a finding must be rejected or ignored, or None when its
+source vouches for it; a source without a confirmer here needs none (its fixes follow from live state).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
@@ -105,16 +110,94 @@ def _guardduty(finding: Finding, aws) -> str | None:
     return None
 
 
-CONFIRMERS: dict[str, Callable[[Finding, Any], str | None]] = {"guardduty": _guardduty}
-PERMISSIONS = {"guardduty": ("guardduty:GetFindings",)}  # Triage's calls here
+# --- CloudWatch alarms: only the alarms the security team designated -----------------------------
+
+ABUSE_COMPARISONS = ("GreaterThanThreshold", "GreaterThanOrEqualToThreshold")
 
 
-def unconfirmed_reason(finding: Finding, aws, required: bool = False) -> str | None:
-    """Why this finding must not be acted on, or None. `required`: the remediation acts on the
-    finding alone, so a source that cannot be confirmed is refused too."""
+@dataclass(frozen=True)
+class Designation:
+    """One alarm allowed to act (ThrottleAlarmNames): its exact name, and the least threshold it may have."""
+
+    name: str
+    min_threshold: float | None = None  # None: any threshold above 0
+
+    @classmethod
+    def parse(cls, entry: str) -> Designation:
+        name, _, floor = entry.partition(">=")
+        return cls(name.strip(), float(floor) if floor.strip() else None)
+
+
+def designated_alarms(raw: str) -> dict[str, Designation]:
+    """ThrottleAlarmNames: `name` or `name>=threshold`, comma-separated. A stack parameter, not the
+    settings document: changing the stack needs IAM rights a PowerUser does not have."""
+    return {d.name: d for d in (Designation.parse(e) for e in raw.split(",") if e.strip())}
+
+
+def _live_metric(alarm: dict[str, Any]) -> tuple[str, str, dict[str, str]]:
+    if alarm.get("MetricName"):
+        return alarm.get("Namespace", ""), alarm["MetricName"], {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
+    stat = next((q["MetricStat"]["Metric"] for q in alarm.get("Metrics", []) if q.get("MetricStat")), {})
+    return stat.get("Namespace", ""), stat.get("MetricName", ""), {d["Name"]: d["Value"] for d in stat.get("Dimensions", [])}
+
+
+def _cloudwatch(finding: Finding, aws, settings) -> tuple[str, str] | None:
+    """The alarm, re-read now: designated, in ALARM, watching the resource the event names, and set
+    to fire on heavy traffic only (not threshold <= 0 or below its pinned minimum, not on low
+    traffic, not on missing data). Anyone may create or change an alarm; only these may act."""
+    from warden.findings import alarm_resource  # the parser (pydantic): Triage only
+
+    name = finding.details.get("alarm_name", "")
+    designation = designated_alarms(settings.throttle_alarms).get(name)
+    if designation is None:
+        return "ignored", (
+            f"alarm {name!r} is not one the security team designated to act (ThrottleAlarmNames): "
+            "Warden leaves the resource alone"
+        )
+    alarms = aws.client("cloudwatch").describe_alarms(AlarmNames=[name], AlarmTypes=["MetricAlarm"])["MetricAlarms"]
+    if not alarms:
+        return "ignored", f"the designated alarm {name!r} no longer exists: nothing to act on"
+    alarm = alarms[0]
+    if alarm.get("StateValue") != "ALARM":
+        return "ignored", f"the designated alarm {name!r} is {alarm.get('StateValue')} now, not ALARM"
+    namespace, metric, dimensions = _live_metric(alarm)
+    try:
+        _, watched, _ = alarm_resource(namespace, dimensions, finding.region, finding.account)
+    except ValueError:
+        watched = f"{namespace} {dimensions}"
+    if f"{namespace}/{metric}" != finding.type or watched != finding.resource_arn:
+        return "rejected", (
+            f"the designated alarm {name!r} now watches {namespace}/{metric} on {watched}, not {finding.type} on "
+            f"{finding.resource_arn} as the event says: someone changed or re-created it"
+        )
+    threshold, comparison = float(alarm.get("Threshold", 0)), alarm.get("ComparisonOperator", "")
+    problems = []
+    if comparison not in ABUSE_COMPARISONS:
+        problems.append(f"it fires on {comparison}, not on traffic above a threshold")
+    if threshold <= 0:
+        problems.append(f"its threshold {threshold:g} is not above 0, so it fires on any traffic")
+    elif designation.min_threshold is not None and threshold < designation.min_threshold:
+        problems.append(f"its threshold {threshold:g} is below the {designation.min_threshold:g} it was designated with")
+    if alarm.get("TreatMissingData") == "breaching":
+        problems.append("it treats missing data as breaching, so it fires with no traffic at all")
+    if problems:
+        return "rejected", f"the designated alarm {name!r} cannot be trusted to mean abuse: {'; '.join(problems)}. Someone changed it; nothing was throttled"
+    return None
+
+
+CONFIRMERS: dict[str, Callable[[Finding, Any, Any], tuple[str, str] | None]] = {
+    "guardduty": lambda finding, aws, settings: ("rejected", reason) if (reason := _guardduty(finding, aws)) else None,
+    "cloudwatch": _cloudwatch,
+}
+PERMISSIONS = {"guardduty": ("guardduty:GetFindings",), "cloudwatch": ("cloudwatch:DescribeAlarms",)}  # Triage's calls here
+
+
+def verdict(finding: Finding, aws, settings, required: bool = False) -> tuple[str, str] | None:
+    """(decision, reason) when this finding must not be acted on as it stands, or None. `required`:
+    the remediation acts on the finding alone, so a source that cannot be confirmed is refused too."""
     confirm = CONFIRMERS.get(finding.source)
     if confirm is not None:
-        return confirm(finding, aws)
+        return confirm(finding, aws, settings)
     if required:
-        return f"this fix follows from the finding alone, and {finding.source} findings cannot be confirmed with their source"
+        return "rejected", f"this fix follows from the finding alone, and {finding.source} findings cannot be confirmed with their source"
     return None

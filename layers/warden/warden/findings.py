@@ -826,7 +826,7 @@ class _SageMakerEndpoint(BaseModel):
     VariantName: NotebookName | None = None
 
 
-def _alarm_resource(namespace: str, dimensions: dict, region: str, account: str) -> tuple[str, str, dict]:
+def alarm_resource(namespace: str, dimensions: dict, region: str, account: str) -> tuple[str, str, dict]:
     """(resource type, ARN, details) of what an abuse alarm watches: an API Gateway stage or a SageMaker endpoint."""
     partition = partition_of(region)
     if namespace == "AWS/SageMaker":
@@ -853,7 +853,7 @@ def _from_alarm(event: dict) -> Finding:
         raise RejectedEvent(f"alarm {detail.alarmName} does not watch an AWS/ApiGateway or AWS/SageMaker metric")
     region = parsed.region
     try:
-        resource_type, resource_arn, details = _alarm_resource(metric.namespace, metric.dimensions, region, parsed.account)
+        resource_type, resource_arn, details = alarm_resource(metric.namespace, metric.dimensions, region, parsed.account)
     except ValidationError as error:
         raise RejectedEvent(
             f"CloudWatch Alarm State Change event is malformed: detail.configuration.metrics.dimensions: {_describe(error)}"

@@ -86,6 +86,26 @@ class Message:
         return {k: {"DataType": "String", "StringValue": v} for k, v in self.attributes.items()}
 
 
+# --- what came from the account is shown, never rendered ----------------------------------------
+# Tags, names, policy text and the reasons quoting them reach on-call's chat and e-mail. A tag value
+# such as `[approve](https://evil)` or `<!channel>` must read as text there, not act as a link or a
+# mention, and no value may start a line of its own (a fake command or a fake console link).
+_COMMAND = re.compile(r"^\s+(aws|python -m warden_ops) ")
+_URL_SCHEME = re.compile(r"(?i)\b(h)tt(ps?)://")
+_ANGLE = re.compile(r"<(?=[!@#]|[a-z][a-z0-9+.-]*:)", re.IGNORECASE)  # Slack's <url|text>, <!channel>, <@user>
+
+
+def inert(line: str) -> str:
+    """One line of a message made inert: no line breaks, no markdown link (`](` split), no Slack
+    link or mention (`<` replaced), no clickable URL outside a command (`https://` -> `hxxps://`;
+    commands keep theirs so they still run). It reads the same to a person."""
+    line = line.replace("\r", " ").replace("\n", " ").replace("](", "] (")
+    line = _ANGLE.sub("\u2039", line)
+    if not _COMMAND.match(line) or "`" in line:  # a backtick would end the command's code span in chat
+        line = _URL_SCHEME.sub(lambda m: f"{m.group(1)}xx{m.group(2)}://", line).replace("www.", "www[.]")
+    return line
+
+
 def _subject(text: str) -> str:
     # SNS subjects: printable ASCII, no line breaks.
     clean = re.sub(r"[^\x20-\x7e]", "?", text)
@@ -267,9 +287,11 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
         lines += [
             opening,
             "",
-            f"REASON\n  {reason}",
+            "REASON",
+            f"  {reason}",
             "",
-            f"EVENT\n  {state.get('event_summary') or _summary_of_raw(state)}",
+            "EVENT",
+            f"  {state.get('event_summary') or _summary_of_raw(state)}",
             "",
             "WHAT TO DO",
             "  Nothing was changed. If the event came from AWS, check the EventBridge rule patterns;",
@@ -324,12 +346,18 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
             cooldown = state.get("cooldown") or {}
             lines += [
                 f"The alarm is still {cooldown.get('alarm_state', 'ALARM')} after {cooldown.get('round', '?')} cool-down "
-                "checks. Warden stopped waiting and LEFT THE THROTTLE ON.",
+                "checks. Warden stopped waiting and LEFT THE THROTTLE ON. It will not lift it by itself: a person decides.",
                 "",
-                "  Decide: block the abusive callers (WAF, API keys, authorizer), then restore the limits by hand:",
+                "KEEP IT (the abuse goes on)",
+                "  Nothing to run: the stage stays throttled until someone lifts it. Meanwhile block the abusive",
+                "  callers (WAF rate-based rule, API keys, the authorizer).",
+                "",
+                "LIFT IT (the callers are blocked, or the alarm was wrong)",
+                f"  python -m warden_ops rollback {finding['id']}",
+                "  or by hand, newest change first:",
+                *[f"  {c['undo']}" for c in reversed(changes)],
                 "",
             ]
-            lines += _undo(changes, finding["id"])
         elif outcome == "awaiting-approval":
             expires = state.get("approval_expires_at", "the approval timeout")
             lines += [f"APPROVAL NEEDED: nothing was changed yet ({state.get('reason') or 'Mode is approve'}).", ""]
@@ -412,11 +440,13 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
             lines += ["SECURITY HUB", f"  {state['security_hub']}", ""]
         lines += [f"Remediation: {remediation}   Decision: {state.get('decision', '-')}   Finding id: {finding['id']}"]
 
+    trusted = {f"  Console:  {console_link(finding)}"} if finding is not None else set()
+    lines = [line if line in trusted else inert(line) for line in lines]  # tags, names, policy text, reasons
     link = execution_link(execution_arn)
     if link:
         lines.append(f"Workflow execution: {link}")
     return Message(
-        subject=_subject(subject),
+        subject=_subject(inert(subject)),
         body="\n".join(lines),
         attributes={
             "severity": _severity(outcome, finding, bool(state.get("revert")), bool(state.get("escalation"))),
@@ -479,17 +509,19 @@ def compose_alarm(event: dict[str, Any]) -> Message:
     region = event.get("region", "")
     body = "\n".join(
         [
-            f"Warden's alarm {name} is {state}.",
+            inert(f"Warden's alarm {name} is {state}."),
             "",
-            f"WHAT IT MEANS\n  {description}",
+            "WHAT IT MEANS",
+            inert(f"  {description}"),
             "",
-            f"WHY\n  {reason}",
+            "WHY",
+            inert(f"  {reason}"),
             "",
             f"Alarm: https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:alarm/{quote(name)}",
         ]
     )
     return Message(
-        subject=_subject(f"[Warden] ALARM {state}: {name}"),
+        subject=_subject(inert(f"[Warden] ALARM {state}: {name}")),
         body=body,
         attributes={"severity": "HIGH" if state == "ALARM" else "INFO", "outcome": "alarm", "remediation": "none"},
     )
@@ -510,7 +542,7 @@ def _markdown(body: str) -> str:
         header = _HEADER.match(line)
         if header:
             lines.append(f"*{header.group(1)}*{header.group(2)}")
-        elif re.match(r"^\s+(aws|python) ", line):
+        elif re.match(r"^\s+(aws|python) ", line) and "`" not in line:  # a backtick would end the code span
             lines.append(f"{line[: len(line) - len(line.lstrip())]}`{line.strip()}`")
         else:
             lines.append(line)

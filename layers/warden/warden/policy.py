@@ -39,6 +39,9 @@ class Settings:
     exempt_terms: dict[str, str] = field(default_factory=dict)  # exemption list pattern -> "until=... reason=..."
     notes: tuple[str, ...] = ()  # told in every decision's reason, e.g. that the settings document was rejected
     approval_timeout_seconds: int = 14400  # approve mode: how long the workflow waits for a person
+    # ThrottleAlarmNames: the alarms allowed to act (`name` or `name>=threshold`, comma-separated),
+    # passed in Triage's task input by the workflow definition (warden.confirm).
+    throttle_alarms: str = ""
     # Set once per settings version that switches protection off (warden.settings): what Notify pages with.
     settings_alert: dict | None = None
     scoped: dict = field(default_factory=dict)  # organization mode: the document's `accounts` (account or OU id -> settings)
@@ -212,22 +215,33 @@ def exempt_reason(finding: Finding, tags: dict[str, str], settings: Settings, no
     return exemption(finding, tags, settings, now)[0]
 
 
+_IAM_PRINCIPAL = re.compile(r"^arn:[\w-]+:iam::([0-9]{12}):(user|role|group)/(?:[^/]*/)*([\w+=,.@-]+)$")
+# IAM Identity Center's and AWS services' roles live under reserved paths only AWS can create roles
+# in; a role merely *named* AWSReservedSSO_... at path / is an ordinary role anyone with IAM can make.
+SSO_ROLE_PATH = re.compile(r"^arn:[\w-]+:iam::[0-9]{12}:role/aws-reserved/sso\.amazonaws\.com/")
+SERVICE_LINKED_ROLE_PATH = re.compile(r"^arn:[\w-]+:iam::[0-9]{12}:role/aws-service-role/")
+
+
 def _principal_key(arn: str) -> tuple:
-    """Comparable identity: roles by (account, name) whether given as role or session ARN."""
+    """Comparable identity: (kind, account, name). IAM names are unique per account whatever the
+    path, so `user/ops/breakglass` and `user/breakglass` are the same user; a role's session ARN
+    names its role."""
+    match = _IAM_PRINCIPAL.match(arn)
+    if match:
+        return match.group(2), match.group(1), match.group(3)
     identity = _role_identity(arn, None)
     return ("role", *identity) if identity else ("arn", arn)
 
 
 def protected_reason(principal_arn: str, settings: Settings) -> str | None:
-    """Why Warden must never change this principal, or None. These hold whatever the settings say."""
-    identity = _role_identity(principal_arn, None)
-    name = identity[1] if identity else ""
+    """Why Warden must never change this principal, or None. These hold whatever the settings say.
+    `principal_arn` is the principal's real ARN, with its path (the remediation reads it from IAM)."""
     if re.match(r"^arn:[\w-]+:iam::[0-9]{12}:root$", principal_arn):
         return "it is the account root"
-    if name.startswith("AWSReservedSSO_") or "/aws-reserved/sso.amazonaws.com/" in principal_arn:
-        return "it is an AWS IAM Identity Center (SSO) reserved role"
-    if name.startswith("AWSServiceRoleFor") or "/aws-service-role/" in principal_arn:
-        return "it is a service-linked role"
+    if SSO_ROLE_PATH.match(principal_arn):
+        return "it is an AWS IAM Identity Center (SSO) role (path /aws-reserved/sso.amazonaws.com/)"
+    if SERVICE_LINKED_ROLE_PATH.match(principal_arn):
+        return "it is a service-linked role (path /aws-service-role/)"
     if caused_by_warden_principal(principal_arn, settings):
         return "it is one of Warden's own roles"
     key = _principal_key(principal_arn)

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from warden import audit, authorization, dedupe, macie, organization, ownership, prevention, registry, reverts, securityhub, template_patches
 from warden.aws import client, for_finding
-from warden.confirm import unconfirmed_reason
+from warden.confirm import verdict
 from warden.finding import Finding
 from warden.notify import compose, compose_alarm, publish_arguments
 from warden.observability import logger, metrics
@@ -101,10 +101,11 @@ def _decision(
         return "ignored", reason
     aws = for_finding(finding, acting_as="triage")
     with retry_later_when_throttled("confirming the finding with its source"):
-        reason = unconfirmed_reason(finding, aws, required=remediation.acts_on_finding_alone)
-    if reason:
+        refused = verdict(finding, aws, settings, required=remediation.acts_on_finding_alone)
+    if refused:
         metrics.add_metric(name="FindingsUnconfirmed", unit=MetricUnit.Count, value=1)
-        return "rejected", f"not confirmed by its source: {reason}; nothing was changed"
+        decision, reason = refused
+        return decision, (f"not confirmed by its source: {reason}; nothing was changed" if decision == "rejected" else reason)
     try:
         with retry_later_when_throttled("reading the resource's tags and principals"):  # before any write
             reason = remediation.needless_reason(finding, aws)
@@ -209,11 +210,11 @@ def _resolved(finding: Finding, remediation: Remediation) -> Finding:
         return finding
 
 
-def triage(event: Any, lambda_context=None, execution: str | None = None) -> dict[str, Any]:
+def triage(event: Any, lambda_context=None, execution: str | None = None, throttle_alarms: str = "") -> dict[str, Any]:
     """Raw event -> {finding, remediation, family, decision, reason}, or decision 'rejected'; with
     `settings_alert` when these settings switch protection off and on-call was not told yet (the
     workflow pages with it first, whatever the decision)."""
-    settings = load_settings()
+    settings = dataclasses.replace(load_settings(), throttle_alarms=throttle_alarms)
     triaged = _triage(event, settings, lambda_context, execution)
     if settings.settings_alert:
         triaged["settings_alert"] = settings.settings_alert

@@ -35,7 +35,26 @@ KEY_SOURCES = ("AWS Config history", "Warden's audit history", f"the {KEY_TAG} t
 # The calls the lookup makes (Config history, KMS DescribeKey of each candidate, the audit table query),
 # and the snapshot keys it adds: a lookup, not the resource's state, so not compared for drift.
 KEY_LOOKUP_PERMISSIONS = ("config:GetResourceConfigHistory", "kms:DescribeKey", "dynamodb:Query")
-KEY_LOOKUP_SNAPSHOT_KEYS = ("kms_key", "kms_key_source", "skipped")
+KEY_LOOKUP_SNAPSHOT_KEYS = ("kms_key", "kms_key_source", "skipped", "current_key_owner")
+AWS_MANAGED_ALIAS_PREFIX = "alias/aws/"  # alias/aws/s3, alias/aws/sqs, alias/aws/sns: AWS-managed keys
+
+
+def key_owner(aws, key: str | None, account: str) -> str | None:
+    """Who manages the key a resource is encrypted with now: "customer" (an enabled customer-managed
+    key of this account), "aws" (an AWS-managed key), "other" (another account's, disabled or
+    unreadable), or None (no key). Moving from one customer key to another is a team's choice;
+    anything else is a downgrade Warden reverts."""
+    if not key:
+        return None
+    if AWS_MANAGED_ALIAS_PREFIX in key:
+        return "aws"
+    try:
+        metadata = aws.client("kms").describe_key(KeyId=key)["KeyMetadata"]
+    except ClientError:
+        return "other"
+    if metadata.get("KeyManager") == "AWS":
+        return "aws"
+    return "customer" if metadata.get("AWSAccountId") == account and metadata.get("KeyState") == "Enabled" else "other"
 
 
 # --- where the previous key comes from ---------------------------------------------------------
@@ -136,6 +155,11 @@ def _s3_key_of_config_item(item: dict) -> str | None:
     return None
 
 
+def _s3_current_key(config: dict | None) -> str | None:
+    default = _s3_rule(config).get("ApplyServerSideEncryptionByDefault") or {}
+    return default.get("KMSMasterKeyID") if default.get("SSEAlgorithm", "").startswith("aws:kms") else None
+
+
 def _same_key(a: str | None, b: str | None) -> bool:
     """Key ARNs and bare key ids name the same key."""
     return bool(a and b) and a.split("/")[-1] == b.split("/")[-1]
@@ -193,11 +217,14 @@ class RestoreBucketEncryption(Remediation):
                     raise
                 current = None
         candidates = key_candidates(aws, self, finding, bucket, _s3_key_of_config_item, with_default_key=True)
-        return {"encryption": current, **resolve_key(aws, candidates)}
+        owner = key_owner(aws, _s3_current_key(current), finding.account)
+        return {"encryption": current, "current_key_owner": owner, **resolve_key(aws, candidates)}
 
     def plan(self, finding: Finding, before: dict[str, Any]) -> list[Change]:
         default = _s3_rule(before["encryption"]).get("ApplyServerSideEncryptionByDefault") or {}
-        current_key = default.get("KMSMasterKeyID") if default.get("SSEAlgorithm", "").startswith("aws:kms") else None
+        current_key = _s3_current_key(before["encryption"])
+        if current_key and before.get("current_key_owner") == "customer":
+            return []  # another customer-managed key of this account: the team's choice, not a downgrade
         key = before["kms_key"]
         if key is None:
             if current_key:
@@ -308,10 +335,12 @@ class RestoreQueueEncryption(Remediation):
 
     def ignore_reason(self, finding: Finding) -> str | None:
         attributes = (finding.details.get("requestParameters") or {}).get("attributes") or {}
-        turned_off = str(attributes.get("SqsManagedSseEnabled", "")).lower() == "false" or (
-            "KmsMasterKeyId" in attributes and not attributes["KmsMasterKeyId"]
-        )
-        return None if turned_off else "this SetQueueAttributes call did not turn encryption off"
+        key = attributes.get("KmsMasterKeyId")
+        turned_off = str(attributes.get("SqsManagedSseEnabled", "")).lower() == "false" or ("KmsMasterKeyId" in attributes and not key)
+        downgraded = bool(key) and AWS_MANAGED_ALIAS_PREFIX in str(key)  # from a customer key to alias/aws/sqs
+        if turned_off or downgraded:
+            return None
+        return "this SetQueueAttributes call did not turn encryption off or down (another customer-managed key is the team's choice)"
 
     def resource_tags(self, finding: Finding, aws) -> dict[str, str]:
         with aws_errors(QUEUE_GONE, "the queue"):
@@ -323,18 +352,27 @@ class RestoreQueueEncryption(Remediation):
                 QueueUrl=_queue_url(finding), AttributeNames=["SqsManagedSseEnabled", "KmsMasterKeyId"]
             )["Attributes"]
         candidates = key_candidates(aws, self, finding, _queue_url(finding), _sqs_key_of_config_item)
-        return {"attributes": {k: attributes.get(k, "") for k in ("SqsManagedSseEnabled", "KmsMasterKeyId")}, **resolve_key(aws, candidates)}
+        owner = key_owner(aws, attributes.get("KmsMasterKeyId"), finding.account)
+        return {
+            "attributes": {k: attributes.get(k, "") for k in ("SqsManagedSseEnabled", "KmsMasterKeyId")},
+            "current_key_owner": owner,
+            **resolve_key(aws, candidates),
+        }
 
     def plan(self, finding: Finding, before: dict[str, Any]) -> list[Change]:
         attributes = before["attributes"]
-        if attributes["KmsMasterKeyId"] or attributes["SqsManagedSseEnabled"].lower() == "true":
-            return []  # encrypted again already
+        downgraded = before.get("current_key_owner") == "aws" and before["kms_key"] and not _same_key(attributes["KmsMasterKeyId"], before["kms_key"])
+        if not downgraded and (attributes["KmsMasterKeyId"] or attributes["SqsManagedSseEnabled"].lower() == "true"):
+            return []  # encrypted (with a customer-managed key, or no customer key is known to go back to)
         undo = f"aws sqs set-queue-attributes --queue-url {_queue_url(finding)} --attributes SqsManagedSseEnabled=false"
+        if downgraded:
+            undo = f"aws sqs set-queue-attributes --queue-url {_queue_url(finding)} --attributes KmsMasterKeyId={attributes['KmsMasterKeyId']}"
         if before["kms_key"]:
+            was = f"SSE-KMS with the AWS-managed {attributes['KmsMasterKeyId']}" if downgraded else "none"
             return [
                 Change(
                     "sqs:SetQueueAttributes",
-                    f"Queue encryption restored: none -> SSE-KMS with key {before['kms_key']} (key from {before['kms_key_source']})",
+                    f"Queue encryption restored: {was} -> SSE-KMS with key {before['kms_key']} (key from {before['kms_key_source']})",
                     undo,
                     {"Attributes": {"KmsMasterKeyId": before["kms_key"]}},
                 )
@@ -401,9 +439,10 @@ class RestoreTopicEncryption(Remediation):
 
     def ignore_reason(self, finding: Finding) -> str | None:
         params = finding.details.get("requestParameters") or {}
-        if params.get("attributeName") == "KmsMasterKeyId" and not params.get("attributeValue"):
-            return None
-        return "this SetTopicAttributes call did not remove the topic's encryption"
+        value = str(params.get("attributeValue") or "")
+        if params.get("attributeName") == "KmsMasterKeyId" and (not value or AWS_MANAGED_ALIAS_PREFIX in value):
+            return None  # removed, or moved to the AWS-managed alias/aws/sns
+        return "this SetTopicAttributes call did not remove or downgrade the topic's encryption (another customer-managed key is the team's choice)"
 
     def resource_tags(self, finding: Finding, aws) -> dict[str, str]:
         with aws_errors(TOPIC_GONE, "the topic"):
@@ -414,19 +453,22 @@ class RestoreTopicEncryption(Remediation):
         with aws_errors(TOPIC_GONE, "the topic"):
             attributes = aws.client("sns").get_topic_attributes(TopicArn=finding.resource_arn)["Attributes"]
         candidates = key_candidates(aws, self, finding, finding.resource_arn, _sns_key_of_config_item)
-        return {"kms_master_key_id": attributes.get("KmsMasterKeyId", ""), **resolve_key(aws, candidates)}
+        current = attributes.get("KmsMasterKeyId", "")
+        return {"kms_master_key_id": current, "current_key_owner": key_owner(aws, current, finding.account), **resolve_key(aws, candidates)}
 
     def plan(self, finding: Finding, before: dict[str, Any]) -> list[Change]:
-        if before["kms_master_key_id"]:
-            return []
+        current = before["kms_master_key_id"]
+        downgraded = before.get("current_key_owner") == "aws" and before["kms_key"] and not _same_key(current, before["kms_key"])
+        if current and not downgraded:
+            return []  # encrypted (with a customer-managed key, or no customer key is known to go back to)
         key, source = before["kms_key"], before["kms_key_source"]
         if not key:
             key, source = SNS_MANAGED_KEY, "the fallback: no previous key is known"
         return [
             Change(
                 "sns:SetTopicAttributes",
-                f"Topic encryption restored: none -> SSE with key {key} (key from {source})",
-                f"aws sns set-topic-attributes --topic-arn {finding.resource_arn} --attribute-name KmsMasterKeyId --attribute-value ''",
+                f"Topic encryption restored: {f'SSE with the AWS-managed {current}' if current else 'none'} -> SSE with key {key} (key from {source})",
+                f"aws sns set-topic-attributes --topic-arn {finding.resource_arn} --attribute-name KmsMasterKeyId --attribute-value '{current}'",
                 {"AttributeName": "KmsMasterKeyId", "AttributeValue": key},
             )
         ]

@@ -158,7 +158,7 @@ class RestrictManagedPolicy(Remediation):
         "iam:DeletePolicyVersion",
     )
     verify_permissions = ("iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicies")
-    tag_permissions = ("iam:ListPolicyTags", "iam:ListPolicies", "iam:ListEntitiesForPolicy", "iam:GetGroup")
+    tag_permissions = ("iam:ListPolicyTags", "iam:ListPolicies", "iam:ListEntitiesForPolicy", "iam:GetGroup", "iam:GetRole", "iam:GetUser")
     rollback_permissions = (
         "iam:GetPolicy",
         "iam:ListPolicyVersions",
@@ -204,9 +204,8 @@ class RestrictManagedPolicy(Remediation):
         iam, arn = aws.client("iam"), self.policy_arn(finding, aws)
         with aws_errors(IAM_GONE, "the policy"):
             entities = iam.list_entities_for_policy(PolicyArn=arn)
-        account = finding.account
-        found = [f"arn:aws:iam::{account}:role/{r['RoleName']}" for r in entities.get("PolicyRoles", [])]
-        found += [f"arn:aws:iam::{account}:user/{u['UserName']}" for u in entities.get("PolicyUsers", [])]
+        found = [real_arn(iam, "role", r["RoleName"]) for r in entities.get("PolicyRoles", [])]
+        found += [real_arn(iam, "user", u["UserName"]) for u in entities.get("PolicyUsers", [])]
         for group in entities.get("PolicyGroups", []):
             found += _group_members(iam, group["GroupName"])
         return found
@@ -322,7 +321,7 @@ class StripInlinePolicy(Remediation):
     )  # fmt: skip
     verify_permissions = ("iam:ListUserPolicies", "iam:ListRolePolicies", "iam:ListGroupPolicies",
                           "iam:GetUserPolicy", "iam:GetRolePolicy", "iam:GetGroupPolicy")  # fmt: skip
-    tag_permissions = ("iam:ListUserTags", "iam:ListRoleTags", "iam:GetGroup")
+    tag_permissions = ("iam:ListUserTags", "iam:ListRoleTags", "iam:GetGroup", "iam:GetRole", "iam:GetUser")
     rollback_permissions = (
         "iam:ListUserPolicies", "iam:ListRolePolicies", "iam:ListGroupPolicies",
         "iam:GetUserPolicy", "iam:GetRolePolicy", "iam:GetGroupPolicy",
@@ -432,7 +431,7 @@ class DetachAdminPolicies(Remediation):
         "iam:GetPolicy", "iam:GetPolicyVersion",
     )  # fmt: skip
     # needless_reason reads the attached policy in triage.
-    tag_permissions = ("iam:ListUserTags", "iam:ListRoleTags", "iam:GetGroup", "iam:GetPolicy", "iam:GetPolicyVersion")
+    tag_permissions = ("iam:ListUserTags", "iam:ListRoleTags", "iam:GetGroup", "iam:GetRole", "iam:GetUser", "iam:GetPolicy", "iam:GetPolicyVersion")
     # Putting back what Warden detached is the one place Warden attaches a policy: only the rollback
     # function, which no event can start, holds these.
     rollback_permissions = (
@@ -550,7 +549,7 @@ class RevokeRoleSessions(Remediation):
     )
     permissions = ("iam:GetRole", "iam:GetRolePolicy", "iam:PutRolePolicy")
     verify_permissions = ("iam:GetRolePolicy",)
-    tag_permissions = ("iam:ListRoleTags",)
+    tag_permissions = ("iam:ListRoleTags", "iam:GetRole")
     rollback_permissions = ("iam:GetRole", "iam:GetRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy")
     volatile_snapshot_keys = ("now",)  # when the snapshot was taken, not the role's state
 
@@ -558,7 +557,7 @@ class RevokeRoleSessions(Remediation):
         return _principal_tags(finding, aws)
 
     def principals(self, finding: Finding, aws) -> list[str]:
-        return [finding.resource_arn]
+        return [real_arn(aws.client("iam"), "role", _principal(finding)[1])]
 
     def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
         iam, (_, role) = aws.client("iam"), _principal(finding)
@@ -631,7 +630,7 @@ class DeactivateAccessKey(Remediation):
     triggers = Triggers(guardduty_types=CREDENTIAL_ABUSE)
     permissions = ("iam:ListAccessKeys", "iam:UpdateAccessKey")
     verify_permissions = ("iam:ListAccessKeys",)
-    tag_permissions = ("iam:ListUserTags",)
+    tag_permissions = ("iam:ListUserTags", "iam:GetUser")
     rollback_permissions = ("iam:ListAccessKeys", "iam:UpdateAccessKey")
 
     def resource_tags(self, finding: Finding, aws) -> dict[str, str]:
@@ -642,7 +641,9 @@ class DeactivateAccessKey(Remediation):
         return {t["Key"]: t["Value"] for t in tags}
 
     def principals(self, finding: Finding, aws) -> list[str]:
-        return [finding.details["principal_arn"]]
+        if finding.details["principal_arn"].endswith(":root"):
+            return [finding.details["principal_arn"]]
+        return [real_arn(aws.client("iam"), "user", finding.details["user_name"])]
 
     def _status(self, finding: Finding, aws) -> str:
         with aws_errors(IAM_GONE, "the user"):
@@ -707,8 +708,19 @@ def _principal_tags(finding: Finding, aws) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in tags}
 
 
+def real_arn(iam, kind: str, name: str) -> str:
+    """The principal's ARN as IAM has it, with its path (events and policy listings name only the
+    name): protected principals and reserved paths (SSO, service-linked) are matched on it."""
+    with aws_errors(IAM_GONE, f"the {kind} {name}"):
+        if kind == "role":
+            return iam.get_role(RoleName=name)["Role"]["Arn"]
+        if kind == "user":
+            return iam.get_user(UserName=name)["User"]["Arn"]
+        return iam.get_group(GroupName=name)["Group"]["Arn"]
+
+
 def _principal_and_members(finding: Finding, aws) -> list[str]:
-    kind, name = _principal(finding)
+    iam, (kind, name) = aws.client("iam"), _principal(finding)
     if kind == "group":
-        return [finding.resource_arn, *_group_members(aws.client("iam"), name)]
-    return [finding.resource_arn]
+        return [real_arn(iam, kind, name), *_group_members(iam, name)]
+    return [real_arn(iam, kind, name)]

@@ -277,6 +277,8 @@ class ThrottleStage(Remediation):
 
     def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
         stage = self._stage(finding, aws)
+        if result is None and stage["tags"].get(THROTTLED_TAG):
+            return []  # triage's re-check of a duplicate: Warden's throttle is on (its limits are the Throttle function's)
         settings = ((result or {}).get("before") or {}).get("settings") or throttle_settings()
         if stage["kind"] == "http":
             limits = stage["default_route_settings"]
