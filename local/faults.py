@@ -204,6 +204,9 @@ _RESOURCES = {
     "ec2": lambda *_: "*",  # EBS encryption by default: a regional account setting, no resource type
     "config": lambda *_: "*",  # GetResourceConfigHistory supports no resource-level scoping
     "bedrock": lambda call, *_: "*" if "ModelInvocationLoggingConfiguration" in call.operation else None,  # a regional setting
+    "guardduty": lambda call, account, partition, region, _: (
+        f"arn:{partition}:guardduty:{region}:{account}:detector/{call.params['DetectorId']}" if "DetectorId" in call.params else None
+    ),
 }
 _RESOURCES["sns"] = lambda call, *_: call.params.get("TopicArn") or call.params.get("ResourceArn")
 

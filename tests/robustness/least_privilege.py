@@ -17,8 +17,8 @@ from warden_ops.target import TwinTarget
 from local import scenarios
 from local.faults import attribute_calls_to_functions, record_api_calls, role_statements
 from local.twin import Twin
-from tests.conftest import bedrock_logging_deleted_after_warden_saw_it
-from tests.robustness.world import EVENTS, event_files, forget_claims
+from tests.conftest import bedrock_logging_deleted_after_warden_saw_it, guardduty_holds_the_findings_of_the_event_files
+from tests.robustness.world import EVENTS, FINDINGS, event_files, forget_claims
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ def _set_up(twin: Twin, security_hub: bool) -> None:
     macie = json.loads((EVENTS / "macie-sensitivedata-s3object-multiple.json").read_text())["detail"]
     scenarios.macie_found_sensitive_data(macie)
     bedrock_logging_deleted_after_warden_saw_it(twin)
+    guardduty_holds_the_findings_of_the_event_files(twin)  # Triage confirms a GuardDuty finding before acting
     if security_hub:
         findings = [f for path in sorted(EVENTS.glob("securityhub-*.json")) for f in json.loads(path.read_text())["detail"]["findings"]]
         scenarios.security_hub_holds(twin.client("securityhub"), list({f["Id"]: f for f in findings}.values()))
@@ -100,20 +101,45 @@ def _record(security_hub: bool, files: list[str], roll_back: bool) -> tuple[list
         roles = {logical: twin.attributes[(f"{logical}Role", "Arn")] for logical in functions}
         ran: set[str] = set()
         rolled_back: set[str] = set()
+        first_of_each_remediation = {found[0][0] for found in FINDINGS.values()}
+
+        def roll_back_new_fixes() -> None:  # as the operator (python -m warden_ops rollback): not a function's call
+            for finding_id in sorted(set(_fixed_findings(twin)) - rolled_back) if roll_back else ():
+                operator_rollback.run(TwinTarget(twin), finding_id, force=True, exempt_for=None)
+                rolled_back.add(finding_id)
+
         with attribute_calls_to_functions(twin):
             for name in files:
                 # Each event on its own: no claim of an earlier one makes it a duplicate, and each fix is
                 # rolled back at once, so the next event about the same resource finds it exposed again.
                 forget_claims(twin)
+                event = json.loads((EVENTS / name).read_text())
                 with record_api_calls() as calls:
-                    twin.send(json.loads((EVENTS / name).read_text()))
-                    if roll_back:  # as the operator (python -m warden_ops rollback): not a function's call
-                        for finding_id in sorted(set(_fixed_findings(twin)) - rolled_back):
-                            operator_rollback.run(TwinTarget(twin), finding_id, force=True, exempt_for=None)
-                            rolled_back.add(finding_id)
+                    twin.send(event)
+                    roll_back_new_fixes()
+                    if name in first_of_each_remediation:  # another report of it, inside the window: re-checked
+                        again = _another_report(event)
+                        if again.get("source") == "aws.guardduty":  # GuardDuty holds it too, so Warden can confirm it
+                            scenarios.guardduty_reported(twin.client, [again["detail"]])
+                        twin.send(again)
+                        roll_back_new_fixes()
                 requests += _requests(label, twin, calls, roles, name)
                 ran |= {c.function for c in calls if c.function}
     return requests, statements, ran
+
+
+def _another_report(event: dict) -> dict:
+    """The same exposure reported again (new event, CloudTrail event and GuardDuty finding ids), so
+    Triage finds it inside the dedupe window of the first and re-checks the resource."""
+    again = json.loads(json.dumps(event))
+    again["id"] = f"again-{event.get('id', '')}"
+    detail = again.get("detail")
+    if isinstance(detail, dict) and "eventID" in detail:
+        detail["eventID"] = f"again-{detail['eventID']}"
+    if again.get("source") == "aws.guardduty" and isinstance(detail, dict):
+        detail["id"] = f"again{detail['id']}"
+        detail["arn"] = detail.get("arn", "").replace(event["detail"]["id"], detail["id"])
+    return again
 
 
 def _fixed_findings(twin: Twin) -> list[str]:

@@ -7,43 +7,45 @@
    role makes at least one of those calls denied. A statement or resource that survives its
    removal is a grant no code path needs.
 
-The calls are recorded once for the module (tests/robustness/least_privilege.py); the mutations
-only re-evaluate them.
+The calls are recorded once (tests/robustness/least_privilege.py), by one test, so that pytest-xdist
+does not record them on each worker; the mutations only re-evaluate them.
 """
 
 from __future__ import annotations
-
-import pytest
 
 from local.iam_policy import ALLOWED, decide
 from tests.robustness.least_privilege import Recording, Request, record_every_event
 
 
-@pytest.fixture(scope="module")
-def recording() -> Recording:
-    return record_every_event()
+def test_least_privilege_every_call_allowed_and_every_grant_needed():
+    recording = record_every_event()
+    problems = {
+        "calls whose resource ARN the check cannot tell (teach local/faults.py's ApiCall.resource)": sorted(
+            {f"{r.function}: {r.action} ({r.source})" for r in recording.requests if r.resource is None}
+        ),
+        "calls the function's own role would refuse in production": sorted(
+            {f"{r.function}: {r.action} on {r.resource} ({r.source})" for r in _refused(recording.requests, recording.statements)}
+        ),
+        "functions that never ran, so were never checked": sorted({f for _, f in recording.statements} - recording.ran),
+        "roles whose statements lack a unique Sid": sorted(
+            f"{twin}:{function}" for (twin, function), role in recording.statements.items()
+            if len({s.get("Sid") for s in role}) != len(role) or any(s.get("Sid") is None for s in role)
+        ),
+        "granted but never needed by any event or rollback (remove it from template.yaml)": survivors(recording),
+    }
+    assert {problem: found for problem, found in problems.items() if found} == {}
+    # Macie=enabled and Macie holds a sensitive-data finding: Triage's macie2 calls were checked too
+    assert {"macie2:ListFindings", "macie2:GetFindings"} <= {r.action for r in recording.requests if r.function == "TriageFunction"}
+    # The check can fail: without the S3 quarantine grant, the quarantine calls are refused.
+    mutated = _without(recording.statements, "S3PublicAccessFunction", "RemediateBuckets")
+    refused = {r.action for r in _refused([r for r in recording.requests if r.function == "S3PublicAccessFunction"], mutated)}
+    assert {"s3:PutBucketPublicAccessBlock", "s3:PutBucketPolicy"} <= refused
 
 
 def _refused(requests: list[Request], statements: dict[tuple[str, str], list[dict]]) -> list[Request]:
     return [
         r for r in requests if r.resource is None or decide(statements[(r.twin, r.function)], r.action, r.resource, r.context) != ALLOWED
     ]
-
-
-def test_every_call_names_its_resource_and_is_allowed_by_its_own_role(recording):
-    unknown = sorted({f"{r.function}: {r.action} ({r.source})" for r in recording.requests if r.resource is None})
-    assert unknown == [], "calls whose resource ARN the check cannot tell: teach local/faults.py's ApiCall.resource"
-    refused = sorted(
-        {f"{r.function}: {r.action} on {r.resource} ({r.source})" for r in _refused(recording.requests, recording.statements)}
-    )
-    assert refused == [], "calls the function's own role would refuse in production"
-
-
-def test_every_function_ran_and_the_recording_covers_each(recording):
-    functions = {function for _, function in recording.statements}
-    assert recording.ran == functions, f"never ran, so never checked: {sorted(functions - recording.ran)}"
-    # Macie=enabled and Macie holds a sensitive-data finding: Triage's macie2 calls are checked too
-    assert {"macie2:ListFindings", "macie2:GetFindings"} <= {r.action for r in recording.requests if r.function == "TriageFunction"}
 
 
 def _without(statements: dict, function: str, sid: str, resource: str | None = None) -> dict:
@@ -77,23 +79,11 @@ def mutations(recording: Recording) -> list[tuple[str, str, str | None]]:
     return sorted(found, key=lambda m: (m[0], m[1], m[2] or ""))
 
 
-def test_every_statement_sid_is_unique_within_its_role(recording):
-    for key, role in recording.statements.items():
-        sids = [s.get("Sid") for s in role]
-        assert None not in sids and len(sids) == len(set(sids)), key
-
-
-def test_removing_any_allow_statement_or_resource_denies_some_call(recording):
-    survivors = []
+def survivors(recording: Recording) -> list[str]:
+    """Each Allow statement, and each resource of one, whose removal denies no recorded call."""
+    found = []
     for function, sid, resource in mutations(recording):
         mutated = _without(recording.statements, function, sid, resource)
         if not _refused([r for r in recording.requests if r.function == function], mutated):
-            survivors.append(f"{function}.{sid}" + (f" resource {resource}" if resource else ""))
-    assert survivors == [], "granted but never needed by any event or rollback: remove it from template.yaml"
-
-
-def test_the_mutation_check_catches_a_removed_statement(recording):
-    """The check can fail: without the S3 quarantine grant, the quarantine calls are refused."""
-    mutated = _without(recording.statements, "S3PublicAccessFunction", "RemediateBuckets")
-    refused = {r.action for r in _refused([r for r in recording.requests if r.function == "S3PublicAccessFunction"], mutated)}
-    assert {"s3:PutBucketPublicAccessBlock", "s3:PutBucketPolicy"} <= refused
+            found.append(f"{function}.{sid}" + (f" resource {resource}" if resource else ""))
+    return found
