@@ -291,17 +291,20 @@ def _as_list(value: Any) -> list:
 
 
 def allowed(statements: list[dict], action: str, resource: str | None, context: dict[str, Any] | None = None) -> bool:
-    """True when AWS would allow `action` on `resource` under these statements: no Deny applies and
-    an Allow does, conditions included (local.iam_policy). `resource` None: on some resource, by
-    the Allow statements' actions alone (Deny and conditions are not evaluated then)."""
+    """With a request `context` (condition keys): True when AWS would allow `action` on `resource`
+    under these statements, Deny and conditions included (local.iam_policy). Without one: True when
+    an Allow statement's action and resource match, its conditions and the Deny statements unread
+    (a caller that knows no condition keys checks those itself). `resource` None: on some resource."""
     from local.iam_policy import ALLOWED, decide, wildcard_match
 
-    if resource is None:
-        return any(
-            s.get("Effect") == "Allow" and any(wildcard_match(a, action, ignore_case=True) for a in _as_list(s.get("Action", [])))
-            for s in statements
-        )
-    return decide(statements, action, resource, context) == ALLOWED
+    if context is not None and resource is not None:
+        return decide(statements, action, resource, context) == ALLOWED
+    return any(
+        s.get("Effect") == "Allow"
+        and any(wildcard_match(a, action, ignore_case=True) for a in _as_list(s.get("Action", [])))
+        and (resource is None or any(wildcard_match(r, resource) for r in _as_list(s.get("Resource", []))))
+        for s in statements
+    )
 
 
 def role_statements(twin, logical_id: str) -> list[dict]:

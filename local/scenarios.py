@@ -170,8 +170,9 @@ TRAIL = "management-events"
 NOTEBOOK = "research-notebook"
 
 
-def key_arn(name: str, account: str = ACCOUNT, region: str = REGION) -> str:
-    return f"arn:aws:kms:{region}:{account}:key/{KEYS[name]}"
+def key_arn(name: str, account: str | None = None, region: str = REGION) -> str:
+    # ACCOUNT read at call time: an organization test patches it to set the scenario up in a member
+    return f"arn:aws:kms:{region}:{account or ACCOUNT}:key/{KEYS[name]}"
 
 
 def encryption_turned_off(clients) -> None:
