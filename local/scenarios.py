@@ -449,7 +449,7 @@ def parameters_for(names: tuple[str, ...], event: Any) -> dict[str, str]:
 GUARDDUTY_DETECTOR = "12abc34d567e8fa901bc2d34e56789f0"  # the detector the events in events/ name
 
 
-def guardduty_reported(clients, findings: list[dict], detector_id: str = GUARDDUTY_DETECTOR) -> str:
+def guardduty_reported(clients, findings: list[dict], detector_id: str = GUARDDUTY_DETECTOR, account: str = ACCOUNT) -> str:
     """GuardDuty enabled, holding these findings (GuardDuty's JSON shape: a finding event's `detail`).
     Warden confirms a GuardDuty finding with GetFindings before acting on it. Returns the detector id."""
     from local import moto_guardduty
@@ -459,7 +459,7 @@ def guardduty_reported(clients, findings: list[dict], detector_id: str = GUARDDU
         # The events name this detector; moto draws detector ids from get_random_hex: pin it.
         with mock.patch("moto.guardduty.models.mock_random.get_random_hex", return_value=detector_id):
             guardduty.create_detector(Enable=True)
-    moto_guardduty.report(ACCOUNT, REGION, detector_id, findings)
+    moto_guardduty.report(account, REGION, detector_id, findings)
     return detector_id
 
 

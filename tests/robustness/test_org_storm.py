@@ -47,6 +47,13 @@ def org_storm(accounts: int, events: int, buckets: int, seed: int = 7) -> OrgSto
     with Organization(members=members, parameters=STORM_PARAMETERS) as org:
         for bucket, member in home.items():
             scenarios.public_training_bucket(org.client("s3", member), name=bucket)
+        # Each member's GuardDuty holds what it reports (Triage confirms GuardDuty findings with GetFindings).
+        for member in members:
+            account_id = org.members[member]
+            reported = [as_account(item.event, account_id)["detail"] for item in storm_events
+                        if item.event["source"] == "aws.guardduty" and home[item.bucket] == member]
+            if reported:
+                scenarios.guardduty_reported(lambda service, m=member: org.client(service, m), reported, account=account_id)
         def count(model, **_):
             result.api_calls[f"{model.service_model.service_name}:{model.name}"] += 1
 
