@@ -183,3 +183,4 @@ def test_the_topic_key_is_matched_whatever_the_caller_called_it(twin):
     other_key = json.loads(json.dumps(by_alias).replace(twin.physical["NotificationKey"], "0b0e0000-0000-4000-8000-000000000001"))
     assert tamper_rules(twin.matching_rules(other_key)) == []
 
+

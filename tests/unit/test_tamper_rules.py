@@ -5,6 +5,7 @@ they may publish to the topic. tests/e2e/test_tamper.py runs the attacks through
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -92,7 +93,7 @@ def test_every_part_of_warden_is_watched(parameters):
     parts += [twin.physical[f"{logical}{event}"] for logical, spec in resources.items()
               if spec["Type"] in ("AWS::Serverless::StateMachine", "AWS::Serverless::Function")
               for event, rule in spec["Properties"].get("Events", {}).items() if rule["Type"] in ("EventBridgeRule", "Schedule")]
-    parts += [twin.attributes[("NotificationKey", "Arn")], f"{twin.stack_name}-tamper-"]
+    parts += [twin.attributes[("NotificationKey", "Arn")], twin.attributes[("AuthorizationKey", "Arn")], f"{twin.stack_name}-tamper-"]
     unwatched = [part for part in parts if json.dumps(part).strip('"') not in watched]
     assert unwatched == []
 
@@ -111,3 +112,20 @@ def test_the_stack_key_lets_eventbridge_encrypt_and_alias_aws_sns_is_never_used(
     (events,) = [s for s in key if s.get("Principal") == {"Service": "events.amazonaws.com"}]
     assert set(events["Action"]) == {"kms:GenerateDataKey*", "kms:Decrypt"}
     assert "alias/aws/sns" not in json.dumps(twin.template)
+
+
+def test_a_deployer_role_with_a_path_is_recognised_by_its_arn():
+    """make deploy passes the deployer's role ARN with its path (python -m warden_ops.deployer)."""
+    from moto.events.models import EventPattern
+
+    role = "arn:aws:iam::123456789012:role/platform/PlatformDeployer"
+    twin, rules = resolved_template({"DeployerPrincipalArn": role})
+    (code_rule,) = [r for r in rules.values() if twin._resolve(r["Properties"]["Name"]).endswith("-tamper-code")]
+    pattern = EventPattern.load(json.dumps(twin._resolve(code_rule["Properties"]["EventPattern"])))
+    event = json.loads((Path(__file__).resolve().parents[2] / "events" / "tamper" / "cloudtrail-tamper-lambda-putfunctionconcurrency-zero.json").read_text())
+    event["detail"]["requestParameters"]["functionName"] = twin.physical["NotifyFunction"]
+    issuer = event["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]
+    issuer.update(arn="arn:aws:iam::123456789012:role/platform/SomeoneElse", userName="SomeoneElse")
+    assert pattern.matches_event(event)  # anyone else: reported
+    issuer.update(arn=role, userName="PlatformDeployer")
+    assert not pattern.matches_event(event)  # the deployer's own session: not reported
