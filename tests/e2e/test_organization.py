@@ -92,7 +92,9 @@ def test_dedupe_is_per_account(org):
     for name in ("ml-research", "ml-prod"):
         account = org.members[name]
         org.client("ec2", name).disable_ebs_encryption_by_default()
-        results[name] = org.send(as_account(event("cloudtrail-ec2-disableebsencryptionbydefault.json"), account), name)
+        raw = as_account(event("cloudtrail-ec2-disableebsencryptionbydefault.json"), account)
+        raw["detail"]["eventID"] = f"{account}-ebs"  # each account's CloudTrail has its own event ids
+        results[name] = org.send(raw, name)
     assert [r.decision for r in results.values()] == ["enforce", "enforce"]
     for name in results:
         assert org.client("ec2", name).get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is True

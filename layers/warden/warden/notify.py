@@ -164,20 +164,25 @@ def _severity(outcome: str, finding: dict | None, revert: bool = False, escalate
     return (finding or {}).get("severity", "MEDIUM")
 
 
+def switch_role_link(member: dict) -> str:
+    """The console's switch-role page for a member account (MemberConsoleRoleName). Every part is
+    URL-quoted (the account's name too), so the line stays a plain link whatever the name holds."""
+    role = os.environ.get("WARDEN_MEMBER_CONSOLE_ROLE", "OrganizationAccountAccessRole")
+    return (
+        f"https://signin.aws.amazon.com/switchrole?account={quote(member['account'])}&roleName={quote(role)}"
+        f"&displayName={quote(member.get('name') or member['account'])}"
+    )
+
+
 def _account_lines(finding: dict, member: dict | None) -> list[str]:
     """Where, by account: in organization mode also the account's name, its OU and a link that
-    switches the console into it (MemberConsoleRoleName)."""
+    switches the console into it."""
     if not member:
         return [f"  Account {finding['account']}, region {finding['region']}"]
     ou = f", OU {member['ou']}" if member.get("ou") else ", directly under the organization's root"
-    role = os.environ.get("WARDEN_MEMBER_CONSOLE_ROLE", "OrganizationAccountAccessRole")
-    switch = (
-        f"https://signin.aws.amazon.com/switchrole?account={member['account']}&roleName={quote(role)}"
-        f"&displayName={quote(member.get('name') or member['account'])}"
-    )
     return [
         f"  Account {finding['account']} ({member.get('name') or 'no name'}{ou}), region {finding['region']}",
-        f"  Switch into it: {switch}",
+        f"  Switch into it: {switch_role_link(member)}",
     ]
 
 
@@ -441,6 +446,8 @@ def compose(outcome: str, state: dict[str, Any], execution_arn: str | None = Non
         lines += [f"Remediation: {remediation}   Decision: {state.get('decision', '-')}   Finding id: {finding['id']}"]
 
     trusted = {f"  Console:  {console_link(finding)}"} if finding is not None else set()
+    if state.get("member"):  # Warden's own link, every part quoted
+        trusted.add(f"  Switch into it: {switch_role_link(state['member'])}")
     lines = [line if line in trusted else inert(line) for line in lines]  # tags, names, policy text, reasons
     link = execution_link(execution_arn)
     if link:
