@@ -93,7 +93,9 @@ def test_dry_run_only_reports_the_notebook_with_recreate_steps():
 def test_stopped_trail_message_names_the_gap():
     with Twin(parameters={"Mode": "enforce"}) as twin:
         S.encryption_turned_off(twin.client)
-        result = twin.send(event("guardduty-stealth-cloudtrailloggingdisabled.json"))
+        stopped = event("guardduty-stealth-cloudtrailloggingdisabled.json")
+        S.guardduty_reported(twin.client, [stopped["detail"]])  # Triage confirms the finding with GuardDuty
+        result = twin.send(stopped)
     body = result.notifications[0]["body"]
     assert "Trail logging restarted: stopped -> logging" in body
     assert "aws cloudtrail stop-logging" in body  # the undo, for completeness

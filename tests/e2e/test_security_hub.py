@@ -102,6 +102,7 @@ def test_a_guardduty_finding_updates_its_security_hub_copy_or_else_is_imported(t
         "Resources": [{"Type": "AwsS3Bucket", "Id": f"arn:aws:s3:::{S.TRAINING_BUCKET}"}], "Workflow": {"Status": "NEW"},
     }
     twin.client("securityhub").batch_import_findings(Findings=[copy_in_hub])
+    S.guardduty_reported(twin.client, [gd])  # Triage confirms the finding with GuardDuty before acting
 
     twin.send(event(GUARDDUTY_EVENT))
 
@@ -112,6 +113,7 @@ def test_a_guardduty_finding_updates_its_security_hub_copy_or_else_is_imported(t
 
 def test_a_guardduty_finding_absent_from_security_hub_is_imported_and_the_message_says_so(twin):
     S.public_training_bucket(twin.client("s3"))
+    S.guardduty_reported(twin.client, [event(GUARDDUTY_EVENT)["detail"]])  # Triage confirms it with GuardDuty
     result = twin.send(event(GUARDDUTY_EVENT))
 
     finding_id = parse_finding(event(GUARDDUTY_EVENT)).id
