@@ -33,7 +33,9 @@ def test_a_config_iam_policy_finding_is_reported_with_the_policys_arn_iam(twin):
 
 
 def test_an_alarm_for_a_rest_api_that_is_gone_says_so_in_a_sentence(twin):
-    """No API scenario here (the test name has no 'cloudwatch'): the API the alarm names does not exist."""
+    """No API scenario here (the test name has no 'cloudwatch'): the API the alarm names does not exist.
+    The designated alarm itself does (Triage re-reads it before acting), still in ALARM on that API."""
+    S.abuse_alarm(twin.client("cloudwatch"), S.REST_ALARM, "AWS/ApiGateway", "4XXError", {"ApiName": S.REST_API, "Stage": S.API_STAGE})
     result = twin.send(event("cloudwatch-alarm-apigw-rest-4xx.json"))
 
     assert result.decision == "resource-gone"

@@ -101,11 +101,16 @@ def test_sweep_apply_fixes_them_through_the_workflow_with_exemptions_and_dedupe(
     assert len(records) == 3 and {r["found_by"] for r in records} == {"sweep"}
 
     # A second sweep within the dedupe window: nothing is done twice. The Config evaluation comes back as a
-    # new finding (a duplicate); the GuardDuty finding is the same finding, re-checked: already compliant.
+    # new finding (a duplicate within the dedupe window); the GuardDuty finding is the same finding, which
+    # Warden already fixed: a redelivery, recorded as an attempt and never re-applied (a duplicate too).
     code, text = sweep(twin, "--apply", "--json")
     again = wait_for(twin, [row["execution"] for row in json.loads(text)["exposures"]])
-    assert sorted(json.loads(e["output"]).get("decision") for e in again) == ["duplicate", "enforce", "exempt"]
-    assert sorted(m["attributes"]["outcome"] for m in twin._drain_inbox()) == ["duplicate", "exempt"]
+    outputs = [json.loads(e["output"]) for e in again]
+    assert sorted(o.get("decision") for o in outputs) == ["duplicate", "duplicate", "exempt"]
+    duplicates = sorted(o["reason"] for o in outputs if o["decision"] == "duplicate")
+    assert "within the 300s dedupe window" in duplicates[0] and "never re-applied" in duplicates[1]
+    assert sorted(m["attributes"]["outcome"] for m in twin._drain_inbox()) == ["duplicate", "duplicate", "exempt"]
+    assert twin.client("cloudtrail").get_trail_status(Name=S.TRAIL)["IsLogging"] is True
 
 
 def test_a_sweep_of_1000_resources_per_source_pages_and_paces_its_calls_securityhub(twin):
