@@ -19,6 +19,8 @@ from warden import registry
 from warden.aws import for_finding
 from warden.remediations.base import NeedsDecision, Remediation
 from warden.findings import Finding, RejectedEvent, parse_finding
+from warden_ops import rollback as operator_rollback
+from warden_ops.target import TwinTarget
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -59,8 +61,7 @@ def phase_functions(family: str) -> dict[str, str]:
         "plan": remediate,
         "apply": remediate,
         "verify": _function_of_state(asl, "Verify"),
-        # rollback runs outside the workflow, in its own function when the template has one
-        **({"rollback": "RollbackFunction"} if (ROOT / "functions" / "rollback").is_dir() else {}),
+        # rollback is no function's: the operator runs it (python -m warden_ops rollback)
     }
 
 
@@ -160,7 +161,14 @@ def exercise(twin, remediation: Remediation, finding) -> dict[str, list[ApiCall]
 
     @contextmanager
     def phase(name: str):
-        with mock.patch.dict(os.environ, function_env(twin, functions[name])), record_api_calls() as recorded:
+        # a function's phase runs with that function's environment; rollback as the operator runs it
+        # (python -m warden_ops rollback: the stack's table and key, the operator's session)
+        environment = (
+            mock.patch.dict(os.environ, function_env(twin, functions[name]))
+            if name in functions
+            else operator_rollback.library(TwinTarget(twin))
+        )
+        with environment, record_api_calls() as recorded:
             yield
         calls[name] = list(recorded)
 
@@ -182,8 +190,10 @@ def exercise(twin, remediation: Remediation, finding) -> dict[str, list[ApiCall]
     with phase("verify"):
         still_exposed = remediation.verify(finding, aws)
     assert still_exposed == [], f"{remediation.name} did not fix {finding.resource_arn}: {still_exposed}"
-    if getattr(remediation, "rollback_permissions", None) is not None and "rollback" in functions:
-        with phase("rollback"):  # a rollback re-reads the resource with snapshot, then restores it
+    if getattr(remediation, "rollback_permissions", None) is not None:
+        # as the operator, as warden_ops.rollback does: it re-reads the resource with snapshot, then
+        # restores it, so the next remediation observed on the same twin finds the scenario's exposures
+        with phase("rollback"):
             remediation.snapshot(finding, aws)
             remediation.rollback(finding, before, aws)
     return calls
