@@ -813,3 +813,13 @@ def test_security_hub_control_not_handled_by_warden_gets_no_remediation():
     event = load(SH_EVENT)
     sh_finding(event)["Compliance"]["SecurityControlId"] = "S3.5"  # SSL-only requests: not Warden's fix
     assert registry.remediation_for(parse_finding(event)) is None
+
+
+def test_a_guardduty_sample_that_names_no_resource_is_still_a_well_formed_finding():
+    """Found by test_fuzz_triage: a sample whose resource is empty named its resource with prose."""
+    raw = load("guardduty-iam-maliciousipcaller-accesskey.json")
+    raw["detail"]["resource"] = {}
+    raw["detail"]["service"]["additionalInfo"] = {"sample": True}
+    finding = parse_finding(raw)
+    assert finding.sample
+    assert finding.resource_arn == raw["detail"]["arn"]

@@ -979,7 +979,9 @@ def _guardduty_sample(sample: Sample, detail: dict) -> Finding:
         user = f"arn:aws:iam::{sample.account}:user/{shown(key.get('userName'))}"
         resource_type, resource_arn = "AWS::IAM::AccessKey", f"{user}/accesskey/{shown(key.get('accessKeyId'))}"
     else:
-        resource_type, resource_arn = shown(resource.get("resourceType")), "(the sample names no resource)"
+        # Nothing named: the sample finding's own ARN (an ARN, so the Finding stays well-formed), else the account
+        arn = shown(sample.finding_id)
+        resource_type, resource_arn = shown(resource.get("resourceType")), arn if arn.startswith("arn:") else account_resource(sample.account)
     return Finding(
         id=f"guardduty:{shown(detail.get('id'))}", source="guardduty", type=sample.finding_type, account=sample.account,
         region=sample.region, resource_type=resource_type, resource_arn=resource_arn, actor=None,
