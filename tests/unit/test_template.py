@@ -367,3 +367,10 @@ def test_iam_forwarder_forwards_exactly_what_the_iam_rule_listens_for():
     assert hub.pop("account")["Fn::If"][2] == [{"Ref": "AWS::AccountId"}]
     assert forwarded == hub
     assert _run(str(BIN / "cfn-lint"), "iam-forwarder.yaml").returncode == 0
+
+
+def test_every_function_description_fits_lambdas_256_characters():
+    """Lambda refuses a longer Description at deploy time (cfn-lint 1.51's E3033 says so; 1.58 does not)."""
+    for name, spec in RESOURCES.items():
+        if spec["Type"] == "AWS::Serverless::Function":
+            assert len(spec["Properties"].get("Description", "")) <= 256, name
