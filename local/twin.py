@@ -199,7 +199,26 @@ class Twin:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self._stack.close()
+        try:
+            self._end_executions()
+        finally:
+            self._stack.close()
+
+    def _end_executions(self, timeout: float = 30) -> None:
+        """Stop and join every execution nobody waited for (a sweep's, one waiting for approval): moto's
+        patches are process-wide, so its thread would otherwise run on into the next twin, invoking that
+        twin's functions in the middle of its test."""
+        running = {arn: thread for arn, thread in self._execution_threads.items() if thread.is_alive()}
+        if not running:
+            return
+        sfn = self.client("stepfunctions")
+        for arn in running:
+            try:
+                sfn.stop_execution(executionArn=arn, error="Twin.Closed", cause="the twin was closed")
+            except Exception:  # noqa: BLE001 - it ended meanwhile; the join below is what matters
+                pass
+        for thread in running.values():
+            thread.join(timeout)
 
     def client(self, service: str, config=None):
         return _session().client(service, region_name=self.region, config=config)

@@ -202,3 +202,25 @@ def test_failed_executions_alarm_reaches_on_call(twin):
     messages = twin._drain_inbox()
     assert [m["subject"] for m in messages] == ["[Warden] ALARM ALARM: warden-ExecutionsFailedAlarm"]
     assert "Threshold Crossed" in messages[0]["body"]
+
+
+def test_an_execution_nobody_waited_for_ends_with_its_twin():
+    """An execution still waiting when its twin closes (here for a person's approval) is stopped and
+    joined: moto's patches are process-wide, so its thread must not run on into the next test's twin
+    (it did: a sweep's orphan execution invoked the next twin's Notify and switched its calling role)."""
+    with Twin() as twin:
+        settings = {"modes": {"s3-quarantine-public-bucket": "approve"}, "approval_timeout_seconds": 3600}
+        twin.client("ssm").put_parameter(Name=twin.physical["SettingsParameter"], Value=json.dumps(settings), Type="String", Overwrite=True)
+        scenarios.public_training_bucket(twin.client("s3"))
+        sfn = twin.client("stepfunctions")
+        arn = sfn.start_execution(stateMachineArn=twin.state_machine_arn, input=json.dumps(event(PUBLIC_POLICY_EVENT)))["executionArn"]
+        deadline = time.monotonic() + 30
+        while not any(
+            e.get("stateEnteredEventDetails", {}).get("name") == "AwaitApproval"
+            for e in sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+        ):
+            assert time.monotonic() < deadline, "the execution never reached its wait for approval"
+            time.sleep(0.05)
+        thread = twin._execution_threads[arn]
+        assert thread.is_alive()
+    assert not thread.is_alive()
