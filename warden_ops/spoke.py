@@ -42,7 +42,6 @@ SPOKE_ROLES = {
     "EncryptionFunction": "encryption",
     "IamFunction": "iam",
     "ThrottleFunction": "throttle",
-    "VerifyFunction": "verify",
 }
 # Events that reach the hub without forwarding (Security Hub aggregates member findings itself).
 NOT_FORWARDED = {"SecurityHubControls"}

@@ -1,4 +1,4 @@
-"""Triage's authorization: the only thing that makes a family, verify, notify or cool-down step act.
+"""Triage's authorization: the only thing that makes a family, notify or cool-down step act.
 
 Anyone with lambda:InvokeFunction can call Warden's functions with a hand-built state. So Triage
 signs what it decided with a KMS HMAC key (template.yaml `AuthorizationKey`) whose key policy lets

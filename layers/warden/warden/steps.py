@@ -1,4 +1,4 @@
-"""The four workflow steps the Lambda handlers run: triage, remediate, verify, notify.
+"""The three workflow steps the Lambda handlers run: triage, remediate (and verify), notify.
 
 Each takes and returns plain JSON (the Step Functions state), so the handlers stay one line and
 the same code runs in Lambda, in the local twin and in tests.
@@ -12,7 +12,7 @@ import os
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from botocore.exceptions import ClientError
 
 from warden import audit, authorization, dedupe, macie, organization, ownership, prevention, registry, reverts, securityhub, template_patches
@@ -25,6 +25,7 @@ from warden.policy import Settings, caused_by_warden, exemption, protected_reaso
 from warden.remediations.base import (
     Change,
     NotRemediable,
+    NotVerified,
     Remediation,
     ResourceGone,
     StillExposed,
@@ -330,7 +331,7 @@ def _authorized(triaged: dict[str, Any], execution: str | None, valid_for_second
     return {**triaged, "authorization": signed} if signed else triaged
 
 
-# --- remediate and verify ----------------------------------------------------------------------
+# --- remediate, and verify the fix ---------------------------------------------------------------
 
 
 def _load(state: dict[str, Any], family: str | None = None) -> tuple[Finding, Remediation]:
@@ -346,8 +347,9 @@ FAMILY_STEPS = {"s3_public": "S3PublicAccess", "encryption": "Encryption", "iam"
 
 
 def remediate(payload: dict[str, Any], family: str) -> dict[str, Any]:
-    """Snapshot, plan, and (only when enforcing) apply. Returns before, changes and what was applied.
-    Nothing happens unless Triage authorized this finding for this execution (warden.authorization)."""
+    """Snapshot, plan, and (only when enforcing) apply and verify. Returns before, changes, what was
+    applied and the verification; raises StillExposed when the fix did not hold. Nothing happens
+    unless Triage authorized this finding for this execution (warden.authorization)."""
     with authorization.required(payload, steps=(FAMILY_STEPS[family],)) as state:
         return _remediate(state, family)
 
@@ -377,14 +379,14 @@ def _remediate(state: dict[str, Any], family: str) -> dict[str, Any]:
         execution = state["authorization"]["execution"]
         audit.record_attempt(finding.id, execution=execution, step="before-snapshot kept", before=before, changes=changes)
     applied: list[str] = []
+    verification = None
     metrics.add_dimension(name="remediation", value=remediation.name)
     metrics.add_metric(name="Plans", unit=MetricUnit.Count, value=1)
     if state["decision"] == "enforce" and changes:
         after = remediation.apply(finding, [Change.from_dict(c) for c in changes], aws)
         applied = after.pop("applied")
-        # The state right after the fix: rollback compares it with the resource then to detect drift.
-        audit.update(finding.id, condition="not-applied", applied=applied, after=after, after_snapshot=_state_after_fix(finding, remediation, aws))
         metrics.add_metric(name="Remediations", unit=MetricUnit.Count, value=1)
+        verification = _verify(finding, remediation, aws, applied, after, {"before": before, "changes": changes})
     if not changes:
         nothing = {"outcome": "ignored", "reason": remediation.nothing_to_change(finding, before)}
         if state.get("redelivery_of"):  # the record keeps its first outcome
@@ -395,36 +397,32 @@ def _remediate(state: dict[str, Any], family: str) -> dict[str, Any]:
                 extra={"changes": len(changes), "applied": applied})
     advice = remediation.advice(finding, before) if changes else []
     return {"before": before, "before_proof": proof, "changes": changes, "applied": applied, "changed": bool(applied), "advice": advice,
-            "template_patch": template_patch}  # fmt: skip
+            "template_patch": template_patch, **({"verification": verification} if verification else {})}  # fmt: skip
 
 
-def _state_after_fix(finding: Finding, remediation: Remediation, aws) -> dict[str, Any] | None:
-    """The snapshot right after apply; None if it cannot be read (the fix stands, and rollback
-    then needs --force because it cannot tell whether anyone changed the resource since)."""
+def _verify(finding: Finding, remediation: Remediation, aws, applied: list[str], after: dict, result: dict) -> dict[str, Any]:
+    """ONE fresh read right after apply is both the after-fix snapshot (rollback compares it with the
+    resource then, to detect drift) and the verification, recorded with what was applied in one
+    audit write. Raises StillExposed after that write if anything remains. A read that fails is
+    raised too (the fix stands, recorded without an after-snapshot: rollback then needs --force); a
+    throttled one is not retried: a retried step would re-plan from the fixed resource."""
     try:
-        return remediation.snapshot(finding, aws)
+        after_snapshot, exposed = remediation.after_fix(finding, aws, result)
+    except ResourceGone:
+        audit.update(finding.id, condition="not-applied", applied=applied, after=after, after_snapshot=None)
+        raise
     except (ClientError, WardenError) as error:
-        logger.warning("no after-snapshot for rollback", extra={"error": str(error)})
-        return None
-
-
-def verify(payload: dict[str, Any]) -> dict[str, Any]:
-    """Re-read the resource; raise StillExposed (the workflow's failure path) if anything remains."""
-    with authorization.required(payload, steps=("Verify",)) as state:
-        return _verify(state)
-
-
-def _verify(state: dict[str, Any]) -> dict[str, Any]:
-    finding, remediation = _load(state)
-    with retry_later_when_throttled("re-reading the resource after the fix"):
-        exposed = remediation.verify(finding, for_finding(finding, acting_as="verify"), state.get("result"))
-    verified = "" if exposed else remediation.verified(finding, state.get("result"))
-    audit.update(finding.id, verification={"exposed": exposed, "verified": verified, "verified_at": _now()})
-    metrics.add_dimension(name="result", value="still-exposed" if exposed else "fixed")
-    metrics.add_metric(name="Verifications", unit=MetricUnit.Count, value=1)
+        audit.update(finding.id, condition="not-applied", applied=applied, after=after, after_snapshot=None)
+        raise NotVerified(f"applied {', '.join(applied)}, but re-reading the resource to verify the fix failed: {error}") from None
+    verified = "" if exposed else remediation.verified(finding, result)
+    verification = {"exposed": exposed, "verified": verified, "verified_at": _now()}
+    audit.update(finding.id, condition="not-applied", applied=applied, after=after, after_snapshot=after_snapshot, verification=verification)
+    # Its own metric (dimension result only, as the dashboard's still-exposed line reads it).
+    with single_metric(name="Verifications", unit=MetricUnit.Count, value=1, namespace="Warden", default_dimensions={"service": "warden"}) as metric:
+        metric.add_dimension(name="result", value="still-exposed" if exposed else "fixed")
     if exposed:
-        raise StillExposed("; ".join(exposed))
-    return {"exposed": [], "verified": verified}
+        raise StillExposed(f"applied {', '.join(applied)}, but re-read, the resource is still exposed: {'; '.join(exposed)}")
+    return verification
 
 
 # --- notify ------------------------------------------------------------------------------------
@@ -445,7 +443,7 @@ def _seconds_since(iso_time: str) -> float:
 
 # Every Notify state of the workflow (statemachines/remediation.asl.json) and the approval request.
 NOTIFY_STEPS = (
-    "NotifySettingsRemoveProtection", "NotifyWiringTest", "NotifyRemediated", "NotifyRestored", "NotifyEscalated", "NotifyWouldRemediate", "AwaitApproval",
+    "NotifySettingsRemoveProtection", "NotifyWiringTest", "NotifyRemediated", "NotifyThrottled", "NotifyRestored", "NotifyEscalated", "NotifyWouldRemediate", "AwaitApproval",
     "NotifyApprovalRejected", "NotifyExpired", "NotifyExempt", "NotifyDuplicate", "NotifyResourceGone",
     "NotifyNeedsDecision", "NotifyRejected", "NotifyFailed",
 )  # fmt: skip

@@ -36,6 +36,10 @@ class StillExposed(WardenError):
     """Verification re-read the resource and it is still exposed."""
 
 
+class NotVerified(WardenError):
+    """The fix was applied, but the resource could not be re-read to verify it."""
+
+
 class PartiallyApplied(WardenError):
     """Some changes were applied before a later one failed; the message lists which."""
 
@@ -78,7 +82,8 @@ class Triggers:
 
 
 class Remediation:
-    """One kind of fix. Subclasses set the class attributes and implement the five methods."""
+    """One kind of fix. Subclasses set the class attributes and implement snapshot, plan, apply,
+    exposed_in (and read_exposure when the snapshot reads more than exposure needs) and rollback."""
 
     name: ClassVar[str]
     family: ClassVar[str]  # which Lambda runs it: "s3_public", "encryption", ...
@@ -86,7 +91,9 @@ class Remediation:
     resource_types: ClassVar[tuple[str, ...]] = ()  # when it handles several (IAM users, roles, groups)
     triggers: ClassVar[Triggers]
     permissions: ClassVar[tuple[str, ...]]  # calls made by snapshot/apply
-    verify_permissions: ClassVar[tuple[str, ...]]  # calls made by verify
+    # Calls made by read_exposure (Triage re-checks a duplicate with verify), and by after_fix beyond
+    # `permissions`: the family function's role grants both.
+    verify_permissions: ClassVar[tuple[str, ...]]
     tag_permissions: ClassVar[tuple[str, ...]] = ()  # calls made by resource_tags (triage)
     # Calls made by a rollback: re-reading the resource with snapshot (to detect drift and to check the
     # restore) and the restoring calls of rollback. Declared by every remediation; no default.
@@ -100,7 +107,7 @@ class Remediation:
     # True when the fix follows from the finding alone, not from the resource's live state (revoking
     # sessions, deactivating a key): triage then acts only on a finding its source confirms (warden.confirm).
     acts_on_finding_alone: ClassVar[bool] = False
-    # What a passing verify proves, formatted with `finding` and `resource` (its name): the
+    # What a passing verification proves, formatted with `finding` and `resource` (its name): the
     # "Fixed" message says it, so each family says what it checked, never a generic "all good".
     verified_statement: ClassVar[str]
 
@@ -141,9 +148,25 @@ class Remediation:
     def apply(self, finding: Finding, changes: list[Change], aws) -> dict[str, Any]:
         raise NotImplementedError
 
-    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
-        """Return what is still exposed (empty when the fix held). `result` is what remediate returned."""
+    def exposed_in(self, finding: Finding, fresh: dict[str, Any], result: dict[str, Any] | None = None) -> list[str]:
+        """What is still exposed (empty when the fix held), judged from a fresh read: a snapshot, or
+        what read_exposure returns. `result` is what remediate returned (None in triage). Pure."""
         raise NotImplementedError
+
+    def read_exposure(self, finding: Finding, aws) -> dict[str, Any]:
+        """The reads exposed_in needs and no more (verify_permissions): the part of a snapshot that
+        tells whether the resource is exposed. Default: the whole snapshot."""
+        return self.snapshot(finding, aws)
+
+    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
+        """What is exposed now, read afresh (triage re-reads a resource fixed within the dedupe window)."""
+        return self.exposed_in(finding, self.read_exposure(finding, aws), result)
+
+    def after_fix(self, finding: Finding, aws, result: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """The one fresh read after apply: (the after-fix snapshot rollback checks drift against, what
+        is still exposed). Default: the snapshot, judged by exposed_in; nothing is read twice."""
+        fresh = self.snapshot(finding, aws)
+        return fresh, self.exposed_in(finding, fresh, result)
 
     def nothing_to_change(self, finding: Finding, before: dict[str, Any]) -> str:
         """Why plan found nothing to change, for the audit record. Pure."""
@@ -280,8 +303,11 @@ class ToggleRemediation(Remediation):
     def apply(self, finding: Finding, changes: list[Change], aws) -> dict[str, Any]:
         return {"applied": apply_in_order(changes, lambda c: self.turn_on(finding, aws), self.gone_codes)}
 
-    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
-        return [] if self.is_on(finding, aws) else [self.still_off.format(finding=finding)]
+    def read_exposure(self, finding: Finding, aws) -> dict[str, Any]:
+        return {self.snapshot_key: self.is_on(finding, aws)}
+
+    def exposed_in(self, finding: Finding, fresh: dict[str, Any], result: dict[str, Any] | None = None) -> list[str]:
+        return [] if fresh[self.snapshot_key] else [self.still_off.format(finding=finding)]
 
     def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
         if not before[self.snapshot_key]:

@@ -147,8 +147,11 @@ class RestoreInvocationLogging(Remediation):
         bedrock = aws.client("bedrock")
         return {"applied": apply_in_order(changes, lambda c: bedrock.put_model_invocation_logging_configuration(**c.params), ())}
 
-    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
-        current = self._read(aws)
+    def read_exposure(self, finding: Finding, aws) -> dict[str, Any]:
+        return {"logging_config": self._read(aws)}
+
+    def exposed_in(self, finding: Finding, fresh: dict[str, Any], result: dict[str, Any] | None = None) -> list[str]:
+        current = fresh["logging_config"]
         restored = next((c["params"]["loggingConfig"] for c in (result or {}).get("changes") or []), None)
         if restored:
             return weakened(current, restored)

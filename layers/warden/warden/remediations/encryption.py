@@ -207,15 +207,17 @@ class RestoreBucketEncryption(Remediation):
                 tag_set = []
         return {t["Key"]: t["Value"] for t in tag_set}
 
-    def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
-        bucket = finding.resource_name
+    def read_exposure(self, finding: Finding, aws) -> dict[str, Any]:
         with aws_errors(("NoSuchBucket",), "the bucket"):
             try:
-                current = aws.client("s3").get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+                return {"encryption": aws.client("s3").get_bucket_encryption(Bucket=finding.resource_name)["ServerSideEncryptionConfiguration"]}
             except ClientError as error:
                 if error_code(error) != "ServerSideEncryptionConfigurationNotFoundError":
                     raise
-                current = None
+                return {"encryption": None}
+
+    def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
+        bucket, current = finding.resource_name, self.read_exposure(finding, aws)["encryption"]
         candidates = key_candidates(aws, self, finding, bucket, _s3_key_of_config_item, with_default_key=True)
         owner = key_owner(aws, _s3_current_key(current), finding.account)
         return {"encryption": current, "current_key_owner": owner, **resolve_key(aws, candidates)}
@@ -270,15 +272,10 @@ class RestoreBucketEncryption(Remediation):
         key = changes[0].params["ServerSideEncryptionConfiguration"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]
         return {"applied": applied, "kms_key": key["KMSMasterKeyID"]}
 
-    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
-        with aws_errors(("NoSuchBucket",), "the bucket"):
-            try:
-                config = aws.client("s3").get_bucket_encryption(Bucket=finding.resource_name)
-            except ClientError as error:
-                if error_code(error) != "ServerSideEncryptionConfigurationNotFoundError":
-                    raise
-                return ["the bucket has no default encryption"]
-        rule = _s3_rule(config["ServerSideEncryptionConfiguration"])
+    def exposed_in(self, finding: Finding, fresh: dict[str, Any], result: dict[str, Any] | None = None) -> list[str]:
+        if fresh["encryption"] is None:
+            return ["the bucket has no default encryption"]
+        rule = _s3_rule(fresh["encryption"])
         default = rule.get("ApplyServerSideEncryptionByDefault") or {}
         expected = ((result or {}).get("before") or {}).get("kms_key")
         if default.get("SSEAlgorithm") != "aws:kms":
@@ -346,18 +343,18 @@ class RestoreQueueEncryption(Remediation):
         with aws_errors(QUEUE_GONE, "the queue"):
             return aws.client("sqs").list_queue_tags(QueueUrl=_queue_url(finding)).get("Tags", {})
 
-    def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
+    def read_exposure(self, finding: Finding, aws) -> dict[str, Any]:
         with aws_errors(QUEUE_GONE, "the queue"):
             attributes = aws.client("sqs").get_queue_attributes(
                 QueueUrl=_queue_url(finding), AttributeNames=["SqsManagedSseEnabled", "KmsMasterKeyId"]
             )["Attributes"]
+        return {"attributes": {k: attributes.get(k, "") for k in ("SqsManagedSseEnabled", "KmsMasterKeyId")}}
+
+    def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
+        attributes = self.read_exposure(finding, aws)["attributes"]
         candidates = key_candidates(aws, self, finding, _queue_url(finding), _sqs_key_of_config_item)
-        owner = key_owner(aws, attributes.get("KmsMasterKeyId"), finding.account)
-        return {
-            "attributes": {k: attributes.get(k, "") for k in ("SqsManagedSseEnabled", "KmsMasterKeyId")},
-            "current_key_owner": owner,
-            **resolve_key(aws, candidates),
-        }
+        owner = key_owner(aws, attributes["KmsMasterKeyId"] or None, finding.account)
+        return {"attributes": attributes, "current_key_owner": owner, **resolve_key(aws, candidates)}
 
     def plan(self, finding: Finding, before: dict[str, Any]) -> list[Change]:
         attributes = before["attributes"]
@@ -391,12 +388,9 @@ class RestoreQueueEncryption(Remediation):
         applied = apply_in_order(changes, lambda c: sqs.set_queue_attributes(QueueUrl=_queue_url(finding), **c.params), QUEUE_GONE)
         return {"applied": applied, "kms_key": changes[0].params["Attributes"].get("KmsMasterKeyId")}
 
-    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
-        with aws_errors(QUEUE_GONE, "the queue"):
-            attributes = aws.client("sqs").get_queue_attributes(
-                QueueUrl=_queue_url(finding), AttributeNames=["SqsManagedSseEnabled", "KmsMasterKeyId"]
-            )["Attributes"]
-        if attributes.get("KmsMasterKeyId") or attributes.get("SqsManagedSseEnabled", "").lower() == "true":
+    def exposed_in(self, finding: Finding, fresh: dict[str, Any], result: dict[str, Any] | None = None) -> list[str]:
+        attributes = fresh["attributes"]
+        if attributes["KmsMasterKeyId"] or attributes["SqsManagedSseEnabled"].lower() == "true":
             return []
         return ["the queue has no server-side encryption"]
 
@@ -449,11 +443,14 @@ class RestoreTopicEncryption(Remediation):
             tags = aws.client("sns").list_tags_for_resource(ResourceArn=finding.resource_arn).get("Tags", [])
         return {t["Key"]: t["Value"] for t in tags}
 
-    def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
+    def read_exposure(self, finding: Finding, aws) -> dict[str, Any]:
         with aws_errors(TOPIC_GONE, "the topic"):
             attributes = aws.client("sns").get_topic_attributes(TopicArn=finding.resource_arn)["Attributes"]
+        return {"kms_master_key_id": attributes.get("KmsMasterKeyId", "")}
+
+    def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
+        current = self.read_exposure(finding, aws)["kms_master_key_id"]
         candidates = key_candidates(aws, self, finding, finding.resource_arn, _sns_key_of_config_item)
-        current = attributes.get("KmsMasterKeyId", "")
         return {"kms_master_key_id": current, "current_key_owner": key_owner(aws, current, finding.account), **resolve_key(aws, candidates)}
 
     def plan(self, finding: Finding, before: dict[str, Any]) -> list[Change]:
@@ -479,10 +476,8 @@ class RestoreTopicEncryption(Remediation):
         key = changes[0].params["AttributeValue"]
         return {"applied": applied, "kms_key": None if key == SNS_MANAGED_KEY else key}
 
-    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
-        with aws_errors(TOPIC_GONE, "the topic"):
-            attributes = aws.client("sns").get_topic_attributes(TopicArn=finding.resource_arn)["Attributes"]
-        return [] if attributes.get("KmsMasterKeyId") else ["the topic has no server-side encryption"]
+    def exposed_in(self, finding: Finding, fresh: dict[str, Any], result: dict[str, Any] | None = None) -> list[str]:
+        return [] if fresh["kms_master_key_id"] else ["the topic has no server-side encryption"]
 
     def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
         aws.client("sns").set_topic_attributes(

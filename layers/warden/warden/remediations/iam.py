@@ -282,12 +282,16 @@ class RestrictManagedPolicy(Remediation):
         }
         return {"applied": apply_in_order(changes, lambda c: calls[c.action](**c.params), IAM_GONE)}
 
-    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
+    def read_exposure(self, finding: Finding, aws) -> dict[str, Any]:
         iam, arn = aws.client("iam"), self.policy_arn(finding, aws)
         with aws_errors(IAM_GONE, "the policy"):
             default = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
             document = _document(iam.get_policy_version(PolicyArn=arn, VersionId=default)["PolicyVersion"]["Document"])
-        removed = overbroad_statements(document)
+        return {"default_version": default, "versions": [{"id": default, "document": document}]}
+
+    def exposed_in(self, finding: Finding, fresh: dict[str, Any], result: dict[str, Any] | None = None) -> list[str]:
+        default = fresh["default_version"]
+        removed = overbroad_statements(next(v["document"] for v in fresh["versions"] if v["id"] == default))
         return [f"default version {default} still grants {describe(removed)}"] if removed else []
 
     def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
@@ -387,10 +391,10 @@ class StripInlinePolicy(Remediation):
         call = lambda c: getattr(iam, _snake(c.action))(**c.params)  # noqa: E731
         return {"applied": apply_in_order(changes, call, IAM_GONE)}
 
-    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
+    def exposed_in(self, finding: Finding, fresh: dict[str, Any], result: dict[str, Any] | None = None) -> list[str]:
         return [
             f"inline policy {policy!r} still grants {describe(overbroad_statements(document))}"
-            for policy, document in self._inline(finding, aws).items()
+            for policy, document in fresh["inline_policies"].items()
             if overbroad_statements(document)
         ]
 
@@ -495,8 +499,8 @@ class DetachAdminPolicies(Remediation):
         iam = aws.client("iam")
         return {"applied": apply_in_order(changes, lambda c: getattr(iam, _snake(c.action))(**c.params), IAM_GONE)}
 
-    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
-        remaining = self._still_attached_admin(finding, aws)
+    def exposed_in(self, finding: Finding, fresh: dict[str, Any], result: dict[str, Any] | None = None) -> list[str]:
+        remaining = fresh["admin_policies"]
         return [f"still attached: {', '.join(remaining)}"] if remaining else []
 
     def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
@@ -563,12 +567,7 @@ class RevokeRoleSessions(Remediation):
         iam, (_, role) = aws.client("iam"), _principal(finding)
         with aws_errors(IAM_GONE, "the role"):
             iam.get_role(RoleName=role)
-            try:
-                existing = _document(iam.get_role_policy(RoleName=role, PolicyName=REVOKE_POLICY_NAME)["PolicyDocument"])
-            except ClientError as error:
-                if error_code(error) != "NoSuchEntity":
-                    raise
-                existing = None
+            existing = self._revoke_policy(iam, role)
         return {"revoke_policy": existing, "now": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
     def plan(self, finding: Finding, before: dict[str, Any]) -> list[Change]:
@@ -598,15 +597,24 @@ class RevokeRoleSessions(Remediation):
         iam = aws.client("iam")
         return {"applied": apply_in_order(changes, lambda c: iam.put_role_policy(**c.params), IAM_GONE)}
 
-    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
+    def read_exposure(self, finding: Finding, aws) -> dict[str, Any]:
         iam, (_, role) = aws.client("iam"), _principal(finding)
         with aws_errors(IAM_GONE, "the role"):
-            try:
-                document = _document(iam.get_role_policy(RoleName=role, PolicyName=REVOKE_POLICY_NAME)["PolicyDocument"])
-            except ClientError as error:
-                if error_code(error) != "NoSuchEntity":
-                    raise
-                return ["the revoke-sessions policy is missing"]
+            return {"revoke_policy": self._revoke_policy(iam, role)}
+
+    @staticmethod
+    def _revoke_policy(iam, role: str) -> dict | None:
+        try:
+            return _document(iam.get_role_policy(RoleName=role, PolicyName=REVOKE_POLICY_NAME)["PolicyDocument"])
+        except ClientError as error:
+            if error_code(error) != "NoSuchEntity":
+                raise
+            return None
+
+    def exposed_in(self, finding: Finding, fresh: dict[str, Any], result: dict[str, Any] | None = None) -> list[str]:
+        document = fresh["revoke_policy"]
+        if document is None:
+            return ["the revoke-sessions policy is missing"]
         expected = ((result or {}).get("before") or {}).get("now")
         issued = document.get("Statement", [{}])[0].get("Condition", {}).get("DateLessThan", {}).get("aws:TokenIssueTime")
         return [] if issued and (expected is None or issued >= expected) else ["old sessions are not revoked"]
@@ -679,8 +687,8 @@ class DeactivateAccessKey(Remediation):
         iam = aws.client("iam")
         return {"applied": apply_in_order(changes, lambda c: iam.update_access_key(**c.params), IAM_GONE)}
 
-    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
-        status = self._status(finding, aws)
+    def exposed_in(self, finding: Finding, fresh: dict[str, Any], result: dict[str, Any] | None = None) -> list[str]:
+        status = fresh["status"]
         return [] if status == "Inactive" else [f"the access key is {status}"]
 
     def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:

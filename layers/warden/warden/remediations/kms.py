@@ -87,9 +87,8 @@ class KeepKeyUsable(Remediation):
         calls = {"kms:CancelKeyDeletion": kms.cancel_key_deletion, "kms:EnableKey": kms.enable_key}
         return {"applied": apply_in_order(changes, lambda c: calls[c.action](KeyId=finding.resource_name), KEY_GONE)}
 
-    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
-        state = _describe(finding, aws)["KeyState"]
-        return [] if state == "Enabled" else [f"the key is {state}"]
+    def exposed_in(self, finding: Finding, fresh: dict[str, Any], result: dict[str, Any] | None = None) -> list[str]:
+        return [] if fresh["key_state"] == "Enabled" else [f"the key is {fresh['key_state']}"]
 
     def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
         kms = aws.client("kms")

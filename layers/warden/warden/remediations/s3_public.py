@@ -425,22 +425,31 @@ class QuarantinePublicBucket(Remediation):
         }
         return {"applied": apply_in_order(changes, lambda c: calls[c.action](Bucket=bucket, **c.params), BUCKET_GONE)}
 
-    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
+    def read_exposure(self, finding: Finding, aws) -> dict[str, Any]:
         s3, bucket = aws.client("s3"), finding.resource_name
+        fresh = {"public_access_block": self._public_access_block(s3, bucket), "policy": self._policy(s3, bucket)}
+        fresh["policy_is_public"] = self._policy_is_public(s3, bucket, fresh["policy"])
+        return {**fresh, "acl": self._acl(s3, bucket)}
+
+    def after_fix(self, finding: Finding, aws, result: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        # The snapshot holds all but S3's own verdict on the policy, read once more only when there is one.
+        fresh = self.snapshot(finding, aws)
+        policy_is_public = self._policy_is_public(aws.client("s3"), finding.resource_name, fresh["policy"])
+        return fresh, self.exposed_in(finding, {**fresh, "policy_is_public": policy_is_public}, result)
+
+    def exposed_in(self, finding: Finding, fresh: dict[str, Any], result: dict[str, Any] | None = None) -> list[str]:
         exposed = []
-        block = self._public_access_block(s3, bucket) or {}
+        block = fresh["public_access_block"] or {}
         off = [s for s in BLOCK_SETTINGS if not block.get(s)]
         if off:
             exposed.append(f"Block Public Access settings still off: {', '.join(off)}")
-        policy = self._policy(s3, bucket)
-        if policy is not None:
-            public, _ = split_policy(policy)
+        if fresh["policy"] is not None:
+            public, _ = split_policy(fresh["policy"])
             if public:
                 exposed.append(f"bucket policy still has {len(public)} public statement(s)")
-            status = s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]
-            if status.get("IsPublic"):
+            if fresh["policy_is_public"]:
                 exposed.append("S3 reports the bucket policy as public (GetBucketPolicyStatus)")
-        grants = public_grants(self._acl(s3, bucket))
+        grants = public_grants(fresh["acl"])
         if grants:
             exposed.append(f"ACL still grants {len(grants)} public permission(s)")
         return exposed
@@ -489,6 +498,12 @@ class QuarantinePublicBucket(Remediation):
     def _policy(self, s3, bucket: str) -> dict | None:
         response = self._read(lambda: s3.get_bucket_policy(Bucket=bucket), ("NoSuchBucketPolicy",), None)
         return None if response is None else json.loads(response["Policy"])
+
+    def _policy_is_public(self, s3, bucket: str, policy: dict | None) -> bool:
+        if policy is None:
+            return False
+        response = self._read(lambda: s3.get_bucket_policy_status(Bucket=bucket), ("NoSuchBucketPolicy",), {"PolicyStatus": {}})
+        return bool(response["PolicyStatus"].get("IsPublic"))
 
     def _acl(self, s3, bucket: str) -> dict:
         response = self._read(lambda: s3.get_bucket_acl(Bucket=bucket), (), None)
@@ -577,9 +592,8 @@ class BlockAccountPublicAccess(Remediation):
         put = s3control.put_public_access_block
         return {"applied": apply_in_order(changes, lambda c: put(AccountId=finding.account, **c.params), ())}
 
-    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
-        block = self._read(aws.client("s3control"), finding.account) or {}
-        off = [s for s in BLOCK_SETTINGS if not block.get(s)]
+    def exposed_in(self, finding: Finding, fresh: dict[str, Any], result: dict[str, Any] | None = None) -> list[str]:
+        off = [s for s in BLOCK_SETTINGS if not (fresh["public_access_block"] or {}).get(s)]
         return [f"account Block Public Access settings still off: {', '.join(off)}"] if off else []
 
     def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:

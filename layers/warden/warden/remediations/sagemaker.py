@@ -239,8 +239,8 @@ class SecureNotebook(Remediation):
                 )
             time.sleep(POLL_SECONDS)
 
-    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
-        after = self.snapshot(finding, aws)
+    def exposed_in(self, finding: Finding, fresh: dict[str, Any], result: dict[str, Any] | None = None) -> list[str]:
+        after = fresh
         changes = (result or {}).get("changes") or []
         exposed = _exposures(after)
         found = []

@@ -126,7 +126,10 @@ class RecreateImmutable(Remediation):
     def apply(self, finding: Finding, changes: list[Change], aws) -> dict[str, Any]:
         return {"applied": []}  # never reached: plan asks a person or finds nothing
 
-    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
+    def read_exposure(self, finding: Finding, aws) -> dict[str, Any]:
+        return {}  # nothing was changed, so nothing to read
+
+    def exposed_in(self, finding: Finding, fresh: dict[str, Any], result: dict[str, Any] | None = None) -> list[str]:
         return []
 
     def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:

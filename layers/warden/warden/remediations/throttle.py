@@ -275,8 +275,11 @@ class ThrottleStage(Remediation):
     def apply(self, finding: Finding, changes: list[Change], aws) -> dict[str, Any]:
         return {"applied": apply_in_order(changes, lambda c: self._call(aws, c), API_GONE)}
 
-    def verify(self, finding: Finding, aws, result: dict[str, Any] | None = None) -> list[str]:
-        stage = self._stage(finding, aws)
+    def read_exposure(self, finding: Finding, aws) -> dict[str, Any]:
+        return self._stage(finding, aws)
+
+    def exposed_in(self, finding: Finding, fresh: dict[str, Any], result: dict[str, Any] | None = None) -> list[str]:
+        stage = fresh
         if result is None and stage["tags"].get(THROTTLED_TAG):
             return []  # triage's re-check of a duplicate: Warden's throttle is on (its limits are the Throttle function's)
         settings = ((result or {}).get("before") or {}).get("settings") or throttle_settings()
