@@ -19,6 +19,7 @@ from tests.conftest import event
 from warden import audit, registry
 from warden.aws import for_finding
 from warden.findings import Finding
+from warden.steps import FAMILY_STEPS
 from warden_ops.cli import main
 from warden_ops.target import TwinTarget
 
@@ -119,8 +120,8 @@ def test_approved_change_is_applied_and_says_who_approved(approving):
     assert status == 0 and printed.startswith("APPROVED: Warden re-reads arn:aws:s3:::ml-training-data-prod")
     assert result.status == "SUCCEEDED"
     states = result.executions[0].states
-    assert states[states.index("AwaitApproval"):][:8] == [
-        "AwaitApproval", "ApprovalAnswer", "Approved", "Remediation", "S3PublicAccess", "WhatWasPlanned", "Verify", "NotifyRemediated"
+    assert states[states.index("AwaitApproval"):] == [
+        "AwaitApproval", "ApprovalAnswer", "Approved", "Route", "S3PublicAccess", "WhatWasPlanned", "NotifyRemediated"
     ]  # fmt: skip
     asked, fixed = result.notifications
     assert asked["subject"].startswith("[Warden] APPROVAL NEEDED: public S3 bucket")
@@ -188,7 +189,7 @@ FAMILIES = {
 def state_now(twin, finding_id: str) -> dict:
     stored = record(twin, finding_id)
     remediation, finding = registry.get(stored["remediation"]), Finding.from_dict(stored["finding"])
-    env = twin.functions[twin.physical["VerifyFunction"]]["env"]
+    env = twin.functions[twin.physical[f"{FAMILY_STEPS[remediation.family]}Function"]]["env"]  # the family's own
     with mock.patch.dict(os.environ, env):
         return remediation.state(remediation.snapshot(finding, for_finding(finding)))
 

@@ -97,16 +97,16 @@ def test_attack_replaying_a_captured_family_step_is_refused_iam(twin):
     assert S.ADMIN_POLICY_ARN in attached(twin, S.PIPELINE_ROLE), "the replay changed nothing"
 
 
-def test_attack_replaying_verify_and_notify_is_refused(twin):
+def test_attack_replaying_the_fix_and_notify_is_refused(twin):
     result = twin.send(event("cloudtrail-s3-putbucketpolicy-public.json"))
     assert result.status == "SUCCEEDED" and len(result.notifications) == 1
     inputs = scheduled_inputs(twin, result.executions[0].arn)
 
-    verify = refusal(twin, "VerifyFunction", inputs["Verify"])
+    fix = refusal(twin, "S3PublicAccessFunction", inputs["S3PublicAccess"])
     notify = refusal(twin, "NotifyFunction", inputs["NotifyRemediated"])
-    other_state = refusal(twin, "NotifyFunction", {**inputs["NotifyRemediated"], "step": "NotifyFailed", "outcome": "failed"})
+    other_state = refusal(twin, "NotifyFunction", {**inputs["NotifyRemediated"], "step": "NotifyThrottled"})
 
-    assert "(a replay)" in verify and "(a replay)" in notify and "(a replay)" in other_state
+    assert "(a replay)" in fix and "(a replay)" in notify and "(a replay)" in other_state
     assert twin._drain_inbox() == [], "on-call was not paged again"
 
 

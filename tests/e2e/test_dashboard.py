@@ -84,7 +84,7 @@ def test_the_dashboard_shows_only_metrics_warden_emits():
         twin.start_execution({"detail-type": "Totally Unknown", "source": "aws.s3", "detail": {}})
         with mock.patch.object(S3Backend, "put_bucket_acl", side_effect=BucketAccessDeniedError("x")):
             assert twin.send(on_bucket(PUBLIC_POLICY_EVENT, "second-bucket", "a" * 36)).status == "FAILED"
-        with mock.patch.object(QuarantinePublicBucket, "verify", return_value=["still public"]):
+        with mock.patch.object(QuarantinePublicBucket, "exposed_in", return_value=["still public"]):
             assert twin.send(on_bucket(PUBLIC_POLICY_EVENT, "third-bucket", "b" * 36)).status == "FAILED"
         security_hub = twin.send(on_bucket("securityhub-s3-8-bucket-public-access.json", "fourth-bucket", "c" * 36))
         assert "NOT UPDATED" in security_hub.notifications[0]["body"]

@@ -16,6 +16,7 @@ from tests.conftest import event
 from warden import registry
 from warden.aws import for_finding
 from warden.findings import Finding
+from warden.steps import FAMILY_STEPS
 from warden_ops import rollback as operator_rollback
 from warden_ops.target import TwinTarget
 
@@ -64,7 +65,7 @@ def reread(twin, record: dict) -> dict:
     """The resource's state now, read by the remediation's own snapshot with a function's environment."""
     remediation = registry.get(record["remediation"])
     finding = Finding.from_dict(record["finding"])
-    env = twin.functions[twin.physical["VerifyFunction"]]["env"]
+    env = twin.functions[twin.physical[f"{FAMILY_STEPS[remediation.family]}Function"]]["env"]  # the family's own
     with mock.patch.dict(os.environ, env):
         return remediation.state(remediation.snapshot(finding, for_finding(finding)))
 

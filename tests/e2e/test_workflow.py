@@ -11,6 +11,7 @@ from moto.s3.exceptions import BucketAccessDeniedError
 from moto.s3.models import S3Backend
 
 from local import scenarios
+from local.faults import attribute_calls_to_functions, record_api_calls
 from local.twin import Twin
 from tests.conftest import event
 from warden.remediations.s3_public import QuarantinePublicBucket, split_policy
@@ -53,7 +54,7 @@ def test_warden_own_change_does_not_start_a_second_remediation(twin):
 
     assert own.decision == "ignored"
     assert "Warden's own role" in own.executions[0].triage["reason"]
-    assert own.executions[0].states == ["Triage", "Decision", "Ignored"]
+    assert own.executions[0].states == ["Triage", "Route", "Ignored"]
     assert own.notifications == []
     assert own.audit_records[0]["decision"] == "ignored"
     assert "changes" not in own.audit_records[0], "no remediation ran"
@@ -139,6 +140,49 @@ def test_access_denied_midway_fails_loudly_and_says_what_was_applied(twin):
     record = result.audit_records[0]
     assert record["before"]["policy"] == scenarios.TRAINING_POLICY, "the before-snapshot is kept for rollback"
     assert record["outcome"] == "failed"
+
+
+BUCKET_READS = ("GetPublicAccessBlock", "GetBucketPolicy", "GetBucketAcl", "GetBucketTagging", "GetBucketPolicyStatus")
+
+
+def test_a_fix_runs_three_functions_in_five_states_and_re_reads_the_bucket_once(twin):
+    """The family function verifies its own fix: no Verify hop, and one re-read after the fix serves
+    both as the verification and as rollback's after-snapshot."""
+    with attribute_calls_to_functions(twin), record_api_calls() as calls:
+        result = twin.send(event(PUBLIC_POLICY_EVENT))
+
+    assert result.status == "SUCCEEDED"
+    assert result.executions[0].states == ["Triage", "Route", "S3PublicAccess", "WhatWasPlanned", "NotifyRemediated"]
+    assert {c.function for c in calls if c.function} == {"TriageFunction", "S3PublicAccessFunction", "NotifyFunction"}
+    fix = [c.operation for c in calls if c.function == "S3PublicAccessFunction" and c.service == "s3"]
+    last_change = max(i for i, operation in enumerate(fix) if not operation.startswith("Get"))
+    after = [operation for operation in fix[last_change + 1:]]
+    assert sorted(after) == sorted(set(after)), f"a read after the fix was made twice: {after}"
+    assert set(after) <= set(BUCKET_READS) and {"GetPublicAccessBlock", "GetBucketPolicy", "GetBucketAcl"} <= set(after)
+    record = result.audit_records[0]
+    assert record["verification"]["exposed"] == [] and record["after_snapshot"]["public_access_block"] == {
+        s: True for s in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+    }
+    (message,) = result.notifications
+    assert "Re-read the resource after the change: Block Public Access is on" in message["body"]
+
+
+def test_a_fix_that_did_not_hold_fails_loudly_after_recording_what_was_applied(twin):
+    # S3 accepts the ACL call but the grants stay: the re-read after the fix finds them.
+    with mock.patch.object(S3Backend, "put_bucket_acl", return_value=None):
+        result = twin.send(event(PUBLIC_POLICY_EVENT))
+
+    assert result.status == "FAILED"
+    assert result.executions[0].states[-3:] == ["S3PublicAccess", "NotifyFailed", "RemediationFailed"]
+    (message,) = result.notifications
+    assert message["attributes"]["outcome"] == "failed"
+    assert "StillExposed" in message["body"] and "the resource is still exposed: ACL still grants 1 public permission(s)" in message["body"]
+    assert "applied s3:PutBucketPublicAccessBlock, s3:PutBucketPolicy, s3:PutBucketAcl" in message["body"]
+    assert f"python -m warden_ops rollback {result.audit_records[0]['finding_id']}" in message["body"]
+    record = result.audit_records[0]
+    assert record["outcome"] == "failed" and "s3:PutBucketAcl" in record["applied"]
+    assert record["verification"]["exposed"] == ["ACL still grants 1 public permission(s)"]
+    assert record["after_snapshot"]["acl"]["Grants"], "rollback's after-snapshot is the same re-read"
 
 
 def test_bucket_deleted_between_triage_and_remediation_ends_as_resource_gone(twin):

@@ -47,7 +47,7 @@ def test_every_api_call_each_remediation_makes_is_declared(twin, scenarios):
             problems[remediation.name] = observed
             continue
         name, calls = observed
-        phases = ("snapshot",) if remediation.notify_only else ("snapshot", "apply", "verify")
+        phases = ("snapshot",) if remediation.notify_only else ("snapshot", "apply", "after_fix", "recheck")
         if not all(calls.get(phase) for phase in phases):
             problems[remediation.name] = f"{name}: a phase made no call at all: {sorted(p for p in phases if not calls.get(p))}"
         elif undeclared(remediation, calls):

@@ -133,7 +133,7 @@ def test_a_read_throttled_beyond_the_client_retries_is_retried_by_the_workflow(t
     # RetryLater, and the remediation state's Retry runs the whole step again 30 s later.
     with inject(Fault("s3", "GetPublicAccessBlock", throttling("s3"), times=3)) as fault:
         result = send(twin, PUBLIC_POLICY, bucket)
-    assert fault.hits == 3 and fault.requests > 3  # read again by the retried step (and verify)
+    assert fault.hits == 3 and fault.requests > 3  # read again by the retried step (and its re-read after the fix)
     assert [source for source, _ in waits] == ["botocore", "botocore", "workflow"]
     assert result.status == "SUCCEEDED"
     assert [n["attributes"]["outcome"] for n in result.notifications] == ["remediated"]
@@ -230,12 +230,13 @@ def test_bucket_deleted_in_the_middle_of_the_fix_is_resource_gone(twin, bucket):
 
 
 def test_bucket_deleted_between_fix_and_verification_is_resource_gone(twin, bucket):
-    # the snapshot reads the public access block first; the second read is Verify's
+    # the snapshot reads the public access block first; the second read is the re-read after the fix
     gone = Fault("s3", "GetPublicAccessBlock", before=delete_bucket(twin, bucket), after=1)
     with inject(gone):
         result = send(twin, PUBLIC_POLICY, bucket)
     assert gone.hits == 1
-    assert "Verify" in result.executions[0].states
+    assert result.executions[0].states[-1] == "NotifyResourceGone"
+    assert result.audit_records[0]["applied"], "the fix is on record, without an after-snapshot"
     assert result.status == "SUCCEEDED"
     assert [n["attributes"]["outcome"] for n in result.notifications] == ["resource-gone"]
 

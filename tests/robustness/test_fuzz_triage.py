@@ -26,12 +26,15 @@ ASL = json.loads((ROOT / "statemachines" / "remediation.asl.json").read_text())
 
 
 def _routes(choice: dict) -> set[str]:
+    """The decisions a choice routes on (not the families it routes to)."""
     nested = choice.get("Or", []) + choice.get("And", [])
-    return {choice["StringEquals"]} if "StringEquals" in choice else {v for c in nested for v in _routes(c)}
+    if "StringEquals" in choice:
+        return {choice["StringEquals"]} if choice["Variable"] == "$.decision" else set()
+    return {v for c in nested for v in _routes(c)}
 
 
-# What the workflow's Decision state routes; anything else would fall to its Default (a failure).
-DECISIONS = {value for choice in ASL["States"]["Decision"]["Choices"] for value in _routes(choice)}
+# What the workflow's Route state routes; anything else would fall to its Default (a failure).
+DECISIONS = {value for choice in ASL["States"]["Route"]["Choices"] for value in _routes(choice)}
 STEP_FUNCTIONS_PAYLOAD_LIMIT = 256 * 1024
 MAX_REASON = 2048  # the reason goes into a notification and the execution's state
 

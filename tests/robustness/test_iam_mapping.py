@@ -34,7 +34,7 @@ def test_an_undeclared_call_is_caught(s3_only):
     calls = exercise(s3_only, _ReadsVersioningToo(), finding)
     problems = undeclared(_ReadsVersioningToo(), calls)
     assert problems["snapshot"] == {"s3:GetBucketVersioning"}
-    assert set(problems) <= {"snapshot", "rollback"}  # a rollback re-reads with snapshot too
+    assert set(problems) <= {"snapshot", "after_fix", "rollback"}  # the re-read after the fix and a rollback use snapshot too
 
 
 def test_account_level_calls_map_to_their_own_iam_actions(s3_only):
@@ -55,7 +55,7 @@ def test_operations_whose_iam_action_differs_from_their_name():
 
 
 def test_a_call_outside_the_role_is_refused_by_the_check(s3_only):
-    statements = role_statements(s3_only, "VerifyFunction")
+    statements = role_statements(s3_only, "TriageFunction")
     bucket = "arn:aws:s3:::ml-training-data-prod"
     assert allowed(statements, "s3:GetBucketPolicyStatus", bucket)
     assert not allowed(statements, "s3:PutBucketPolicy", bucket)

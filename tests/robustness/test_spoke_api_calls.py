@@ -102,8 +102,7 @@ def test_hub_functions_act_in_a_member_only_through_their_own_spoke_role(observe
     for role, made in by_role.items():
         family = role.removeprefix(spoke.SPOKE_ROLE_PREFIX)
         assert {c.function for c in made} == {f for f, fam in spoke.SPOKE_ROLES.items() if fam == family}, role
-    assert {"warden-spoke-triage", "warden-spoke-s3-public", "warden-spoke-encryption", "warden-spoke-iam",
-            "warden-spoke-verify"} <= set(by_role)  # fmt: skip
+    assert {"warden-spoke-triage", "warden-spoke-s3-public", "warden-spoke-encryption", "warden-spoke-iam"} <= set(by_role)
 
 
 def _role_arn(account: str, role: str) -> str:
@@ -146,10 +145,11 @@ def test_every_call_through_a_spoke_role_is_allowed_by_that_role_in_the_member(o
 def test_the_check_refuses_a_call_its_spoke_role_does_not_grant(observed):
     org, account, _, _ = observed
     policies = _spoke_policies(org, account)
-    verify, s3_public = policies["warden-spoke-verify"], policies["warden-spoke-s3-public"]
+    triage, s3_public = policies["warden-spoke-triage"], policies["warden-spoke-s3-public"]
     bucket = f"arn:aws:s3:::{scenarios.TRAINING_BUCKET}"
     assert allowed(s3_public, "s3:PutBucketPublicAccessBlock", bucket)
-    assert not allowed(verify, "s3:PutBucketPublicAccessBlock", bucket)  # Verify only reads
+    assert allowed(s3_public, "s3:GetBucketPolicyStatus", bucket)  # it verifies its own fix
+    assert not allowed(triage, "s3:PutBucketPublicAccessBlock", bucket)  # Triage only reads
     assert not allowed(s3_public, "dynamodb:PutItem", f"arn:aws:dynamodb:us-east-1:{account}:table/warden-AuditTable")
     own_role = f"arn:aws:iam::{account}:role/warden-spoke-iam"
     assert decide(policies["warden-spoke-iam"], "iam:DeleteRolePolicy", own_role) == EXPLICITLY_DENIED  # NeverChangeWardenItself
@@ -166,7 +166,7 @@ def test_spoke_role_statements_no_call_used_are_reported(observed):
             if statement.get("Effect") == "Allow" and not any(_used(statement, c, account, _role_arn(account, role)) for c in made):
                 unused.setdefault(role, []).append(statement.get("Sid") or json.dumps(statement["Action"]))
     used = {role: n for role in policies if (n := len([s for s in policies[role] if s.get("Effect") == "Allow"]) - len(unused.get(role, [])))}
-    assert set(used) >= {"warden-spoke-triage", "warden-spoke-s3-public", "warden-spoke-verify"}
+    assert set(used) >= {"warden-spoke-triage", "warden-spoke-s3-public"}
     if unused:
         warnings.warn(
             "spoke-role statements no observed call used (a family the member scenario does not expose, or a grant "

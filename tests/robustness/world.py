@@ -53,14 +53,18 @@ def _function_of_state(asl: dict, state: str) -> str:
 def phase_functions(family: str) -> dict[str, str]:
     """Which function runs each phase of a remediation of `family`, read from the workflow."""
     asl = json.loads((ROOT / "statemachines" / "remediation.asl.json").read_text())
-    remediate_state = next(c["Next"] for c in asl["States"]["Remediation"]["Choices"] if c.get("StringEquals") == family)
+    remediate_state = next(
+        choice["Next"] for choice in asl["States"]["Route"]["Choices"]
+        if {"Variable": "$.family", "StringEquals": family} in choice.get("And", [])
+    )  # fmt: skip
     remediate = _function_of_state(asl, remediate_state)
     return {
         "resource_tags": _function_of_state(asl, "Triage"),
         "snapshot": remediate,
         "plan": remediate,
         "apply": remediate,
-        "verify": _function_of_state(asl, "Verify"),
+        "after_fix": remediate,  # the family verifies its own fix
+        "recheck": _function_of_state(asl, "Triage"),  # a duplicate inside the dedupe window
         # rollback is no function's: the operator runs it (python -m warden_ops rollback)
     }
 
@@ -187,9 +191,11 @@ def exercise(twin, remediation: Remediation, finding) -> dict[str, list[ApiCall]
         raise LookupError("nothing to change")
     with phase("apply"):
         remediation.apply(finding, changes, aws)
-    with phase("verify"):
-        still_exposed = remediation.verify(finding, aws)
+    with phase("after_fix"):
+        _, still_exposed = remediation.after_fix(finding, aws, {"before": before, "changes": [c.to_dict() for c in changes]})
     assert still_exposed == [], f"{remediation.name} did not fix {finding.resource_arn}: {still_exposed}"
+    with phase("recheck"):
+        assert remediation.verify(finding, aws) == [], f"{remediation.name}: triage's re-read disagrees with the re-read after the fix"
     if getattr(remediation, "rollback_permissions", None) is not None:
         # as the operator, as warden_ops.rollback does: it re-reads the resource with snapshot, then
         # restores it, so the next remediation observed on the same twin finds the scenario's exposures
@@ -206,7 +212,8 @@ def undeclared(remediation: Remediation, calls: dict[str, list[ApiCall]]) -> dic
         "snapshot": set(remediation.permissions),
         "plan": set(),  # plan is pure: no AWS call at all
         "apply": set(remediation.permissions),
-        "verify": set(remediation.verify_permissions),
+        "after_fix": set(remediation.permissions) | set(remediation.verify_permissions),
+        "recheck": set(remediation.verify_permissions),
     }
     if "rollback" in calls:
         declared["rollback"] = set(remediation.rollback_permissions)

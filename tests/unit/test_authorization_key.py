@@ -11,7 +11,7 @@ from local.twin import Twin
 
 ACCOUNT = "123456789012"
 SIGNERS = ("TriageFunction", "S3PublicAccessFunction", "EncryptionFunction", "IamFunction", "ThrottleFunction")
-OTHERS = ("VerifyFunction", "NotifyFunction")
+OTHERS = ("NotifyFunction",)
 DEPLOYER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/cdk-deploy"
 ROOT = f"arn:aws:iam::{ACCOUNT}:root"
 ATTACKER = f"arn:aws:iam::{ACCOUNT}:role/PowerUser"  # an IAM policy granting kms:* (PowerUserAccess)

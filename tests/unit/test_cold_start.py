@@ -75,4 +75,4 @@ def test_no_handler_loads_the_x_ray_sdk_the_parser_or_idempotency_at_import():
 
 
 def test_with_tracing_on_the_handlers_are_traced_with_the_x_ray_sdk():
-    assert "X-Ray SDK" in heavy_modules_loaded(["VerifyFunction"], trace_disabled=TRACE_SWITCH[1])["VerifyFunction"]
+    assert "X-Ray SDK" in heavy_modules_loaded(["NotifyFunction"], trace_disabled=TRACE_SWITCH[1])["NotifyFunction"]

@@ -29,8 +29,7 @@ STATE = {
     "remediation": "s3-quarantine-public-bucket",
     "decision": "enforce",
     "reason": "Mode is enforce",
-    "result": {"changes": CHANGES},
-    "verification": {"exposed": [], "verified": "Block Public Access is on (all four settings) and no public policy statement or public ACL grant remains"},
+    "result": {"changes": CHANGES, "verification": {"exposed": [], "verified": "Block Public Access is on (all four settings) and no public policy statement or public ACL grant remains"}},
     "error": {"Error": "AccessDenied", "Cause": '{"errorMessage": "s3:PutBucketAcl was denied", "errorType": "AccessDenied"}'},
 }
 EXECUTION = "arn:aws:states:eu-west-1:123456789012:execution:warden:1234"

@@ -47,7 +47,7 @@ def test_each_family_says_what_it_verified_in_the_fixed_message(name):
     statement = registry.get(name).verified(FINDING, {"before": {}})
     assert statement == STATEMENTS[name]
     state = {"finding": FINDING.to_dict(), "remediation": name, "decision": "enforce", "reason": "Mode is enforce",
-             "result": {"changes": []}, "verification": {"exposed": [], "verified": statement}}  # fmt: skip
+             "result": {"changes": [], "verification": {"exposed": [], "verified": statement}}}  # fmt: skip
     body = compose("remediated", state).body
     assert f"Re-read the resource after the change: {statement}." in body
     if not name.startswith("s3-"):

@@ -420,8 +420,11 @@ def _verify(finding: Finding, remediation: Remediation, aws, applied: list[str],
     # Its own metric (dimension result only, as the dashboard's still-exposed line reads it).
     with single_metric(name="Verifications", unit=MetricUnit.Count, value=1, namespace="Warden", default_dimensions={"service": "warden"}) as metric:
         metric.add_dimension(name="result", value="still-exposed" if exposed else "fixed")
-    if exposed:
-        raise StillExposed(f"applied {', '.join(applied)}, but re-read, the resource is still exposed: {'; '.join(exposed)}")
+    if exposed:  # what was applied, and its undo, are in the audit record
+        raise StillExposed(
+            f"applied {', '.join(applied)}, but re-read, the resource is still exposed: {'; '.join(exposed)}. "
+            f"To undo what was applied: python -m warden_ops rollback {finding.id}"
+        )
     return verification
 
 
