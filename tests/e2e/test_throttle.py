@@ -109,7 +109,9 @@ def test_throttle_holds_while_the_alarm_fires_and_lifts_when_it_clears():
         worker.join(60)
 
         result = outcome["result"]
-        assert result.executions[0].states.count("CheckAlarm") >= 2
+        states = result.executions[0].states
+        assert states[:6] == ["Triage", "Route", "Throttle", "WhatWasPlanned", "NotifyThrottled", "CooldownWait"]
+        assert states.count("CheckAlarm") >= 2 and states[-2:] == ["RestoreLimits", "NotifyRestored"]
         assert [n["attributes"]["outcome"] for n in result.notifications] == ["remediated", "restored"]
         assert limits(twin, ids["rest_api_id"]) == BEFORE
 
@@ -132,7 +134,7 @@ def test_two_alarms_in_a_burst_throttle_once_and_the_restore_leaves_no_throttle(
         results = {}
         first = threading.Thread(target=lambda: results.update(first=twin.send(event(REST_EVENT))))
         first.start()
-        wait_for_state(twin, "NotifyRemediated")
+        wait_for_state(twin, "NotifyThrottled")
         time.sleep(1.1)  # past the dedupe window: only the stage's throttle tag stops a nested throttle
         second = twin._run(event("cloudwatch-alarm-apigw-rest-latency-second-alarm.json"), None)
         assert second.states[-1] == "AlreadyCompliant", second.states
@@ -240,7 +242,7 @@ def test_two_alarms_on_one_http_stage_in_a_burst_throttle_once_and_the_restore_l
         results = {}
         first = threading.Thread(target=lambda: results.update(first=twin.send(event(HTTP_EVENT))))
         first.start()
-        wait_for_state(twin, "NotifyRemediated")
+        wait_for_state(twin, "NotifyThrottled")
         time.sleep(1.1)  # past the dedupe window: only the stage's throttle tag stops a nested throttle
         second = twin._run(second_event, None)
         assert second.states[-1] == "AlreadyCompliant", second.states
