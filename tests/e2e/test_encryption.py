@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from local import scenarios as S
+from local.faults import attribute_calls_to_functions, record_api_calls
 from local.twin import Twin
 from tests.conftest import event
 
@@ -55,6 +56,24 @@ def test_key_comes_back_from_wardens_own_audit_history():
         assert again.notifications[0]["attributes"]["outcome"] == "remediated"
         assert "key from Warden's audit history" in again.notifications[0]["body"]
         assert bucket_algorithm(twin, S.FEATURES_BUCKET)["KMSMasterKeyID"] == S.key_arn("features-bucket-key")
+
+
+def test_the_fix_is_verified_by_re_reading_the_bucket_alone_not_the_key_lookups():
+    """The key was looked up once (Config history, the audit table, the key); after the fix only the
+    bucket's encryption is read again, and that one read is both the verification and the
+    after-snapshot a rollback compares with."""
+    with Twin(parameters={"Mode": "enforce"}) as twin:
+        S.encryption_turned_off(twin.client)
+        with attribute_calls_to_functions(twin), record_api_calls() as calls:
+            result = twin.send(event(FEATURES_EVENT))
+
+        assert result.executions[0].states == ["Triage", "Route", "Encryption", "WhatWasPlanned", "NotifyRemediated"]
+        fix = [f"{c.service}:{c.operation}" for c in calls if c.function == "EncryptionFunction"]
+        after = fix[fix.index("s3:PutBucketEncryption") + 1:]
+        assert after == ["s3:GetBucketEncryption", "dynamodb:UpdateItem"], after
+        record = result.audit_records[0]
+        assert record["verification"]["exposed"] == []
+        assert record["after_snapshot"]["encryption"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == S.key_arn("features-bucket-key")
 
 
 def test_already_fixed_by_someone_else_ends_quietly():

@@ -165,8 +165,21 @@ def _same_key(a: str | None, b: str | None) -> bool:
     return bool(a and b) and a.split("/")[-1] == b.split("/")[-1]
 
 
+class RestoresAKey(Remediation):
+    """A fix that puts a resource's KMS key back, found by looking it up (Config history, the audit
+    table, tags, the default key): the snapshot holds those lookups besides the resource's own state."""
+
+    volatile_snapshot_keys = KEY_LOOKUP_SNAPSHOT_KEYS
+
+    def after_fix(self, finding: Finding, aws, result: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        # Only the resource is read again: the lookups are the before-snapshot's (volatile, never
+        # compared for drift), so the re-read after the fix queries no history and no key.
+        fresh = {**self.read_exposure(finding, aws), **{k: result["before"][k] for k in KEY_LOOKUP_SNAPSHOT_KEYS}}
+        return fresh, self.exposed_in(finding, fresh, result)
+
+
 @register
-class RestoreBucketEncryption(Remediation):
+class RestoreBucketEncryption(RestoresAKey):
     name = "s3-restore-default-encryption"
     verified_statement = "the bucket's default encryption is SSE-KMS with the intended key"
     family = "encryption"
@@ -192,7 +205,6 @@ class RestoreBucketEncryption(Remediation):
     tag_permissions = ("s3:GetBucketTagging",)
     # snapshot looks the key up again; DeleteBucketEncryption is authorized as s3:PutEncryptionConfiguration.
     rollback_permissions = permissions
-    volatile_snapshot_keys = KEY_LOOKUP_SNAPSHOT_KEYS
 
     def ignore_reason(self, finding: Finding) -> str | None:
         return None  # the request never shows the key it replaced: always compare with history
@@ -312,7 +324,7 @@ QUEUE_GONE = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
 
 
 @register
-class RestoreQueueEncryption(Remediation):
+class RestoreQueueEncryption(RestoresAKey):
     name = "sqs-restore-queue-encryption"
     summary = "turn the queue's server-side encryption back on"
     verified_statement = "the queue has server-side encryption"
@@ -328,7 +340,6 @@ class RestoreQueueEncryption(Remediation):
     verify_permissions = ("sqs:GetQueueAttributes",)
     tag_permissions = ("sqs:ListQueueTags",)
     rollback_permissions = permissions
-    volatile_snapshot_keys = KEY_LOOKUP_SNAPSHOT_KEYS
 
     def ignore_reason(self, finding: Finding) -> str | None:
         attributes = (finding.details.get("requestParameters") or {}).get("attributes") or {}
@@ -413,7 +424,7 @@ def _sns_key_of_config_item(item: dict) -> str | None:
 
 
 @register
-class RestoreTopicEncryption(Remediation):
+class RestoreTopicEncryption(RestoresAKey):
     name = "sns-restore-topic-encryption"
     summary = "encrypt the topic with its KMS key again"
     verified_statement = "the topic is encrypted with a KMS key"
@@ -429,7 +440,6 @@ class RestoreTopicEncryption(Remediation):
     verify_permissions = ("sns:GetTopicAttributes",)
     tag_permissions = ("sns:ListTagsForResource",)
     rollback_permissions = permissions
-    volatile_snapshot_keys = KEY_LOOKUP_SNAPSHOT_KEYS
 
     def ignore_reason(self, finding: Finding) -> str | None:
         params = finding.details.get("requestParameters") or {}
