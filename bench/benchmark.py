@@ -565,7 +565,15 @@ def cost_model(warden: dict, duplicate: dict, cold: dict) -> tuple[str, float]:
         # an audit write is charged per started KB of the item, once for the table and once per
         # index that projects it (by-resource, projection ALL); dedupe claims are under 1 KB
         audit_units = math.ceil(item_bytes / 1024) * (1 + AUDIT_INDEXES)
-        wru = sum(audit_units if c.params.get("TableName", "").endswith("AuditTable") else 1 for c in writes)
+        def units(table: str) -> int:
+            return audit_units if table.endswith("AuditTable") else 1
+
+        # a transaction (Triage's claim and record) is charged twice per item it writes
+        wru = sum(
+            sum(2 * units(op.get("TableName", "")) for entry in c.params.get("TransactItems", []) for op in entry.values())
+            if c.operation == "TransactWriteItems" else units(c.params.get("TableName", ""))
+            for c in writes
+        )  # fmt: skip
         publishes = sum(1 for c in calls if c.service == "sns" and c.operation == "Publish")
         kms = sum(1 for c in calls if c.service == "kms")
         parts = {

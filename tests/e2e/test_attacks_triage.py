@@ -259,6 +259,51 @@ def test_a_forged_dedupe_record_with_a_far_future_expiry_suppresses_nothing():
         assert not is_public(s3)
 
 
+def claim_key(bucket: str = S.TRAINING_BUCKET) -> str:
+    return f"s3-quarantine-public-bucket#{S.ACCOUNT}#us-east-1#arn:aws:s3:::{bucket}"
+
+
+def test_a_forged_dedupe_claim_written_before_the_first_finding_suppresses_nothing(twin):
+    """The claim and the decision's record are one transaction: the attacker's far-future claim,
+    there before Warden ever saw the bucket, cancels it; Warden names the forgery, replaces it and fixes."""
+    dynamodb, table = twin.client("dynamodb"), twin.physical["DedupeTable"]
+    forged = {"id": {"S": claim_key()}, "finding_id": {"S": "mallory-made-this-up"}, "claimed_at": {"N": "1764000000"}, "expiration": {"N": "4102444800"}}
+    dynamodb.put_item(TableName=table, Item=forged)
+
+    result = twin.send(event(PUBLIC_POLICY))
+
+    assert result.decision == "enforce" and result.status == "SUCCEEDED"
+    assert "claimed to suppress fixes until 2100-01-01T00:00:00+00:00" in result.executions[0].triage["reason"]
+    assert not is_public(twin.client("s3"))
+    claim = dynamodb.get_item(TableName=table, Key={"id": {"S": claim_key()}})["Item"]
+    (record,) = result.audit_records
+    assert claim["finding_id"]["S"] == record["finding_id"], "Warden's own claim replaced the forged one"
+    assert int(claim["expiration"]["N"]) < 4102444800
+
+
+def test_a_forged_audit_record_behind_a_forged_claim_is_checked_not_trusted(twin):
+    """The attacker writes a claim inside the window for a made-up finding and that finding's audit
+    record, saying it fixed the bucket: the refused claim names the holder (no read of its own), the
+    holder's record is read, and the bucket is re-read and fixed again, HIGH."""
+    import time
+
+    dynamodb = twin.client("dynamodb")
+    now = int(time.time())
+    dynamodb.put_item(TableName=twin.physical["DedupeTable"], Item={
+        "id": {"S": claim_key()}, "finding_id": {"S": "mallory-fixed-it"}, "claimed_at": {"N": str(now)}, "expiration": {"N": str(now + 60)}})  # fmt: skip
+    dynamodb.put_item(TableName=twin.physical["AuditTable"], Item={
+        "finding_id": {"S": "mallory-fixed-it"}, "resource_arn": {"S": f"arn:aws:s3:::{S.TRAINING_BUCKET}"}, "recorded_at": {"S": "2026-12-01T00:00:00.000+00:00"},
+        "decision": {"S": "enforce"}, "outcome": {"S": "remediated"}, "applied": {"S": '["s3:PutBucketPublicAccessBlock"]'},
+        "updated_at": {"S": "2026-12-01T00:00:00.000+00:00"}})  # fmt: skip
+
+    result = twin.send(event(PUBLIC_POLICY))
+
+    assert result.decision == "enforce" and result.status == "SUCCEEDED"
+    assert "re-exposed" in result.executions[0].triage["reason"] and "by mallory-fixed-it" in result.executions[0].triage["reason"]
+    assert [n["attributes"]["severity"] for n in result.notifications] == ["HIGH"]
+    assert not is_public(twin.client("s3"))
+
+
 # --- part 6: only designated alarms may throttle -------------------------------------------------
 
 REST_ALARM_EVENT = "cloudwatch-alarm-apigw-rest-4xx.json"

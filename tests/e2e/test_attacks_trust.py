@@ -110,6 +110,24 @@ def test_attack_replaying_the_fix_and_notify_is_refused(twin):
     assert twin._drain_inbox() == [], "on-call was not paged again"
 
 
+def test_attack_replaying_notify_changes_neither_the_record_nor_on_call(twin):
+    """Notify's mark is part of the write that records its outcome: a replay of its captured input,
+    even claiming to be a later retry, is refused by that write, so the record stays as the genuine
+    run left it and nobody is paged again."""
+    result = twin.send(event("cloudtrail-s3-putbucketpolicy-public.json"))
+    captured = scheduled_inputs(twin, result.executions[0].arn)["NotifyRemediated"]
+    table, finding_id = twin.physical["AuditTable"], result.audit_records[0]["finding_id"]
+    before = twin.client("dynamodb").get_item(TableName=table, Key={"finding_id": {"S": finding_id}})["Item"]
+
+    replay = refusal(twin, "NotifyFunction", captured)
+    as_a_retry = refusal(twin, "NotifyFunction", {**captured, "retry": 5})
+
+    assert "(a replay)" in replay and "(a replay)" in as_a_retry
+    assert twin.client("dynamodb").get_item(TableName=table, Key={"finding_id": {"S": finding_id}})["Item"] == before
+    assert before["outcome"] == {"S": "remediated"} and "notified_at" in before
+    assert twin._drain_inbox() == [], "on-call was not paged again"
+
+
 ALARM_ACTION = {
     "source": "aws.cloudwatch",
     "alarmArn": f"arn:aws:cloudwatch:us-east-1:{S.ACCOUNT}:alarm:warden-ExecutionsFailedAlarm",

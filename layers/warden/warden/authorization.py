@@ -12,10 +12,13 @@ The MAC covers the execution, the whole finding (its SHA-256: the resource, the 
 id...), the remediation and its family, the decision and the expiry. Changing any of them in the
 state, or handing the authorization to another execution, makes VerifyMac fail.
 
-Consumed once: each step marks (execution, state name, decision) in the dedupe table with a
-conditional write before it acts. The workflow's own retries pass `$$.State.RetryCount`; a retry
-may take the mark over only after the earlier attempt recorded that it failed, so replaying a
-captured, genuine input a second time is refused too.
+Consumed once: each step marks (execution, state name, decision) with a conditional write before
+it acts. The workflow's own retries pass `$$.State.RetryCount`; a retry may take the mark over only
+after the earlier attempt recorded that it failed, so replaying a captured, genuine input a second
+time is refused too. The family steps mark in the dedupe table (`required`); Notify (`deferred`)
+marks in the finding's audit record, in the same conditional UpdateItem that records the outcome
+(warden.audit.update(mark=...)), still before it publishes; a failed attempt undoes that write.
+Notify without a finding (a rejected event, the settings alert) marks in the dedupe table.
 
 A refusal changes nothing: `Unauthorized` names why, is logged and counted (metric Unauthorized).
 """
@@ -28,6 +31,7 @@ import json
 import os
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -265,11 +269,58 @@ def _release(key: str) -> None:
         logger.warning("could not record the failed attempt", extra={"error": str(error)})
 
 
+@dataclass
+class Mark:
+    """A step's consume-once mark, checked but not written yet (`deferred`): written before the
+    step acts, either alone (`consume`) or in the finding's audit record together with what the
+    step records there (warden.audit.update / record_attempt with mark=...)."""
+
+    key: str  # the dedupe table's key; in an audit record, the same without the prefix
+    attempt: int
+    expires_at: int
+    step: str
+    state: dict[str, Any]
+    undo: Callable[[], None] | None = None  # set once written: what a failed attempt runs
+
+    def consume(self) -> None:
+        """Alone, in the dedupe table: for a step that records nothing on a finding."""
+        _consume(self.key, self.attempt, self.expires_at, self.step, self.state)
+        self.undo = lambda: _release(self.key)
+
+    def replay(self) -> Unauthorized:
+        return _refuse(self.step, "this step already ran with this authorization (a replay)", self.state)
+
+    def in_record(self, now: str) -> dict[str, Any]:
+        """The mark as part of an audit record update: under `marks`, keyed by execution, state
+        group, decision and round; the same take-over rule as `_consume`."""
+        return {
+            "path": "#marks.#mark",
+            "names": {"#marks": "marks", "#mark": self.key.removeprefix(MARK_PREFIX), "#attempt": "attempt", "#state": "state"},
+            "values": {":mark": {"M": {"attempt": {"N": str(self.attempt)}, "state": {"S": "running"}, "at": {"S": now}}},
+                       ":mark_attempt": {"N": str(self.attempt)}, ":mark_failed": {"S": "failed"}},  # fmt: skip
+            "condition": "(attribute_not_exists(#marks.#mark) OR (#marks.#mark.#attempt < :mark_attempt AND #marks.#mark.#state = :mark_failed))",
+            "failed": "#marks.#mark.#state = :mark_failed",
+        }
+
+
 @contextmanager
-def required(payload: dict[str, Any], steps: tuple[str, ...], occurrence: Callable[[dict], Any] | None = None) -> Iterator[dict[str, Any]]:
-    """Check and consume the authorization of a workflow step's payload ({"state", "execution",
-    "step", "retry"}), then yield the state. Raises Unauthorized before anything else is done.
-    `occurrence` tells apart the legitimate runs of a state in a loop (the cool-down rounds)."""
+def deferred(payload: dict[str, Any], steps: tuple[str, ...], occurrence: Callable[[dict], Any] | None = None) -> Iterator[Mark]:
+    """Check a workflow step's payload like `required`, and yield its Mark unwritten: the step
+    writes it (Mark.consume, or with its audit write) before it acts. A failed attempt undoes it."""
+    mark = _checked(payload, steps, occurrence)
+    try:
+        yield mark
+    except Unauthorized:
+        raise
+    except Exception:
+        if mark.undo is not None:
+            mark.undo()
+        raise
+    if mark.undo is None:
+        raise RuntimeError(f"{mark.step} acted without consuming its authorization")  # a bug in Warden, not an input
+
+
+def _checked(payload: Any, steps: tuple[str, ...], occurrence: Callable[[dict], Any] | None) -> Mark:
     if not isinstance(payload, dict):
         raise _refuse("?", f"the input is a {type(payload).__name__}, not a workflow step's payload", {})
     state, step, authorization = _check(payload, steps)
@@ -279,12 +330,20 @@ def required(payload: dict[str, Any], steps: tuple[str, ...], occurrence: Callab
     nth = occurrence(state) if occurrence else 0
     if not isinstance(nth, int) or isinstance(nth, bool) or nth < 0:
         raise _refuse(step, f"round {nth!r} is not a count", state)
-    key = _mark_key(authorization, step, state, nth)
-    _consume(key, retry, authorization["expires_at"], step, state)
+    return Mark(_mark_key(authorization, step, state, nth), retry, authorization["expires_at"], step, state)
+
+
+@contextmanager
+def required(payload: dict[str, Any], steps: tuple[str, ...], occurrence: Callable[[dict], Any] | None = None) -> Iterator[dict[str, Any]]:
+    """Check and consume the authorization of a workflow step's payload ({"state", "execution",
+    "step", "retry"}), then yield the state. Raises Unauthorized before anything else is done.
+    `occurrence` tells apart the legitimate runs of a state in a loop (the cool-down rounds)."""
+    mark = _checked(payload, steps, occurrence)
+    mark.consume()
     try:
-        yield state
+        yield mark.state
     except Unauthorized:
         raise
     except Exception:
-        _release(key)
+        _release(mark.key)
         raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -144,14 +145,37 @@ def _decision(
     # Account and region are part of the key: in an organization, accounts share region-wide settings
     # such as EBS encryption by default, whose findings name no ARN of their own.
     dedupe_key = f"{remediation.name}#{finding.account}#{finding.region}#{finding.resource_arn}"
-    held = dedupe.claim(dedupe_key, finding.id, settings.dedupe_window_seconds)
-    if held.ignored:
+    # Claimed with the decision's record, in one request (_recorded): decided as won until then.
+    facts["window"] = _Window(dedupe_key, mode, source, aws, notes, escalation)
+    return mode, f"{source} is {mode}"
+
+
+@dataclass
+class _Window:
+    """The dedupe claim a decision waits on, with what deciding again needs: `notes` and
+    `escalation` are _decide's own lists, so a forged claim's note reaches the reason."""
+
+    key: str
+    mode: str
+    source: str
+    aws: Any
+    notes: list[str]
+    escalation: list[str]
+
+    def won(self) -> tuple[str, str, str | None]:
+        return self.mode, "; ".join([f"{self.source} is {self.mode}", *self.notes]), None
+
+    def held(self, finding: Finding, remediation: Remediation, settings: Settings, claim: dedupe.Claim) -> tuple[str, str, str | None]:
+        """The decision when `claim` (not this finding's, not forged) holds the window."""
+        if claim.holder == finding.id:  # this finding's own claim (an earlier delivery's)
+            return self.won()
+        decision, reason = _inside_the_window(finding, remediation, settings, self.aws, claim, self.key, self.mode, self.source, self.escalation)
+        return decision, "; ".join([reason, *self.notes]), (self.escalation[0] if self.escalation else None)
+
+    def ignore(self, forged: dedupe.Claim) -> None:
         metrics.add_metric(name="DedupeRecordsIgnored", unit=MetricUnit.Count, value=1)
-        logger.warning("forged dedupe record ignored", extra={"key": dedupe_key, "reason": held.ignored})
-        notes.append(held.ignored)
-    if held.holder == finding.id:
-        return mode, f"{source} is {mode}"
-    return _inside_the_window(finding, remediation, settings, aws, held, dedupe_key, mode, source, escalation)
+        logger.warning("forged dedupe record ignored", extra={"key": self.key, "reason": forged.ignored})
+        self.notes.append(forged.ignored)
 
 
 # What a holder's outcome says about the resource being exposed now.
@@ -240,20 +264,8 @@ def _triage(event: Any, settings: Settings, lambda_context, execution: str | Non
         return {"decision": "rejected", "reason": reason, "event_summary": _event_summary(event)}
     facts: dict[str, Any] = {}
     decision, reason, escalation = _decide(finding, remediation, settings, facts)
-    if macie.applies(finding, remediation.name, decision):  # Macie=enabled, a bucket Warden will act on
-        finding, unread = macie.raise_if_sensitive(finding, for_finding(finding), facts.get("tags"))
-        reason = f"{reason}; {unread}" if unread else reason
-        if finding.severity == "CRITICAL":
-            metrics.add_metric(name="SensitiveDataRaised", unit=MetricUnit.Count, value=1)
+    finding, decision, reason, escalation, first = _recorded(finding, remediation, settings, execution, facts, decision, reason, escalation)
     owner = facts["owner"].to_dict() if "owner" in facts else None
-    if decision in ("enforce", "dry-run", "approve", "exempt", "duplicate"):  # never for a sample: nothing is read
-        finding = _resolved(finding, remediation)
-    finding = finding.bounded()  # from here on the finding is part of the workflow state (256 KB at most)
-    # What would have prevented the finding (proposed, never applied): the prevent report counts these.
-    proposals = [p.id for p in prevention.proposals_for(remediation.name)] or None
-    first = audit.record_decision(
-        finding.to_dict(), decision, reason, remediation.name, execution, owner=owner, prevention=proposals, revert=facts.get("revert")
-    )
     redelivery_of = None
     if first is not None:  # the same finding again: EventBridge redelivered it, or someone replayed it
         decision, reason, keeps_record = _redelivered(first, decision, reason)
@@ -286,6 +298,67 @@ def _triage(event: Any, settings: Settings, lambda_context, execution: str | Non
     if decision == "approve":  # the workflow's wait for a person (TimeoutSecondsPath)
         triaged["approval_timeout_seconds"] = settings.approval_timeout_seconds
     return triaged
+
+
+def _prepared(finding: Finding, remediation: Remediation, decision: str, facts: dict) -> tuple[Finding, str | None]:
+    """The finding as the record and the workflow state hold it, for this decision, and a note for the reason."""
+    unread = None
+    if macie.applies(finding, remediation.name, decision):  # Macie=enabled, a bucket Warden will act on
+        finding, unread = macie.raise_if_sensitive(finding, for_finding(finding), facts.get("tags"))
+        if finding.severity == "CRITICAL":
+            metrics.add_metric(name="SensitiveDataRaised", unit=MetricUnit.Count, value=1)
+    if decision in ("enforce", "dry-run", "approve", "exempt", "duplicate"):  # never for a sample: nothing is read
+        finding = _resolved(finding, remediation)
+    return finding.bounded(), unread  # from here on the finding is part of the workflow state (256 KB at most)
+
+
+def _recorded(
+    found: Finding, remediation: Remediation, settings: Settings, execution: str | None, facts: dict, decision: str, reason: str, escalation: str | None
+) -> tuple[Finding, str, str, str | None, dict | None]:
+    """(finding, decision, reason, escalation, the finding's earlier record or None): the decision
+    written to the audit record. A decision that waits on the dedupe window claims it in the same
+    request (one TransactWriteItems, warden.dedupe.Pending); when another finding holds it, the
+    finding is decided again (duplicate, or fixed again) and that decision recorded alone."""
+    window: _Window | None = facts.pop("window", None)
+    pending = dedupe.Pending(window.key, found.id, settings.dedupe_window_seconds) if window else None
+    owner = facts["owner"].to_dict() if "owner" in facts else None
+    # What would have prevented the finding (proposed, never applied): the prevent report counts these.
+    proposals = [p.id for p in prevention.proposals_for(remediation.name)] or None
+    prepared: dict[str, tuple[Finding, str | None]] = {}  # per decision: a decision taken again reads nothing again
+
+    def prepare(decision: str, reason: str) -> tuple[Finding, str]:
+        if decision not in prepared:
+            prepared[decision] = _prepared(found, remediation, decision, facts)
+        finding, note = prepared[decision]
+        return finding, f"{reason}; {note}" if note else reason
+
+    while True:
+        finding, noted = prepare(decision, reason)
+        try:
+            first = audit.record_decision(
+                finding.to_dict(), decision, noted, remediation.name, execution, claim=pending.put() if pending else None,
+                owner=owner, prevention=proposals, revert=facts.get("revert"),
+            )  # fmt: skip
+        except audit.ClaimHeld as refused:
+            claim = pending.refused_by(refused.held)
+            if claim.ignored:  # forged: replaced by the next try, and named in the reason
+                window.ignore(claim)
+                pending = pending.replacing(claim)
+                decision, reason, escalation = window.won()
+            else:
+                pending = None
+                decision, reason, escalation = window.held(found, remediation, settings, claim)
+            continue
+        if first is not None and pending is not None:
+            # A redelivery: the record exists, so the claim was not written either; claimed alone, as before.
+            claim = dedupe.claim(window.key, found.id, settings.dedupe_window_seconds)
+            if claim.ignored:
+                window.ignore(claim)
+                decision, reason, escalation = window.won()
+            else:
+                decision, reason, escalation = window.held(found, remediation, settings, claim)
+            finding, noted = prepare(decision, reason)
+        return finding, decision, noted, escalation, first
 
 
 def _redelivered(first: dict[str, Any], decision: str, reason: str) -> tuple[str, str, bool]:
@@ -457,11 +530,11 @@ def notify(payload: dict[str, Any]) -> dict[str, Any]:
     """Publish one message for a workflow outcome, or for one of Warden's own CloudWatch alarms.
     A workflow outcome needs Triage's authorization; an alarm is read back from CloudWatch."""
     if isinstance(payload, dict) and "alarmData" in payload:
-        return _publish(compose_alarm(_own_alarm_in_alarm(payload)), None, None, {})
+        return _publish(compose_alarm(_own_alarm_in_alarm(payload)), None)
     if isinstance(payload, dict) and payload.get("step") == TRIAGE_FAILED_STEP:
-        return _notify_outcome(_triage_failure(payload), payload)  # no authorization exists: Triage failed
-    with authorization.required(payload, steps=NOTIFY_STEPS) as state:
-        return _notify_outcome(state, payload)
+        return _notify_outcome(_triage_failure(payload), payload, None)  # no authorization exists: Triage failed
+    with authorization.deferred(payload, steps=NOTIFY_STEPS) as mark:
+        return _notify_outcome(mark.state, payload, mark)
 
 
 def _own_alarm_in_alarm(payload: dict[str, Any]) -> dict[str, Any]:
@@ -509,26 +582,52 @@ def _triage_failure(payload: dict[str, Any]) -> dict[str, Any]:
     return payload.get("state") or {}
 
 
-def _notify_outcome(state: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+def _notify_outcome(state: dict[str, Any], payload: dict[str, Any], mark: authorization.Mark | None) -> dict[str, Any]:
+    """The outcome recorded (with the step's mark, in one conditional write), reflected in Security
+    Hub, then published. `mark` is None only when Triage failed (nothing signed, nothing to mark)."""
     recorded: dict[str, Any] = {}  # what the audit record gets besides the outcome
     if payload.get("outcome") == "settings-changed":  # about the settings, not the finding: nothing recorded on it
-        return _publish(compose(payload["outcome"], state, payload.get("execution")), None, state, {})
+        mark.consume()
+        return _publish(compose(payload["outcome"], state, payload.get("execution")), None)
     if payload.get("task_token"):  # approve mode: the workflow waits for this token
         expires = datetime.now(timezone.utc) + timedelta(seconds=int(state.get("approval_timeout_seconds", 0)))
         recorded = {"approval_token": payload["task_token"], "approval_expires_at": expires.isoformat(timespec="seconds")}
         state = {**state, "approval_expires_at": recorded["approval_expires_at"]}
+    if state.get("approval"):  # approve mode: who answered, and how
+        recorded["approval"] = state["approval"]
     message = compose(payload["outcome"], state, payload.get("execution"))
     finding = state.get("finding")
+    if mark is not None:  # before anything is done: a replay stops here, having changed nothing
+        _record_outcome(finding, state, message.attributes["outcome"], recorded, mark)
     # Security Hub first, so the message can say what it now shows (or that updating it failed).
     security_hub = securityhub.report(payload["outcome"], state, message.subject, message.body)
     if security_hub:
         state = {**state, "security_hub": security_hub}
         message = compose(payload["outcome"], state, payload.get("execution"))
-    return _publish(message, finding, state, recorded)
+        if finding is not None and mark is not None and not state.get("redelivery_of"):
+            audit.update(finding["id"], security_hub=security_hub)  # learnt only now: a second write (Security Hub enabled)
+    published = _publish(message, finding)
+    if mark is None and finding is not None:  # Triage failed: recorded once published, as nothing was marked
+        _record_outcome(finding, state, published["outcome"], {**recorded, **({"security_hub": security_hub} if security_hub else {})}, None)
+    return published
 
 
-def _publish(message, finding: dict[str, Any] | None, state: dict[str, Any] | None, recorded: dict[str, Any]) -> dict[str, Any]:
-    state = state or {}
+def _record_outcome(finding: dict | None, state: dict[str, Any], outcome: str, recorded: dict[str, Any], mark: authorization.Mark | None) -> None:
+    """One write: the outcome on the finding's record (or, for a redelivery, its attempts) and the
+    step's mark. SNS's message id is not known before publishing: the execution's output holds it.
+    Without a finding (a rejected event), the mark alone."""
+    if finding is None:
+        if mark is not None:
+            mark.consume()
+        return
+    logger.set_correlation_id(finding["id"])
+    if state.get("redelivery_of"):  # the record keeps the first run's outcome
+        audit.record_attempt(finding["id"], mark=mark, outcome=outcome, notified_at=_now())
+    else:
+        audit.update(finding["id"], mark=mark, outcome=outcome, notified_at=_now(), **recorded)
+
+
+def _publish(message, finding: dict[str, Any] | None) -> dict[str, Any]:
     notification_format = os.environ.get("WARDEN_NOTIFICATION_FORMAT", "text")
     response = client("sns").publish(
         TopicArn=os.environ["WARDEN_TOPIC_ARN"], **publish_arguments(message, finding, notification_format)
@@ -538,17 +637,7 @@ def _publish(message, finding: dict[str, Any] | None, state: dict[str, Any] | No
     metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=1)
     if outcome == "failed":
         metrics.add_metric(name="Failures", unit=MetricUnit.Count, value=1)
-    if finding is not None:
-        logger.set_correlation_id(finding["id"])
-        if outcome == "remediated":
-            metrics.add_metric(name="TimeToRemediate", unit=MetricUnit.Seconds, value=_seconds_since(finding["time"]))
-        if state.get("approval"):  # approve mode: who answered, and how
-            recorded["approval"] = state["approval"]
-        if state.get("security_hub"):
-            recorded["security_hub"] = state["security_hub"]
-        if state.get("redelivery_of"):  # the record keeps the first run's outcome
-            audit.record_attempt(finding["id"], outcome=outcome, notified_at=_now(), notification_id=response["MessageId"])
-        else:
-            audit.update(finding["id"], outcome=outcome, notified_at=_now(), notification_id=response["MessageId"], **recorded)
-    logger.info("notified", extra={"outcome": outcome, "subject": message.subject})
+    if finding is not None and outcome == "remediated":
+        metrics.add_metric(name="TimeToRemediate", unit=MetricUnit.Seconds, value=_seconds_since(finding["time"]))
+    logger.info("notified", extra={"outcome": outcome, "subject": message.subject, "message_id": response["MessageId"]})
     return {"outcome": outcome, "message_id": response["MessageId"], "subject": message.subject}
