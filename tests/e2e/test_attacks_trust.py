@@ -128,6 +128,27 @@ def test_attack_replaying_notify_changes_neither_the_record_nor_on_call(twin):
     assert twin._drain_inbox() == [], "on-call was not paged again"
 
 
+def test_attack_replaying_the_s3_fix_changes_neither_the_bucket_nor_the_record(twin):
+    """The family step's mark is part of its before-snapshot write: replayed after the attacker made
+    the bucket public again, the step reads the bucket, is refused by that write, and neither fixes
+    the bucket nor replaces the recorded before-snapshot (rollback's source) with what it read."""
+    result = twin.send(event("cloudtrail-s3-putbucketpolicy-public.json"))
+    captured = scheduled_inputs(twin, result.executions[0].arn)["S3PublicAccess"]
+    table, finding_id = twin.physical["AuditTable"], result.audit_records[0]["finding_id"]
+    before = twin.client("dynamodb").get_item(TableName=table, Key={"finding_id": {"S": finding_id}})["Item"]
+    s3 = twin.client("s3")
+    s3.delete_public_access_block(Bucket=S.TRAINING_BUCKET)
+    s3.put_bucket_policy(Bucket=S.TRAINING_BUCKET, Policy=json.dumps(S.TRAINING_POLICY))
+
+    replay = refusal(twin, "S3PublicAccessFunction", captured)
+    as_a_retry = refusal(twin, "S3PublicAccessFunction", {**captured, "retry": 4})
+
+    assert "this step already ran with this authorization (a replay)" in replay and "(a replay)" in as_a_retry
+    assert "nothing was changed or recorded" in replay
+    assert json.loads(s3.get_bucket_policy(Bucket=S.TRAINING_BUCKET)["Policy"]) == S.TRAINING_POLICY, "the replay fixed nothing"
+    assert twin.client("dynamodb").get_item(TableName=table, Key={"finding_id": {"S": finding_id}})["Item"] == before
+
+
 ALARM_ACTION = {
     "source": "aws.cloudwatch",
     "alarmArn": f"arn:aws:cloudwatch:us-east-1:{S.ACCOUNT}:alarm:warden-ExecutionsFailedAlarm",

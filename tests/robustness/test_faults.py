@@ -172,7 +172,7 @@ DENIALS = {
     "first read of the snapshot": (PUBLIC_POLICY, lambda: Fault("s3", "GetPublicAccessBlock", access_denied("s3")), "GetPublicAccessBlock was denied", False),
     "before-snapshot cannot be recorded": (
         PUBLIC_POLICY,
-        lambda: Fault("dynamodb", "UpdateItem", access_denied("dynamodb"), after=1),  # the first is Triage's dedupe claim
+        lambda: Fault("dynamodb", "UpdateItem", access_denied("dynamodb")),  # the fix's first write (Triage's is a transaction)
         "AccessDeniedException",
         False,
     ),

@@ -166,8 +166,6 @@ def update(finding_id: str, condition: str | None = None, mark: Any = None, **fi
         expression = "attribute_not_exists(#applied)"
     elif condition is not None:
         raise ValueError(f"unknown audit condition {condition!r}")
-    if expression and mark is not None:
-        raise ValueError("a mark is written by an unconditional update only: a refusal must mean a replay")
     try:
         _write(finding_id, [f"#{k} = :{k}" for k in fields], names, values, expression, mark)
     except ClientError as error:
@@ -190,12 +188,14 @@ def _write(finding_id: str, sets: list[str], names: dict, values: dict, conditio
         )
         return
     part = mark.in_record(_now())
+    both = (lambda marked: f"({condition}) AND {marked}") if condition else (lambda marked: marked)
     try:
-        old = _marked(finding_id, mark, [*sets, f"{part['path']} = :mark"], {**names, **part["names"]}, {**values, **part["values"]}, part["condition"])
+        old = _marked(finding_id, mark, [*sets, f"{part['path']} = :mark"], {**names, **part["names"]}, {**values, **part["values"]}, both(part["condition"]), bool(condition))
     except _NoMarks:  # a record written before marks were kept in it (an execution that spans a deploy)
         marks = {":marks": {"M": {part["names"]["#mark"]: part["values"][":mark"]}}}
-        old = _marked(finding_id, mark, [*sets, "#marks = :marks"], {**names, "#marks": "marks"}, {**values, **marks}, "attribute_not_exists(#marks)")
-    written = list(names.values())
+        old = _marked(finding_id, mark, [*sets, "#marks = :marks"], {**names, "#marks": "marks"}, {**values, **marks}, both("attribute_not_exists(#marks)"), bool(condition))
+    # A family step's failed attempt keeps its before-snapshot: only its mark is set failed.
+    written = [] if mark.snapshot else list(names.values())
     mark.undo = lambda: _undo(finding_id, written, old, part)
 
 
@@ -203,7 +203,9 @@ class _NoMarks(Exception):
     pass
 
 
-def _marked(finding_id: str, mark: Any, sets: list[str], names: dict, values: dict, condition: str) -> dict:
+def _marked(finding_id: str, mark: Any, sets: list[str], names: dict, values: dict, condition: str, record_condition: bool) -> dict:
+    """The update with its mark. Refused by the mark: a replay (Unauthorized); else by the record's
+    own condition: AlreadyApplied."""
     try:
         return _dynamodb().update_item(
             TableName=_table_name(),
@@ -213,11 +215,14 @@ def _marked(finding_id: str, mark: Any, sets: list[str], names: dict, values: di
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
             ReturnValues="UPDATED_OLD",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         ).get("Attributes", {})
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code")
         if code == "ConditionalCheckFailedException":
-            raise mark.replay() from None
+            if not record_condition or mark.refuses(error.response.get("Item") or {}):
+                raise mark.replay() from None
+            raise AlreadyApplied(f"the audit record of {finding_id} already holds a fix; it is kept as it is") from None
         if code == "ValidationException" and "invalid for update" in str(error):  # no `marks` map to set the mark in
             raise _NoMarks() from None
         raise

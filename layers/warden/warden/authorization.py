@@ -15,10 +15,12 @@ state, or handing the authorization to another execution, makes VerifyMac fail.
 Consumed once: each step marks (execution, state name, decision) with a conditional write before
 it acts. The workflow's own retries pass `$$.State.RetryCount`; a retry may take the mark over only
 after the earlier attempt recorded that it failed, so replaying a captured, genuine input a second
-time is refused too. The family steps mark in the dedupe table (`required`); Notify (`deferred`)
-marks in the finding's audit record, in the same conditional UpdateItem that records the outcome
-(warden.audit.update(mark=...)), still before it publishes; a failed attempt undoes that write.
-Notify without a finding (a rejected event, the settings alert) marks in the dedupe table.
+time is refused too. The marks of the family steps and of Notify (`deferred`) live in the
+finding's audit record, written by the step's first record write (warden.audit.update(mark=...)):
+Notify's outcome, still before it publishes (a failed attempt undoes that write); a family step's
+before-snapshot, after reading the resource and before changing it (a failed attempt keeps the
+snapshot, the true before-state of what it may have changed). Notify without a finding (a rejected
+event, the settings alert) and the throttle's cool-down rounds (`required`) mark in the dedupe table.
 
 A refusal changes nothing: `Unauthorized` names why, is logged and counted (metric Unauthorized).
 """
@@ -179,12 +181,12 @@ def refusal(message: str) -> Unauthorized:
     return Unauthorized(message)
 
 
-def _refuse(step: str, why: str, state: dict[str, Any]) -> Unauthorized:
+def _refuse(step: str, why: str, state: dict[str, Any], nothing: str = "Nothing was read or changed.") -> Unauthorized:
     finding_id = (state.get("finding") or {}).get("id") if isinstance(state.get("finding"), dict) else None
     metrics.add_metric(name="Unauthorized", unit=MetricUnit.Count, value=1)
     logger.warning("refused: not authorized by Triage", extra={"step": step, "why": why, "finding_id": finding_id})
     what = f"finding {finding_id}" if finding_id else "this input"
-    return Unauthorized(f"{step}: {what} was not authorized by Triage for this execution: {why}. Nothing was read or changed.")
+    return Unauthorized(f"{step}: {what} was not authorized by Triage for this execution: {why}. {nothing}")
 
 
 def _check(payload: dict[str, Any], steps: tuple[str, ...]) -> tuple[dict[str, Any], str, dict[str, Any]]:
@@ -280,6 +282,9 @@ class Mark:
     expires_at: int
     step: str
     state: dict[str, Any]
+    # With the before-snapshot (`deferred(snapshot=True)`): the resource was read before the mark is
+    # written, and a failed attempt keeps what it recorded (the true before-state of a partial fix).
+    snapshot: bool = False
     undo: Callable[[], None] | None = None  # set once written: what a failed attempt runs
 
     def consume(self) -> None:
@@ -288,7 +293,15 @@ class Mark:
         self.undo = lambda: _release(self.key)
 
     def replay(self) -> Unauthorized:
-        return _refuse(self.step, "this step already ran with this authorization (a replay)", self.state)
+        nothing = "It read the resource; nothing was changed or recorded." if self.snapshot else "Nothing was read or changed."
+        return _refuse(self.step, "this step already ran with this authorization (a replay)", self.state, nothing)
+
+    def refuses(self, item: dict[str, Any]) -> bool:
+        """Whether the mark in this raw audit item refuses this attempt (`in_record`'s condition)."""
+        held = (((item.get("marks") or {}).get("M") or {}).get(self.key.removeprefix(MARK_PREFIX)) or {}).get("M")
+        if held is None:
+            return False
+        return not (int(held.get("attempt", {}).get("N", "0")) < self.attempt and held.get("state", {}).get("S") == "failed")
 
     def in_record(self, now: str) -> dict[str, Any]:
         """The mark as part of an audit record update: under `marks`, keyed by execution, state
@@ -304,10 +317,12 @@ class Mark:
 
 
 @contextmanager
-def deferred(payload: dict[str, Any], steps: tuple[str, ...], occurrence: Callable[[dict], Any] | None = None) -> Iterator[Mark]:
+def deferred(payload: dict[str, Any], steps: tuple[str, ...], snapshot: bool = False) -> Iterator[Mark]:
     """Check a workflow step's payload like `required`, and yield its Mark unwritten: the step
-    writes it (Mark.consume, or with its audit write) before it acts. A failed attempt undoes it."""
-    mark = _checked(payload, steps, occurrence)
+    writes it (Mark.consume, or with its audit write) before it acts. A failed attempt undoes it.
+    `snapshot`: written with the family step's before-snapshot (see Mark.snapshot)."""
+    mark = _checked(payload, steps, None)
+    mark.snapshot = snapshot
     try:
         yield mark
     except Unauthorized:

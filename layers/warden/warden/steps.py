@@ -423,11 +423,11 @@ def remediate(payload: dict[str, Any], family: str) -> dict[str, Any]:
     """Snapshot, plan, and (only when enforcing) apply and verify. Returns before, changes, what was
     applied and the verification; raises StillExposed when the fix did not hold. Nothing happens
     unless Triage authorized this finding for this execution (warden.authorization)."""
-    with authorization.required(payload, steps=(FAMILY_STEPS[family],)) as state:
-        return _remediate(state, family)
+    with authorization.deferred(payload, steps=(FAMILY_STEPS[family],), snapshot=True) as mark:
+        return _remediate(mark.state, family, mark)
 
 
-def _remediate(state: dict[str, Any], family: str) -> dict[str, Any]:
+def _remediate(state: dict[str, Any], family: str, mark: authorization.Mark) -> dict[str, Any]:
     finding, remediation = _load(state, family)
     aws = for_finding(finding, acting_as=family.replace("_", "-"))
     with retry_later_when_throttled("reading the resource before the fix"):
@@ -444,13 +444,14 @@ def _remediate(state: dict[str, Any], family: str) -> dict[str, Any]:
         recorded["template_patch"] = template_patch
     # The proof that Warden's remediation took this snapshot: rollback refuses a snapshot without it.
     proof = authorization.prove_before(state, before)
+    # The same write consumes the step's authorization (a replay is refused here, before any change).
     try:
-        audit.update(finding.id, condition="no-fix-yet", before=before, before_proof=proof, changes=changes, **recorded)
+        audit.update(finding.id, condition="no-fix-yet", mark=mark, before=before, before_proof=proof, changes=changes, **recorded)
     except audit.AlreadyApplied:
         # A second run for this finding after a failed one: the first before-snapshot is the true
         # before-state of what that run changed, so the record keeps it; this one is an attempt.
         execution = state["authorization"]["execution"]
-        audit.record_attempt(finding.id, execution=execution, step="before-snapshot kept", before=before, changes=changes)
+        audit.record_attempt(finding.id, mark=mark, execution=execution, step="before-snapshot kept", before=before, changes=changes)
     applied: list[str] = []
     verification = None
     metrics.add_dimension(name="remediation", value=remediation.name)
