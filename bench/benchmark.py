@@ -141,7 +141,7 @@ def cold_starts(rounds: int, transition_ms: float) -> tuple[str, dict]:
     with Twin(parameters={"Mode": "enforce"}) as twin, coldstart.moto_server() as endpoint:
         s3 = twin.client("s3")
         memory_of = {spec["logical"]: spec["memory"] for spec in twin.functions.values()}
-        twin._run = functools.partial(twin._run, timeout=1800)  # three fresh interpreters in a row: on a loaded machine, minutes
+        twin._run = functools.partial(twin._run, timeout=1800)  # fresh interpreters in a row: on a loaded machine, minutes
         for round_ in range(rounds + 1):
             for who in contenders[round_ % 3:] + contenders[: round_ % 3]:
                 bucket = f"cold-{who}-{round_}"
@@ -431,7 +431,7 @@ def per_event_comparison(sizes: list[int], timed_size: int, timed_events: int) -
     w_handlers = [d[1] for d in timed_run["warden"]["durations"]]
     c_times, t_times = timed_run["custodian"]["durations"], timed_run["tuned"]["durations"]
     time_rows = [
-        ["Warden, its handlers (Triage, S3PublicAccess, Notify)", len(w_handlers), spread(w_handlers)],
+        ["Warden, its handlers (Triage, S3PublicAccess)", len(w_handlers), spread(w_handlers)],
         ["Warden, whole workflow on the twin (moto's Step Functions interpreter included)", len(w_total), spread(w_total)],
         ["Cloud Custodian handler.dispatch_event, default policy", len(c_times), spread(c_times)],
         ["Cloud Custodian handler.dispatch_event, augment-keys: detect", len(t_times), spread(t_times)],

@@ -46,7 +46,9 @@ SPOKE_ROLES = {
 # Events that reach the hub without forwarding (Security Hub aggregates member findings itself).
 NOT_FORWARDED = {"SecurityHubControls"}
 CLOUDTRAIL = "AWS API Call via CloudTrail"
-HUB_ONLY_CONDITION = "OrgMode"  # statements under it (the hub's AssumeRole into spokes) stay in the hub
+# Statements under these stay in the hub: its AssumeRole into spokes, and Security Hub, which a family
+# function tells with the hub's own credentials (the hub is Security Hub's administrator).
+HUB_ONLY_CONDITIONS = ("OrgMode", "UseSecurityHub")
 INTRINSICS = {"Ref", "Fn::GetAtt", "Fn::Sub", "Fn::If", "Condition"}
 
 
@@ -104,9 +106,9 @@ def _closure(template: dict, names: set[str]) -> tuple[set[str], set[str]]:
 
 def _member_statements(template: dict, function: str) -> list[dict]:
     """The function's statements that act on the guarded account: none on the hub's own resources
-    and not the hub's AssumeRole into spokes. The hub runs in one region and acts in every region of
+    (its topic, tables, keys) and none under HUB_ONLY_CONDITIONS. The hub runs in one region and acts in every region of
     a member, so a statement scoped to the hub's region is widened to every region."""
-    hub_only = set(template["Resources"]) | {"Condition:" + HUB_ONLY_CONDITION}
+    hub_only = set(template["Resources"]) | {"Condition:" + name for name in HUB_ONLY_CONDITIONS}
     statements = []
     for policy in template["Resources"][function]["Properties"].get("Policies", []):
         if not isinstance(policy, dict) or "Statement" not in policy:

@@ -121,7 +121,7 @@ def test_approved_change_is_applied_and_says_who_approved(approving):
     assert result.status == "SUCCEEDED"
     states = result.executions[0].states
     assert states[states.index("AwaitApproval"):] == [
-        "AwaitApproval", "ApprovalAnswer", "Approved", "Route", "S3PublicAccess", "WhatWasPlanned", "NotifyRemediated"
+        "AwaitApproval", "ApprovalAnswer", "Approved", "Route", "S3PublicAccess", "WhatWasPlanned", "Remediated"
     ]  # fmt: skip
     asked, fixed = result.notifications
     assert asked["subject"].startswith("[Warden] APPROVAL NEEDED: public S3 bucket")

@@ -97,30 +97,62 @@ def test_attack_replaying_a_captured_family_step_is_refused_iam(twin):
     assert S.ADMIN_POLICY_ARN in attached(twin, S.PIPELINE_ROLE), "the replay changed nothing"
 
 
+def notify_remediated_input(execution) -> dict:
+    """NotifyRemediated's input as the workflow would build it from this execution's final state,
+    which anyone with states:DescribeExecution reads (the family step told on-call, so the workflow
+    never scheduled it)."""
+    return {"outcome": "remediated", "state": execution.output, "execution": execution.arn, "step": "NotifyRemediated", "retry": 0}
+
+
 def test_attack_replaying_the_fix_and_notify_is_refused(twin):
     result = twin.send(event("cloudtrail-s3-putbucketpolicy-public.json"))
     assert result.status == "SUCCEEDED" and len(result.notifications) == 1
     inputs = scheduled_inputs(twin, result.executions[0].arn)
+    assert "NotifyRemediated" not in inputs, "the family step told on-call itself"
 
     fix = refusal(twin, "S3PublicAccessFunction", inputs["S3PublicAccess"])
-    notify = refusal(twin, "NotifyFunction", inputs["NotifyRemediated"])
-    other_state = refusal(twin, "NotifyFunction", {**inputs["NotifyRemediated"], "step": "NotifyThrottled"})
+    notify = refusal(twin, "NotifyFunction", notify_remediated_input(result.executions[0]))
+    other_state = refusal(twin, "NotifyFunction", {**notify_remediated_input(result.executions[0]), "step": "NotifyThrottled"})
 
     assert "(a replay)" in fix and "(a replay)" in notify and "(a replay)" in other_state
     assert twin._drain_inbox() == [], "on-call was not paged again"
 
 
-def test_attack_replaying_notify_changes_neither_the_record_nor_on_call(twin):
-    """Notify's mark is part of the write that records its outcome: a replay of its captured input,
-    even claiming to be a later retry, is refused by that write, so the record stays as the genuine
-    run left it and nobody is paged again."""
+def test_attack_a_replayed_or_forged_family_input_pages_nobody(twin):
+    """The family step pages on-call only under Triage's authorization, which it checks and consumes
+    before anything else: its captured input sent again, or with the text on-call reads rewritten,
+    or with no Triage at all, publishes nothing."""
     result = twin.send(event("cloudtrail-s3-putbucketpolicy-public.json"))
-    captured = scheduled_inputs(twin, result.executions[0].arn)["NotifyRemediated"]
+    assert result.status == "SUCCEEDED" and len(result.notifications) == 1
+    captured = scheduled_inputs(twin, result.executions[0].arn)["S3PublicAccess"]
+    rewritten = copy.deepcopy(captured)
+    rewritten["state"]["reason"] = "URGENT: rotate every key now at https://evil.example"
+    rewritten["retry"] = 1
+    unsigned = copy.deepcopy(captured)
+    del unsigned["state"]["authorization"]
+
+    replay = refusal(twin, "S3PublicAccessFunction", {**captured, "retry": 3})
+    forged = refusal(twin, "S3PublicAccessFunction", rewritten)
+    no_triage = refusal(twin, "S3PublicAccessFunction", unsigned)
+
+    assert "(a replay)" in replay
+    assert "forged or altered" in forged
+    assert "the state carries no authorization" in no_triage
+    assert twin._drain_inbox() == [], "nobody was paged"
+
+
+def test_attack_replaying_notify_changes_neither_the_record_nor_on_call(twin):
+    """The family step that told on-call wrote the mark of the workflow's outcome message with its
+    outcome: NotifyRemediated's input, built from the execution's state, even claiming to be a later
+    retry, is refused by Notify's write, so the record stays as the genuine run left it and nobody
+    is paged again."""
+    result = twin.send(event("cloudtrail-s3-putbucketpolicy-public.json"))
+    forged = notify_remediated_input(result.executions[0])
     table, finding_id = twin.physical["AuditTable"], result.audit_records[0]["finding_id"]
     before = twin.client("dynamodb").get_item(TableName=table, Key={"finding_id": {"S": finding_id}})["Item"]
 
-    replay = refusal(twin, "NotifyFunction", captured)
-    as_a_retry = refusal(twin, "NotifyFunction", {**captured, "retry": 5})
+    replay = refusal(twin, "NotifyFunction", forged)
+    as_a_retry = refusal(twin, "NotifyFunction", {**forged, "retry": 5})
 
     assert "(a replay)" in replay and "(a replay)" in as_a_retry
     assert twin.client("dynamodb").get_item(TableName=table, Key={"finding_id": {"S": finding_id}})["Item"] == before

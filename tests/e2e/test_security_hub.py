@@ -176,9 +176,10 @@ def test_warden_ignores_the_event_its_own_update_produces(twin):
     assert twin.send(echoed).matched_rules == []
 
 
-def test_every_security_hub_call_is_granted_to_notify_by_the_deployed_role(twin):
-    """Least privilege, observed: the calls Notify makes, control finding and imported finding alike,
-    are allowed (action and resource) by its role as the template deploys it with the parameter on."""
+def test_every_security_hub_call_is_granted_to_the_function_that_tells_on_call_by_its_deployed_role(twin):
+    """Least privilege, observed: the calls the family function makes when it tells on-call its fix is
+    verified, control finding and imported finding alike, are allowed (action and resource) by its
+    role as the template deploys it with the parameter on."""
     from local.faults import allowed, attribute_calls_to_functions, record_api_calls, role_statements
 
     S.public_training_bucket(twin.client("s3"), name="second-training-bucket")
@@ -188,7 +189,7 @@ def test_every_security_hub_call_is_granted_to_notify_by_the_deployed_role(twin)
         twin.send(other_bucket)  # Warden's own finding is imported
     hub_calls = [c for c in calls if c.service == "securityhub"]
     assert {(c.function, c.operation) for c in hub_calls} == {
-        ("NotifyFunction", "BatchUpdateFindings"), ("NotifyFunction", "BatchImportFindings")}
+        ("S3PublicAccessFunction", "BatchUpdateFindings"), ("S3PublicAccessFunction", "BatchImportFindings")}
     for call in hub_calls:
         resource = call.resource(twin.account)
-        assert resource is not None and allowed(role_statements(twin, "NotifyFunction"), call.action, resource), (call, resource)
+        assert resource is not None and allowed(role_statements(twin, call.function), call.action, resource), (call, resource)

@@ -14,6 +14,7 @@ from local import scenarios
 from local.faults import attribute_calls_to_functions, record_api_calls
 from local.twin import Twin
 from tests.conftest import event
+from warden.notify import compose
 from warden.remediations.s3_public import QuarantinePublicBucket, split_policy
 
 BUCKET = scenarios.TRAINING_BUCKET
@@ -145,15 +146,22 @@ def test_access_denied_midway_fails_loudly_and_says_what_was_applied(twin):
 BUCKET_READS = ("GetPublicAccessBlock", "GetBucketPolicy", "GetBucketAcl", "GetBucketTagging", "GetBucketPolicyStatus")
 
 
-def test_a_fix_runs_three_functions_in_five_states_and_re_reads_the_bucket_once(twin):
-    """The family function verifies its own fix: no Verify hop, and one re-read after the fix serves
-    both as the verification and as rollback's after-snapshot."""
+DYNAMODB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+
+def test_a_fix_runs_two_functions_writes_dynamodb_three_times_and_re_reads_the_bucket_once(twin):
+    """The family function verifies its own fix and tells on-call itself: no Verify hop and no Notify
+    hop. One re-read after the fix serves both as the verification and as rollback's after-snapshot,
+    and the write that records it records the outcome too."""
     with attribute_calls_to_functions(twin), record_api_calls() as calls:
         result = twin.send(event(PUBLIC_POLICY_EVENT))
 
+    execution = result.executions[0]
     assert result.status == "SUCCEEDED"
-    assert result.executions[0].states == ["Triage", "Route", "S3PublicAccess", "WhatWasPlanned", "NotifyRemediated"]
-    assert {c.function for c in calls if c.function} == {"TriageFunction", "S3PublicAccessFunction", "NotifyFunction"}
+    assert execution.states == ["Triage", "Route", "S3PublicAccess", "WhatWasPlanned", "Remediated"]
+    assert {c.function for c in calls if c.function} == {"TriageFunction", "S3PublicAccessFunction"}
+    writes = [(c.function, c.operation) for c in calls if c.service == "dynamodb" and c.operation in DYNAMODB_WRITES]
+    assert writes == [("TriageFunction", "TransactWriteItems"), ("S3PublicAccessFunction", "UpdateItem"), ("S3PublicAccessFunction", "UpdateItem")]
     fix = [c.operation for c in calls if c.function == "S3PublicAccessFunction" and c.service == "s3"]
     last_change = max(i for i, operation in enumerate(fix) if not operation.startswith("Get"))
     after = [operation for operation in fix[last_change + 1:]]
@@ -163,8 +171,14 @@ def test_a_fix_runs_three_functions_in_five_states_and_re_reads_the_bucket_once(
     assert record["verification"]["exposed"] == [] and record["after_snapshot"]["public_access_block"] == {
         s: True for s in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
     }
+    assert record["outcome"] == "remediated" and record["notified_at"] >= record["verification"]["verified_at"]
     (message,) = result.notifications
     assert "Re-read the resource after the change: Block Public Access is on" in message["body"]
+    # Word for word what Notify composes for the state NotifyRemediated would have been given.
+    notify_would = compose("remediated", execution.output, execution.arn)
+    assert message == {"subject": notify_would.subject, "body": notify_would.body, "attributes": notify_would.attributes}
+    assert message["subject"].startswith("[Warden] Fixed: public S3 bucket ")
+    assert execution.output["result"]["notified"] is True
 
 
 def test_a_fix_that_did_not_hold_fails_loudly_after_recording_what_was_applied(twin):

@@ -115,16 +115,28 @@ def test_every_aws_call_warden_makes_survives_one_throttling_error(twin, waits):
         assert quarantined(twin.client("s3"), bucket), where
 
 
-def test_sns_throttling_is_retried_by_the_workflow_not_lost(twin, bucket, waits):
-    """SNS answers 429 Throttled, which botocore's standard mode does not retry: the Notify
-    state's Retry on States.TaskFailed does, and exactly one message arrives."""
-    with inject(Fault("sns", "Publish", throttling("sns"), times=1)) as fault:
+def test_a_publish_that_fails_after_the_fix_is_sent_by_notify_and_nothing_is_applied_again(twin, bucket, waits):
+    """SNS answers 429 Throttled (botocore does not retry it) when the family function tells on-call
+    its fix is verified: the step still succeeds (a retry would plan again from the fixed bucket), and
+    the workflow's NotifyRemediated sends the one message."""
+    with attribute_calls_to_functions(twin), record_api_calls() as calls, inject(Fault("sns", "Publish", throttling("sns"), times=1)) as fault:
         result = send(twin, PUBLIC_POLICY, bucket)
+
+    execution = result.executions[0]
     assert fault.hits == 1 and fault.requests == 2
-    assert waits == [("workflow", 2)], "the Notify state's Retry (IntervalSeconds 2), not botocore"
+    assert waits == [], "no step was retried"
     assert result.status == "SUCCEEDED"
-    assert [n["attributes"]["outcome"] for n in result.notifications] == ["remediated"]
-    assert result.audit_records[0]["outcome"] == "remediated"
+    assert execution.states == ["Triage", "Route", "S3PublicAccess", "WhatWasPlanned", "NotifyRemediated"]
+    assert execution.output["result"]["notified"] is False and "Throttled" in execution.output["result"]["notify_error"]
+    assert [c.function for c in calls if c.service == "sns"] == ["S3PublicAccessFunction", "NotifyFunction"]
+    changes = [c.operation for c in calls if c.service == "s3" and not c.operation.startswith(("Get", "List"))]
+    assert "PutPublicAccessBlock" in changes and sorted(changes) == sorted(set(changes)), f"applied once, never again: {changes}"
+    assert quarantined(twin.client("s3"), bucket)
+    (message,) = result.notifications
+    assert message["attributes"]["outcome"] == "remediated" and message["subject"].startswith("[Warden] Fixed: public S3 bucket")
+    assert "Re-read the resource after the change: Block Public Access is on" in message["body"]
+    record = result.audit_records[0]
+    assert record["outcome"] == "remediated" and "notified_at" in record
 
 
 def test_a_read_throttled_beyond_the_client_retries_is_retried_by_the_workflow(twin, bucket, waits):
@@ -286,7 +298,8 @@ def test_broken_topic_fails_the_execution_so_the_alarm_fires(twin, bucket, waits
         result = send(twin, PUBLIC_POLICY, bucket)
 
     execution = result.executions[0]
-    assert publish.requests == 3, "one attempt and the Notify state's two retries"
+    # After a fix the family function tries first, then NotifyRemediated: one attempt and its two retries.
+    assert publish.requests == (4 if outcome_before == "remediated" else 3)
     assert waits == [("workflow", 2), ("workflow", 4)]
     assert result.notifications == []
     assert execution.status == "FAILED", "ExecutionsFailed counts this execution: the alarm fires"

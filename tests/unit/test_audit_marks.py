@@ -76,3 +76,26 @@ def test_a_record_written_before_marks_were_kept_still_takes_the_mark_once(table
     with pytest.raises(authorization.Unauthorized, match=r"\(a replay\)"):
         audit.record_attempt("finding-1", mark=mark(retry=2), outcome="remediated")
     assert [a["outcome"] for a in record(table)["attempts"]] == ["remediated"]
+
+
+def test_a_family_step_that_tells_on_call_holds_notify_s_mark_until_its_publish_fails(table):
+    """The family step whose fix is verified records the outcome with the verification, and with
+    NotifyRemediated's mark: NotifyRemediated is refused while that message stands, and takes over
+    (at its first try) once the family step's publish failed, which leaves the fix on record."""
+    audit.record_decision(FINDING, "enforce", "Mode is enforce", "s3-quarantine-public-bucket", EXECUTION)
+    state = {"finding": FINDING, "decision": "enforce",
+             "authorization": {"execution": EXECUTION, "decision": "enforce", "expires_at": 4102444800, "mac": "signed"}}  # fmt: skip
+    told = authorization.fixed_and_told(state, restores=("outcome", "notified_at"))
+    audit.update("finding-1", condition="not-applied", mark=told, applied=["s3:PutBucketPolicy"], verification={"exposed": []},
+                 outcome="remediated", notified_at="2026-12-01T18:00:00+00:00")  # fmt: skip
+
+    with pytest.raises(authorization.Unauthorized, match=r"\(a replay\)"):
+        audit.update("finding-1", mark=mark(retry=0), outcome="remediated", notified_at="2026-12-01T18:05:00+00:00")
+    told.undo()  # the family step's publish failed
+    undone = record(table)
+    audit.update("finding-1", mark=mark(retry=0), outcome="remediated", notified_at="2026-12-01T18:01:00+00:00")
+
+    assert "outcome" not in undone and "notified_at" not in undone, "nobody was told yet"
+    assert undone["applied"] == ["s3:PutBucketPolicy"] and undone["verification"] == {"exposed": []}, "the fix stays on record"
+    assert record(table)["notified_at"] == "2026-12-01T18:01:00+00:00"
+    assert record(table)["marks"][f"{EXECUTION}#Notify#enforce#0"] == {"attempt": 0, "state": "running", "at": mock.ANY}

@@ -83,6 +83,9 @@ def fixes(family: str) -> set[str]:
 
 
 AUDIT_UPDATE = {"dynamodb:UpdateItem"}
+# A family whose fix is verified tells on-call itself, as Notify does: the topic, its key, and Security
+# Hub (only when the SecurityHub parameter is enabled, Fn::If).
+TELLS = {"sns:Publish", "kms:GenerateDataKey", "kms:Decrypt", "securityhub:BatchUpdateFindings", "securityhub:BatchImportFindings"}
 EXPECTED_ACTIONS = {
     "TriageFunction": union("tag_permissions", registry.all_remediations())
     | union("verify_permissions", registry.all_remediations())  # a duplicate re-reads the resource
@@ -94,9 +97,9 @@ EXPECTED_ACTIONS = {
     | {"organizations:DescribeAccount", "organizations:ListParents"}  # organization mode: is the account a member
     | {p for permissions in confirm.PERMISSIONS.values() for p in permissions},  # findings confirmed with their source
     # each family verifies its own fix: the re-read after apply (verify_permissions beyond permissions)
-    "S3PublicAccessFunction": fixes("s3_public") | AUDIT_UPDATE,
-    "EncryptionFunction": fixes("encryption") | AUDIT_UPDATE,
-    "IamFunction": fixes("iam") | AUDIT_UPDATE,
+    "S3PublicAccessFunction": fixes("s3_public") | AUDIT_UPDATE | TELLS,
+    "EncryptionFunction": fixes("encryption") | AUDIT_UPDATE | TELLS,
+    "IamFunction": fixes("iam") | AUDIT_UPDATE | TELLS,
     # the throttle lifts itself: its function also restores (rollback) and reads the alarm
     "ThrottleFunction": fixes("throttle")
     | union("rollback_permissions", registry.family("throttle"))
@@ -149,7 +152,10 @@ NEVER_GRANTED = {
 
 @pytest.mark.parametrize("function", ["S3PublicAccessFunction", "EncryptionFunction", "IamFunction", "TriageFunction"])
 def test_roles_can_neither_read_nor_destroy_data_nor_undo_protection(function):
-    assert not actions(function) & NEVER_GRANTED
+    assert not actions(function) & NEVER_GRANTED - {"kms:Decrypt"}
+    # kms:Decrypt only on the topic's key, as Notify has it: SNS needs it to publish a family's "Fixed" message.
+    topic_key = next(s["Resource"] for s in statements("NotifyFunction") if s.get("Sid") == "EncryptWithTopicKey")
+    assert all(s["Resource"] == topic_key for s in statements(function) if "kms:Decrypt" in s["Action"])
 
 
 def rule_patterns() -> dict[str, dict]:
@@ -220,7 +226,13 @@ def test_security_hub_is_reached_only_when_the_parameter_enables_it():
     assert rule["State"] == {"Fn::If": ["UseSecurityHub", "ENABLED", "DISABLED"]}
     # only NEW findings: Warden's own update (NOTIFIED/RESOLVED) must not start the workflow again
     assert rule["Pattern"]["detail"]["findings"]["Workflow"] == {"Status": ["NEW"]}
-    policy = RESOURCES["NotifyFunction"]["Properties"]["Policies"][0]["Statement"]
+    for function in ("NotifyFunction", "S3PublicAccessFunction", "EncryptionFunction", "IamFunction"):  # all that tell on-call
+        assert_security_hub_only_when_enabled(RESOURCES[function]["Properties"]["Policies"][0]["Statement"])
+    throttle = RESOURCES["ThrottleFunction"]["Properties"]["Policies"][0]["Statement"]
+    assert not [s for s in throttle if "Fn::If" in s and s["Fn::If"][0] == "UseSecurityHub"], "NotifyThrottled tells of a throttle"
+
+
+def assert_security_hub_only_when_enabled(policy: list) -> None:
     conditional = {s["Fn::If"][1]["Sid"]: s["Fn::If"] for s in policy if "Fn::If" in s and s["Fn::If"][0] == "UseSecurityHub"}
     assert set(conditional) == {"UpdateSecurityHubFindings", "ImportWardenFindings"}
     for _condition, allowed, otherwise in conditional.values():

@@ -195,7 +195,7 @@ def _write(finding_id: str, sets: list[str], names: dict, values: dict, conditio
         marks = {":marks": {"M": {part["names"]["#mark"]: part["values"][":mark"]}}}
         old = _marked(finding_id, mark, [*sets, "#marks = :marks"], {**names, "#marks": "marks"}, {**values, **marks}, both("attribute_not_exists(#marks)"), bool(condition))
     # A family step's failed attempt keeps its before-snapshot: only its mark is set failed.
-    written = [] if mark.snapshot else list(names.values())
+    written = [] if mark.snapshot else [name for name in names.values() if mark.restores is None or name in mark.restores]
     mark.undo = lambda: _undo(finding_id, written, old, part)
 
 

@@ -19,8 +19,9 @@ time is refused too. The marks of the family steps and of Notify (`deferred`) li
 finding's audit record, written by the step's first record write (warden.audit.update(mark=...)):
 Notify's outcome, still before it publishes (a failed attempt undoes that write); a family step's
 before-snapshot, after reading the resource and before changing it (a failed attempt keeps the
-snapshot, the true before-state of what it may have changed). Notify without a finding (a rejected
-event, the settings alert) and the throttle's cool-down rounds (`required`) mark in the dedupe table.
+snapshot, the true before-state of what it may have changed); a family step that tells on-call
+itself that its fix is verified writes Notify's mark too, with the verification (`fixed_and_told`).
+Notify without a finding (a rejected event, the settings alert) and the throttle's cool-down rounds (`required`) mark in the dedupe table.
 
 A refusal changes nothing: `Unauthorized` names why, is logged and counted (metric Unauthorized).
 """
@@ -285,6 +286,8 @@ class Mark:
     # With the before-snapshot (`deferred(snapshot=True)`): the resource was read before the mark is
     # written, and a failed attempt keeps what it recorded (the true before-state of a partial fix).
     snapshot: bool = False
+    # What a failed attempt puts back as it was, of what it wrote with the mark (None: all of it).
+    restores: tuple[str, ...] | None = None
     undo: Callable[[], None] | None = None  # set once written: what a failed attempt runs
 
     def consume(self) -> None:
@@ -314,6 +317,16 @@ class Mark:
             "condition": "(attribute_not_exists(#marks.#mark) OR (#marks.#mark.#attempt < :mark_attempt AND #marks.#mark.#state = :mark_failed))",
             "failed": "#marks.#mark.#state = :mark_failed",
         }
+
+
+def fixed_and_told(state: dict[str, Any], restores: tuple[str, ...]) -> Mark:
+    """The mark of the workflow's outcome message (NotifyRemediated's, round 0), for a family step
+    that tells on-call itself that its fix is verified: written with the fix's verification as
+    attempt -1, so a replay of NotifyRemediated is refused, and set failed if the family's publish
+    fails, so the workflow's NotifyRemediated (retry 0) takes it over and tells on-call instead.
+    `restores`: the outcome fields that write adds, put back if the publish fails."""
+    signed = state["authorization"]
+    return Mark(_mark_key(signed, "NotifyRemediated", state, 0), -1, signed["expires_at"], "NotifyRemediated", state, restores=restores)
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 TRUTHY = {"1", "y", "yes", "t", "true", "on"}  # what Powertools reads as true in POWERTOOLS_TRACE_DISABLED
 
@@ -40,3 +41,10 @@ def _tracer():
 logger = Logger(service="warden")
 tracer = _tracer()
 metrics = Metrics(namespace="Warden", service="warden")
+
+
+def outcome_metric(name: str, outcome: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
+    """One metric whose only dimension is the outcome (the dashboard searches {outcome, service}),
+    whichever function tells on-call: a family function's own metrics carry its remediation."""
+    with single_metric(name=name, unit=unit, value=value, namespace="Warden", default_dimensions={"service": "warden"}) as metric:
+        metric.add_dimension(name="outcome", value=outcome)

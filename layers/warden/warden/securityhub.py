@@ -23,12 +23,11 @@ import os
 from datetime import datetime, timezone
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from warden.aws import client, own_account
 from warden.finding import partition_of
-from warden.observability import logger, metrics
+from warden.observability import logger, outcome_metric
 
 NOTE_LIMIT = 512  # BatchUpdateFindings Note.Text
 DESCRIPTION_LIMIT = 1024  # ASFF Description
@@ -204,8 +203,8 @@ def report(outcome: str, state: dict[str, Any], subject: str, body: str) -> str 
             if identifier:
                 done += f" (Security Hub holds no finding {identifier['Id']})"
     except (ClientError, BotoCoreError, SecurityHubRefused) as error:
-        metrics.add_metric(name="SecurityHubFailures", unit=MetricUnit.Count, value=1)
+        outcome_metric("SecurityHubFailures", outcome)
         logger.warning("security hub update failed", extra={"error": str(error)})
         return f"NOT UPDATED: {_cut(str(error), 300)}"
-    metrics.add_metric(name="SecurityHubUpdates", unit=MetricUnit.Count, value=1)
+    outcome_metric("SecurityHubUpdates", outcome)
     return done

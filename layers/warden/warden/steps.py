@@ -1,4 +1,4 @@
-"""The three workflow steps the Lambda handlers run: triage, remediate (and verify), notify.
+"""The three workflow steps the Lambda handlers run: triage, remediate (verify, and tell on-call a fix is verified), notify.
 
 Each takes and returns plain JSON (the Step Functions state), so the handlers stay one line and
 the same code runs in Lambda, in the local twin and in tests.
@@ -20,8 +20,8 @@ from warden import audit, authorization, dedupe, macie, organization, ownership,
 from warden.aws import client, for_finding
 from warden.confirm import verdict
 from warden.finding import Finding
-from warden.notify import compose, compose_alarm, publish_arguments
-from warden.observability import logger, metrics
+from warden.notify import Message, compose, compose_alarm, publish_arguments
+from warden.observability import logger, metrics, outcome_metric
 from warden.policy import Settings, caused_by_warden, exemption, protected_reason
 from warden.remediations.base import (
     Change,
@@ -452,15 +452,19 @@ def _remediate(state: dict[str, Any], family: str, mark: authorization.Mark) -> 
         # before-state of what that run changed, so the record keeps it; this one is an attempt.
         execution = state["authorization"]["execution"]
         audit.record_attempt(finding.id, mark=mark, execution=execution, step="before-snapshot kept", before=before, changes=changes)
-    applied: list[str] = []
-    verification = None
     metrics.add_dimension(name="remediation", value=remediation.name)
     metrics.add_metric(name="Plans", unit=MetricUnit.Count, value=1)
+    result = {"before": before, "before_proof": proof, "changes": changes, "applied": [], "changed": False,
+              "advice": remediation.advice(finding, before) if changes else [], "template_patch": template_patch}  # fmt: skip
     if state["decision"] == "enforce" and changes:
         after = remediation.apply(finding, [Change.from_dict(c) for c in changes], aws)
-        applied = after.pop("applied")
+        result["applied"] = after.pop("applied")
+        result["changed"] = bool(result["applied"])
         metrics.add_metric(name="Remediations", unit=MetricUnit.Count, value=1)
-        verification = _verify(finding, remediation, aws, applied, after, {"before": before, "changes": changes})
+        telling = family in TELLS_WHEN_FIXED and not state.get("redelivery_of")  # a redelivery's message is an attempt (Notify)
+        result["verification"], told = _verify(finding, remediation, aws, result["applied"], after, result, state if telling else None)
+        if told is not None:  # after the fix: whatever happens now, the step succeeds
+            result |= told.tell()
     if not changes:
         nothing = {"outcome": "ignored", "reason": remediation.nothing_to_change(finding, before)}
         if state.get("redelivery_of"):  # the record keeps its first outcome
@@ -468,18 +472,20 @@ def _remediate(state: dict[str, Any], family: str, mark: authorization.Mark) -> 
         else:
             audit.update(finding.id, **nothing)
     logger.info("remediation planned" if state["decision"] != "enforce" else "remediation applied",
-                extra={"changes": len(changes), "applied": applied})
-    advice = remediation.advice(finding, before) if changes else []
-    return {"before": before, "before_proof": proof, "changes": changes, "applied": applied, "changed": bool(applied), "advice": advice,
-            "template_patch": template_patch, **({"verification": verification} if verification else {})}  # fmt: skip
+                extra={"changes": len(changes), "applied": result["applied"]})
+    return result
 
 
-def _verify(finding: Finding, remediation: Remediation, aws, applied: list[str], after: dict, result: dict) -> dict[str, Any]:
+def _verify(
+    finding: Finding, remediation: Remediation, aws, applied: list[str], after: dict, result: dict, telling: dict | None
+) -> tuple[dict[str, Any], _Fixed | None]:
     """ONE fresh read right after apply is both the after-fix snapshot (rollback compares it with the
     resource then, to detect drift) and the verification, recorded with what was applied in one
     audit write. Raises StillExposed after that write if anything remains. A read that fails is
     raised too (the fix stands, recorded without an after-snapshot: rollback then needs --force); a
-    throttled one is not retried: a retried step would re-plan from the fixed resource."""
+    throttled one is not retried: a retried step would re-plan from the fixed resource.
+    `telling`: the workflow state when this step tells on-call itself that the fix is verified: that
+    same write records the outcome (_Fixed), and the "Fixed" message is returned, to be sent."""
     try:
         after_snapshot, exposed = remediation.after_fix(finding, aws, result)
     except ResourceGone:
@@ -490,7 +496,16 @@ def _verify(finding: Finding, remediation: Remediation, aws, applied: list[str],
         raise NotVerified(f"applied {', '.join(applied)}, but re-reading the resource to verify the fix failed: {error}") from None
     verified = "" if exposed else remediation.verified(finding, result)
     verification = {"exposed": exposed, "verified": verified, "verified_at": _now()}
-    audit.update(finding.id, condition="not-applied", applied=applied, after=after, after_snapshot=after_snapshot, verification=verification)
+    fix = {"applied": applied, "after": after, "after_snapshot": after_snapshot, "verification": verification}
+    told = _Fixed.composed(telling, {**result, "verification": verification}) if telling and not exposed else None
+    try:
+        if told is not None:
+            audit.update(finding.id, condition="not-applied", mark=told.mark, **fix, **told.recorded)
+        else:
+            audit.update(finding.id, condition="not-applied", **fix)
+    except authorization.Unauthorized:  # NotifyRemediated's mark is taken already (a replay got there first)
+        told = None
+        audit.update(finding.id, condition="not-applied", **fix)
     # Its own metric (dimension result only, as the dashboard's still-exposed line reads it).
     with single_metric(name="Verifications", unit=MetricUnit.Count, value=1, namespace="Warden", default_dimensions={"service": "warden"}) as metric:
         metric.add_dimension(name="result", value="still-exposed" if exposed else "fixed")
@@ -499,7 +514,49 @@ def _verify(finding: Finding, remediation: Remediation, aws, applied: list[str],
             f"applied {', '.join(applied)}, but re-read, the resource is still exposed: {'; '.join(exposed)}. "
             f"To undo what was applied: python -m warden_ops rollback {finding.id}"
         )
-    return verification
+    return verification, told
+
+
+# The families whose verified fix ends the workflow, told by the family step itself (two functions in
+# all); the throttle's message starts its cool-down (NotifyThrottled), so Notify sends it.
+TELLS_WHEN_FIXED = ("s3_public", "encryption", "iam")
+
+
+@dataclass
+class _Fixed:
+    """The "Fixed" message of a verified fix, sent by the family step, exactly as Notify would send
+    it: its outcome recorded in the fix's verification write, with the mark of the workflow's
+    outcome message (so NotifyRemediated cannot page again), then Security Hub, then SNS. A failure
+    after the fix never fails the step (its retry would plan again from the fixed resource): the
+    outcome is put back, the mark set failed, and the workflow's NotifyRemediated tells on-call."""
+
+    state: dict[str, Any]  # the workflow state as NotifyRemediated would get it (with `result`)
+    message: Message
+    recorded: dict[str, Any]  # the outcome fields, as Notify records them
+    mark: authorization.Mark
+
+    @classmethod
+    def composed(cls, state: dict[str, Any], result: dict[str, Any]) -> _Fixed | None:
+        fixed = {**state, "result": result}
+        try:
+            message = compose("remediated", fixed, state["authorization"]["execution"])
+        except Exception as error:  # a bug here must not fail a step whose fix is applied
+            logger.exception("the Fixed message could not be composed; NotifyRemediated tells on-call", extra={"error": str(error)})
+            return None
+        recorded = _outcome_record(message.attributes["outcome"], fixed)
+        return cls(fixed, message, recorded, authorization.fixed_and_told(fixed, restores=tuple(recorded)))
+
+    def tell(self) -> dict[str, Any]:
+        """{"notified": True, "notification": ...}, or {"notified": False, "notify_error": ...}:
+        the workflow then sends NotifyRemediated."""
+        execution = self.state["authorization"]["execution"]
+        try:
+            message, _ = _reflected("remediated", self.state, execution, self.message, record=True)
+            return {"notified": True, "notification": _publish(message, self.state["finding"])}
+        except Exception as error:  # the fix stands whatever failed; NotifyRemediated tries again
+            logger.warning("could not tell on-call; NotifyRemediated will", extra={"error": str(error)})
+            self.mark.undo()
+            return {"notified": False, "notify_error": f"{type(error).__name__}: {error}"[:1000]}
 
 
 # --- notify ------------------------------------------------------------------------------------
@@ -594,29 +651,42 @@ def _notify_outcome(state: dict[str, Any], payload: dict[str, Any], mark: author
         expires = datetime.now(timezone.utc) + timedelta(seconds=int(state.get("approval_timeout_seconds", 0)))
         recorded = {"approval_token": payload["task_token"], "approval_expires_at": expires.isoformat(timespec="seconds")}
         state = {**state, "approval_expires_at": recorded["approval_expires_at"]}
-    if state.get("approval"):  # approve mode: who answered, and how
-        recorded["approval"] = state["approval"]
     message = compose(payload["outcome"], state, payload.get("execution"))
     finding = state.get("finding")
     if mark is not None:  # before anything is done: a replay stops here, having changed nothing
         _record_outcome(finding, state, message.attributes["outcome"], recorded, mark)
-    # Security Hub first, so the message can say what it now shows (or that updating it failed).
-    security_hub = securityhub.report(payload["outcome"], state, message.subject, message.body)
-    if security_hub:
-        state = {**state, "security_hub": security_hub}
-        message = compose(payload["outcome"], state, payload.get("execution"))
-        if finding is not None and mark is not None and not state.get("redelivery_of"):
-            audit.update(finding["id"], security_hub=security_hub)  # learnt only now: a second write (Security Hub enabled)
+    message, security_hub = _reflected(payload["outcome"], state, payload.get("execution"), message,
+                                       record=finding is not None and mark is not None and not state.get("redelivery_of"))  # fmt: skip
     published = _publish(message, finding)
     if mark is None and finding is not None:  # Triage failed: recorded once published, as nothing was marked
         _record_outcome(finding, state, published["outcome"], {**recorded, **({"security_hub": security_hub} if security_hub else {})}, None)
     return published
 
 
+def _reflected(outcome: str, state: dict[str, Any], execution: str | None, message: Message, record: bool) -> tuple[Message, str | None]:
+    """The outcome reflected in Security Hub before publishing, so the message can say what Security
+    Hub now shows (or that updating it failed): (the message to publish, Security Hub's line).
+    `record`: the line goes to the finding's audit record too (a second write, Security Hub enabled)."""
+    security_hub = securityhub.report(outcome, state, message.subject, message.body)
+    if not security_hub:
+        return message, None
+    if record:
+        audit.update(state["finding"]["id"], security_hub=security_hub)
+    return compose(outcome, {**state, "security_hub": security_hub}, execution), security_hub
+
+
+def _outcome_record(outcome: str, state: dict[str, Any], **recorded: Any) -> dict[str, Any]:
+    """What the finding's audit record gets when on-call is told an outcome (by Notify, or by the
+    family step whose fix is verified): SNS's message id is not known before publishing, the
+    execution's output holds it."""
+    if state.get("approval"):  # approve mode: who answered, and how
+        recorded["approval"] = state["approval"]
+    return {"outcome": outcome, "notified_at": _now(), **recorded}
+
+
 def _record_outcome(finding: dict | None, state: dict[str, Any], outcome: str, recorded: dict[str, Any], mark: authorization.Mark | None) -> None:
     """One write: the outcome on the finding's record (or, for a redelivery, its attempts) and the
-    step's mark. SNS's message id is not known before publishing: the execution's output holds it.
-    Without a finding (a rejected event), the mark alone."""
+    step's mark. Without a finding (a rejected event), the mark alone."""
     if finding is None:
         if mark is not None:
             mark.consume()
@@ -625,7 +695,7 @@ def _record_outcome(finding: dict | None, state: dict[str, Any], outcome: str, r
     if state.get("redelivery_of"):  # the record keeps the first run's outcome
         audit.record_attempt(finding["id"], mark=mark, outcome=outcome, notified_at=_now())
     else:
-        audit.update(finding["id"], mark=mark, outcome=outcome, notified_at=_now(), **recorded)
+        audit.update(finding["id"], mark=mark, **_outcome_record(outcome, state, **recorded))
 
 
 def _publish(message, finding: dict[str, Any] | None) -> dict[str, Any]:
@@ -634,11 +704,10 @@ def _publish(message, finding: dict[str, Any] | None) -> dict[str, Any]:
         TopicArn=os.environ["WARDEN_TOPIC_ARN"], **publish_arguments(message, finding, notification_format)
     )
     outcome = message.attributes["outcome"]
-    metrics.add_dimension(name="outcome", value=outcome)
-    metrics.add_metric(name="Notifications", unit=MetricUnit.Count, value=1)
+    outcome_metric("Notifications", outcome)
     if outcome == "failed":
-        metrics.add_metric(name="Failures", unit=MetricUnit.Count, value=1)
+        outcome_metric("Failures", outcome)
     if finding is not None and outcome == "remediated":
-        metrics.add_metric(name="TimeToRemediate", unit=MetricUnit.Seconds, value=_seconds_since(finding["time"]))
+        outcome_metric("TimeToRemediate", outcome, _seconds_since(finding["time"]), MetricUnit.Seconds)
     logger.info("notified", extra={"outcome": outcome, "subject": message.subject, "message_id": response["MessageId"]})
     return {"outcome": outcome, "message_id": response["MessageId"], "subject": message.subject}
