@@ -76,6 +76,9 @@ def _request_path(model, params: dict) -> str:
     return path
 
 
+# TransactWriteItems' item kinds and the action IAM authorizes each against.
+TRANSACTION_ACTIONS = {"Put": "dynamodb:PutItem", "Update": "dynamodb:UpdateItem", "Delete": "dynamodb:DeleteItem", "ConditionCheck": "dynamodb:ConditionCheckItem"}
+
 @dataclass(frozen=True)
 class ApiCall:
     service: str  # botocore service name, e.g. "s3control"
@@ -120,6 +123,18 @@ class ApiCall:
             return f"arn:{partition}:apigateway:{region}::{path}"  # v2's /v2/apis/... is authorized as /apis/...
         return None
 
+
+    def authorized_as(self, account: str, partition: str = "aws", iam_paths: dict[tuple[str, str], str] | None = None) -> list[tuple[str, str | None]]:
+        """(action, resource) for each authorization IAM makes for this call: one, except for
+        TransactWriteItems, which has no IAM action of its own: each item is authorized as its own write
+        (DynamoDB developer guide, "Using IAM with DynamoDB transactions")."""
+        if self.action == "dynamodb:TransactWriteItems":
+            return [
+                (TRANSACTION_ACTIONS[kind], f"arn:{partition}:dynamodb:{self.region}:{account}:table/{item['TableName']}")
+                for entry in self.params.get("TransactItems", [])
+                for kind, item in entry.items()
+            ]
+        return [(self.action, self.resource(account, partition, iam_paths))]
 
     def condition_context(self, principal_arn: str | None = None) -> dict[str, Any]:
         """The condition keys AWS sets for this request that Warden's policies test."""

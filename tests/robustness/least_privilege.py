@@ -155,7 +155,7 @@ def _requests(label: str, twin: Twin, calls, roles: dict[str, str], source: str)
         context = call.condition_context(roles[call.function])
         if call.action == "dynamodb:TransactWriteItems":  # no IAM action: each item is authorized as its own write
             found += [Request(label, call.function, action, table, context, source, f"dynamodb:TransactWriteItems ({action})")
-                      for action, table in _transaction_items(call, twin.account)]  # fmt: skip
+                      for action, table in call.authorized_as(twin.account)]  # fmt: skip
             continue
         found.append(Request(label, call.function, call.action, call.resource(twin.account, iam_paths=paths), context, source))
         key = topic_keys.get(call.params.get("TopicArn", "")) if call.action == "sns:Publish" else None
@@ -163,19 +163,6 @@ def _requests(label: str, twin: Twin, calls, roles: dict[str, str], source: str)
             implied = f"sns:Publish to {call.params['TopicArn']}"
             found += [Request(label, call.function, action, key, context, source, implied) for action in ("kms:GenerateDataKey", "kms:Decrypt")]
     return found
-
-
-# TransactWriteItems' item kinds and the action IAM authorizes each against (DynamoDB developer guide,
-# "Using IAM with DynamoDB transactions").
-TRANSACTION_ACTIONS = {"Put": "dynamodb:PutItem", "Update": "dynamodb:UpdateItem", "Delete": "dynamodb:DeleteItem", "ConditionCheck": "dynamodb:ConditionCheckItem"}
-
-
-def _transaction_items(call, account: str) -> list[tuple[str, str]]:
-    return [
-        (TRANSACTION_ACTIONS[kind], f"arn:aws:dynamodb:{call.region}:{account}:table/{item['TableName']}")
-        for entry in call.params.get("TransactItems", [])
-        for kind, item in entry.items()
-    ]
 
 
 def record_every_event() -> Recording:

@@ -42,10 +42,10 @@ def _spoke_policies(org: Organization, account: str) -> dict[str, list[dict]]:
 
 def _used(statement: dict, call: ApiCall, account: str, role_arn: str) -> bool:
     """The call is one this Allow statement grants (action, resource and conditions: local.iam_policy)."""
-    resource = call.resource(account)
-    if resource is None:
-        return allowed([statement], call.action, None)
-    return statement_applies(statement, call.action, resource, call.condition_context(role_arn))
+    return any(
+        allowed([statement], action, None) if resource is None else statement_applies(statement, action, resource, call.condition_context(role_arn))
+        for action, resource in call.authorized_as(account)
+    )
 
 
 def _assumed_roles() -> dict[str, str]:
@@ -116,10 +116,11 @@ def test_every_call_through_a_spoke_role_is_allowed_by_that_role_in_the_member(o
     policies = _spoke_policies(org, account)
     refused = sorted(
         {
-            f"{role} ({c.function}): {c.action} on {c.resource(account)}"
+            f"{role} ({c.function}): {action} on {resource}"
             for role, made in _through_spoke(calls, account).items()
             for c in made
-            if not allowed(policies[role], c.action, c.resource(account), c.condition_context(_role_arn(account, role)))
+            for action, resource in c.authorized_as(account)
+            if not allowed(policies[role], action, resource, c.condition_context(_role_arn(account, role)))
         }
     )
     assert refused == [], "calls the spoke role in the member account would refuse in production"
@@ -134,9 +135,11 @@ def test_every_call_through_a_spoke_role_is_allowed_by_that_role_in_the_member(o
 
     home = sorted(
         {
-            f"{c.function}: {c.action} on {c.resource(org.account)}"
+            f"{c.function}: {action} on {resource}"
             for c in calls
-            if c.function and not c.access_key and not allowed(role_statements(org, c.function), c.action, c.resource(org.account), context(c))
+            if c.function and not c.access_key
+            for action, resource in c.authorized_as(org.account)
+            if not allowed(role_statements(org, c.function), action, resource, context(c))
         }
     )
     assert home == [], "calls the hub function's own role would refuse in production"
