@@ -55,6 +55,7 @@ from tests.robustness.world import event_for_bucket, quarantined  # noqa: E402
 
 ACCOUNT, REGION = scenarios.ACCOUNT, "us-east-1"
 EVENT = "cloudtrail-s3-putbucketpolicy-public.json"
+DUPLICATE_EVENT = "config-s3-bucket-public-read-prohibited.json"  # the same exposure, reported again by Config
 PRICES = {  # us-east-1 list prices
     "sfn_transition": 0.025 / 1000,
     "lambda_gb_s_arm": 0.0000133334,
@@ -133,9 +134,12 @@ def heaviest_imports(python: str, module: str, path: list[str], env: dict[str, s
 
 def cold_starts(rounds: int, transition_ms: float) -> tuple[str, dict]:
     """`rounds` interleaved rounds (after one that warms the file cache), each one S3 fix by Warden,
-    every hop cold, and one cold start of each Custodian policy, in a rotating order."""
+    every hop cold, and one cold start of each Custodian policy, in a rotating order. After each fix,
+    Config's report of the same exposure (a duplicate) runs cold too: its Notify hop is on no fix's
+    path, but every handler is held to the goal and the cost model prices it."""
     samples: dict[str, list[dict]] = collections.defaultdict(list)
     transitions: list[int] = []
+    path: list[str] = []  # the fix's hops, in order
     contenders = ["warden", "custodian", "tuned"]
     policies = {"custodian": CUSTODIAN_POLICY, "tuned": CUSTODIAN_TUNED}
     with Twin(parameters={"Mode": "enforce"}) as twin, coldstart.moto_server() as endpoint:
@@ -152,9 +156,13 @@ def cold_starts(rounds: int, transition_ms: float) -> tuple[str, dict]:
                         result = twin.send(event)
                     assert account(result) == "remediated" and quarantined(s3, bucket), (account(result), hops)
                     history = twin.client("stepfunctions").get_execution_history(executionArn=result.executions[0].arn, maxResults=1000)
+                    with coldstart.warden_hops_cold(twin, endpoint) as duplicate_hops:
+                        duplicate = twin.send(event_for_bucket(DUPLICATE_EVENT, bucket, f"cold-duplicate-{round_}"))
+                    assert account(duplicate) == "duplicate", (account(duplicate), duplicate_hops)
                     if round_:
                         transitions.append(sum(1 for e in history["events"] if "stateEnteredEventDetails" in e))
-                        for logical, figures in hops:
+                        path = [logical for logical, _ in hops]
+                        for logical, figures in hops + [(h, f) for h, f in duplicate_hops if h not in path]:
                             samples[logical].append(figures)
                 else:
                     figures = coldstart.custodian_cold(policies[who], event, endpoint)
@@ -163,15 +171,17 @@ def cold_starts(rounds: int, transition_ms: float) -> tuple[str, dict]:
                     if round_:
                         samples[who].append(figures)
             log(f"cold starts: round {round_}/{rounds}")
-    hops = [logical for logical in samples if logical not in policies]
+    hops = path
+    handlers = [logical for logical in samples if logical not in policies]  # the path's hops, then the duplicate's own
     cold = {name: [f["cold_s"] for f in figures] for name, figures in samples.items()}
     median = {name: statistics.median(values) for name, values in cold.items()}
     cpu = {name: statistics.median(f["cold_cpu_s"] for f in figures) for name, figures in samples.items()}
     custodian = min(("custodian", "tuned"), key=median.get)  # the faster Custodian policy is the yardstick
-    memory = {"custodian": CUSTODIAN_MEMORY, "tuned": CUSTODIAN_MEMORY} | {logical: memory_of[logical] for logical in hops}
+    memory = {"custodian": CUSTODIAN_MEMORY, "tuned": CUSTODIAN_MEMORY} | {logical: memory_of[logical] for logical in handlers}
     rows = []
-    for name in hops + ["custodian", "tuned"]:
-        label = {"custodian": "Custodian, default policy", "tuned": "Custodian, augment-keys: detect"}.get(name, f"Warden `{name}`")
+    for name in handlers + ["custodian", "tuned"]:
+        label = {"custodian": "Custodian, default policy", "tuned": "Custodian, augment-keys: detect"}.get(
+            name, f"Warden `{name}`" if name in hops else f"Warden `{name}` (a duplicate report's hop)")
         figures = samples[name]
         rows.append([
             label, len(figures), spread(cold[name]),
@@ -182,10 +192,10 @@ def cold_starts(rounds: int, transition_ms: float) -> tuple[str, dict]:
     modelled_transitions = statistics.median(transitions) * transition_ms / 1000
     path = sum(median[logical] for logical in hops) + modelled_transitions
     figures = {
-        "handler_ratio": max(median[logical] / median[custodian] for logical in hops),
-        "handler_ratio_cpu": max(cpu[logical] / cpu[custodian] for logical in hops),
+        "handler_ratio": max(median[logical] / median[custodian] for logical in handlers),
+        "handler_ratio_cpu": max(cpu[logical] / cpu[custodian] for logical in handlers),
         "workflow_ratio_cpu": (sum(cpu[logical] for logical in hops) + modelled_transitions) / cpu[custodian],
-        "slowest_hop": max(hops, key=median.get),
+        "slowest_hop": max(handlers, key=median.get),
         "workflow_ratio": path / median[custodian],
         "workflow_s": path,
         "custodian_s": median[custodian],
@@ -615,7 +625,7 @@ def duplicate_event() -> dict:
     with Twin(parameters={"Mode": "enforce"}) as twin:
         scenarios.public_training_bucket(twin.client("s3"))
         twin.send(event_for_bucket(EVENT, scenarios.TRAINING_BUCKET, "first"))
-        config_event = "config-s3-bucket-public-read-prohibited.json"
+        config_event = DUPLICATE_EVENT
         with attribute_calls_to_functions(twin), record_api_calls() as calls:
             result = twin.send(event_for_bucket(config_event, scenarios.TRAINING_BUCKET, "again"))
         with handler_clock(twin) as handler_times:
