@@ -690,9 +690,13 @@ def run_storm(events: int, buckets: int) -> tuple[str, float]:
 # --- main ----------------------------------------------------------------------------------------
 
 
+REPORTING_FUNCTION = "S3PublicAccessFunction"  # an S3 fix's last hop: it notifies and updates Security Hub
+
+
 def security_hub_overhead(events: int, buckets: int = 20) -> str:
     """Reflecting outcomes in Security Hub, measured in one run: the same remediated events with the
-    SecurityHub parameter disabled, then enabled (hub on): API calls, Notify's time, time per event."""
+    SecurityHub parameter disabled, then enabled (hub on): API calls, the reporting function's time
+    (the family function, which tells on-call and Security Hub of its verified fix), time per event."""
     rows, measured = [], {}
     public = [f"shub-bench-{i}" for i in range(events + 2)]
     hub_on = lambda twin: scenarios.security_hub_holds(twin.client("securityhub"), [])  # noqa: E731
@@ -700,14 +704,14 @@ def security_hub_overhead(events: int, buckets: int = 20) -> str:
         run = warden_events(buckets, public, {"SecurityHub": setting}, hub_on if setting == "enabled" else None)
         assert setting == "disabled" or "imported, compliance PASSED" in run["last_message"], run["last_message"]
         timed, recorded = run["durations"], run["calls"]
-        notify = [sum(t for function, t in handlers if function == "NotifyFunction") for _, _, handlers in timed]
+        notify = [sum(t for function, t in handlers if function == REPORTING_FUNCTION) for _, _, handlers in timed]
         measured[setting] = (median_ms([handlers for _, handlers, _ in timed]), median_ms(notify), len(recorded))
         rows.append([setting, len(recorded), sum(1 for c in recorded if c.service == "securityhub"),
                      f"{measured[setting][1]:.1f}", f"{measured[setting][0]:.1f}"])  # fmt: skip
     off, on = measured["disabled"], measured["enabled"]
     return (
-        table(["SecurityHub", "API calls per event", "of which Security Hub", "Notify ms (median)", "all handlers ms (median)"], rows)
-        + f"\n\nEnabled / disabled, same run: API calls x{on[2] / off[2]:.2f}, Notify time x{on[1] / off[1]:.2f}, "
+        table(["SecurityHub", "API calls per event", "of which Security Hub", f"{REPORTING_FUNCTION} ms (median)", "all handlers ms (median)"], rows)
+        + f"\n\nEnabled / disabled, same run: API calls x{on[2] / off[2]:.2f}, {REPORTING_FUNCTION} time x{on[1] / off[1]:.2f}, "
         f"handler time per event x{on[0] / off[0]:.2f} ({events} warm events each; moto answers in-process, "
         "so the network round trip of that one extra call is not included)."
     )
