@@ -314,6 +314,23 @@ class ToggleRemediation(Remediation):
             self.turn_off(finding, aws)
 
 
+class AsksAPerson(Remediation):
+    """A remediation that never changes the resource: its plan finds nothing to do or raises
+    NeedsDecision with the steps for a person. Nothing is applied, so nothing is re-read or rolled back."""
+
+    def apply(self, finding: Finding, changes: list[Change], aws) -> dict[str, Any]:
+        return {"applied": []}  # never reached: plan asks a person or finds nothing
+
+    def read_exposure(self, finding: Finding, aws) -> dict[str, Any]:
+        return {}  # nothing was changed, so nothing to read
+
+    def exposed_in(self, finding: Finding, fresh: dict[str, Any], result: dict[str, Any] | None = None) -> list[str]:
+        return []
+
+    def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
+        return None  # nothing was changed
+
+
 REMEDIATIONS: dict[str, Remediation] = {}
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from warden.finding import Finding
-from warden.remediations.base import Change, NeedsDecision, Remediation, Triggers, aws_errors, register
+from warden.remediations.base import AsksAPerson, Change, NeedsDecision, Triggers, aws_errors, register
 
 # DescribeEndpoint on a missing endpoint: ValidationException "Could not find endpoint ..."
 ENDPOINT_GONE = (("ValidationException", "Could not find endpoint"),)
@@ -21,7 +21,7 @@ TAGS_GONE = ("ValidationException",)
 
 
 @register
-class ReportAbusedEndpoint(Remediation):
+class ReportAbusedEndpoint(AsksAPerson):
     name = "sagemaker-report-abused-endpoint"
     summary = "tell on-call what to decide (an endpoint has no throttle)"
     verified_statement = "nothing was changed: the endpoint has no throttle Warden can set"
@@ -66,14 +66,3 @@ class ReportAbusedEndpoint(Remediation):
             f"describe-scalable-targets --service-namespace sagemaker --resource-ids endpoint/{name}/variant/{variant}."
         )
 
-    def apply(self, finding: Finding, changes: list[Change], aws) -> dict[str, Any]:
-        return {"applied": []}  # never reached: plan always asks a person
-
-    def read_exposure(self, finding: Finding, aws) -> dict[str, Any]:
-        return {}  # nothing was changed, so nothing to read
-
-    def exposed_in(self, finding: Finding, fresh: dict[str, Any], result: dict[str, Any] | None = None) -> list[str]:
-        return []
-
-    def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
-        return None  # nothing was changed

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from warden.finding import Finding
-from warden.remediations.base import Change, NeedsDecision, Remediation, Triggers, aws_errors, register
+from warden.remediations.base import AsksAPerson, Change, NeedsDecision, Triggers, aws_errors, register
 
 TAGS_GONE = ("ValidationException",)  # ListTags on a deleted SageMaker resource (see sagemaker.py)
 
@@ -74,7 +74,7 @@ IMMUTABLE: dict[str, Immutable] = {
 
 
 @register
-class RecreateImmutable(Remediation):
+class RecreateImmutable(AsksAPerson):
     name = "sagemaker-needs-recreate"
     summary = "tell on-call how to recreate the resource with the setting it lacks (it cannot change in place)"
     verified_statement = "nothing was changed: the resource must be recreated"
@@ -123,14 +123,3 @@ class RecreateImmutable(Remediation):
             return []
         raise NeedsDecision(kind.decision(self._name(finding), before))
 
-    def apply(self, finding: Finding, changes: list[Change], aws) -> dict[str, Any]:
-        return {"applied": []}  # never reached: plan asks a person or finds nothing
-
-    def read_exposure(self, finding: Finding, aws) -> dict[str, Any]:
-        return {}  # nothing was changed, so nothing to read
-
-    def exposed_in(self, finding: Finding, fresh: dict[str, Any], result: dict[str, Any] | None = None) -> list[str]:
-        return []
-
-    def rollback(self, finding: Finding, before: dict[str, Any], aws) -> None:
-        return None  # nothing was changed
