@@ -28,6 +28,18 @@ def security_hub_holds_control_findings(securityhub) -> None:
     scenarios.security_hub_holds(securityhub, list(findings.values()))
 
 
+# Every family enforcing, with the scenarios' default KMS key and protected break-glass role, and one
+# quick cool-down round (the scenario's alarms stay in ALARM, so the throttle escalates).
+ENFORCING = {
+    "Mode": "enforce",
+    "IamMode": "enforce",
+    "DefaultKmsKeyArn": scenarios.key_arn("default-key"),
+    "ProtectedPrincipalArns": f"arn:aws:iam::{scenarios.ACCOUNT}:role/{scenarios.BREAK_GLASS_ROLE}",
+    "CooldownSeconds": "1",
+    "MaxCooldowns": "1",
+}
+
+
 @pytest.fixture
 def twin(request):
     """Warden deployed on moto in enforce mode, with the public training bucket, the exempt
@@ -35,13 +47,7 @@ def twin(request):
     broken as local.scenarios.encryption_turned_off describes, and the IAM exposures of
     local.scenarios.iam_over_broad (IamMode enforce; BreakGlassAdmin protected)."""
     parameters = {
-        "Mode": "enforce",
-        "IamMode": "enforce",
-        "DefaultKmsKeyArn": scenarios.key_arn("default-key"),
-        "ProtectedPrincipalArns": f"arn:aws:iam::{scenarios.ACCOUNT}:role/{scenarios.BREAK_GLASS_ROLE}",
-        # one quick cool-down round: the scenario's alarms stay in ALARM, so the throttle escalates
-        "CooldownSeconds": "1",
-        "MaxCooldowns": "1",
+        **ENFORCING,
         "ThrottleAlarmNames": scenarios.DESIGNATED_ALARMS,  # the scenario's abuse alarms, pinned to their threshold
     }
     # Only IAM scenarios need AWS-managed policies (AdministratorAccess); loading them costs ~2 s a test.

@@ -17,7 +17,7 @@ from warden_ops.target import TwinTarget
 from local import scenarios
 from local.faults import attribute_calls_to_functions, record_api_calls, role_statements
 from local.twin import Twin
-from tests.conftest import bedrock_logging_deleted_after_warden_saw_it, guardduty_holds_the_findings_of_the_event_files
+from tests.conftest import ENFORCING, bedrock_logging_deleted_after_warden_saw_it, guardduty_holds_the_findings_of_the_event_files
 from tests.robustness.world import EVENTS, FINDINGS, event_files, forget_claims
 
 
@@ -42,15 +42,7 @@ class Recording:
 
 
 def _twin_parameters(security_hub: bool) -> dict[str, str]:
-    parameters = {
-        "Mode": "enforce",
-        "IamMode": "enforce",
-        "DefaultKmsKeyArn": scenarios.key_arn("default-key"),
-        "ProtectedPrincipalArns": f"arn:aws:iam::{scenarios.ACCOUNT}:role/{scenarios.BREAK_GLASS_ROLE}",
-        "CooldownSeconds": "1",
-        "MaxCooldowns": "1",
-        "Macie": "enabled",
-    }
+    parameters = {**ENFORCING, "Macie": "enabled"}
     return {**parameters, "SecurityHub": "enabled"} if security_hub else parameters
 
 
