@@ -1,14 +1,20 @@
-"""warden.aws: a call that keeps failing raises its AWS error before the function times out."""
+"""warden.aws: a call that keeps failing raises its AWS error before the function times out; every
+client Warden creates is for a service whose botocore data the layer ships."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from botocore.retries import standard
 
+from slim_botocore import SERVICES
 from tests.unit.test_template import RESOURCES, TEMPLATE
 from warden import aws
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # What a function does besides the one failing call: cold start, the other (successful) calls,
 # the audit write. The failing call's worst case must leave at least this much of the timeout.
@@ -86,3 +92,28 @@ def test_warden_treats_as_throttling_every_code_botocore_retries_as_throttling()
     from warden.remediations.base import THROTTLED
 
     assert set(ThrottledRetryableChecker._THROTTLED_ERROR_CODES) <= set(THROTTLED)
+
+
+def clients_created() -> tuple[set[str], list[str]]:
+    """The services of every `client("...")` call in the code the layer and the functions ship, and
+    where a call names its service otherwise (only warden/aws.py may: it passes the name on)."""
+    services, unnamed = set(), []
+    for source in sorted([*(ROOT / "layers" / "warden" / "warden").rglob("*.py"), *(ROOT / "functions").rglob("*.py")]):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if not isinstance(node, ast.Call) or getattr(node.func, "attr", getattr(node.func, "id", None)) != "client":
+                continue
+            first = node.args[0] if node.args else None
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                services.add(first.value)
+            elif source.name != "aws.py":
+                unnamed.append(f"{source.relative_to(ROOT)}:{node.lineno}")
+    return services, unnamed
+
+
+def test_the_layer_ships_botocore_data_for_exactly_the_services_warden_calls():
+    """layers/warden/slim_botocore.py deletes every other service's data from the layer: a client for
+    a service not listed there would fail in Lambda (UnknownServiceError) while passing here."""
+    services, unnamed = clients_created()
+    assert unnamed == [], "name the service in the call, and list it in slim_botocore.SERVICES"
+    powertools = {"ssm", "dynamodb"}  # Parameters (the settings) and Idempotency create their own clients
+    assert services | powertools == SERVICES

@@ -13,10 +13,13 @@ import json
 import platform
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from cfnlint.decode import decode
+
+from slim_botocore import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / ".aws-sam" / "build"
@@ -129,6 +132,47 @@ def test_every_handler_imports_from_the_built_artifact(built, name):
         assert report["loaded"][package].startswith(str(layer)), package
     if every_module:
         assert report["modules"] > 20 and report["loaded"]["pydantic_core"].startswith(str(layer))
+
+
+# Each service's clients as botocore makes them, summed up: where its calls go and are signed for, in
+# each partition, and every operation with the members of its input and output.
+CLIENTS = """
+import hashlib, json, sys
+sys.path[:0] = sys.argv[2:]
+import botocore.session
+
+session = botocore.session.get_session()
+clients = {}
+for service in json.loads(sys.argv[1]):
+    for region in ("us-east-1", "eu-west-1", "us-gov-west-1", "cn-north-1"):
+        client = session.create_client(service, region_name=region, aws_access_key_id="x", aws_secret_access_key="y")
+        signer = client._request_signer
+        clients[f"{service} {region}"] = [client.meta.endpoint_url, client.meta.partition, signer.region_name, signer.signing_name, signer.signature_version]
+    model = client.meta.service_model
+    operations = {}
+    for name in model.operation_names:
+        operation = model.operation_model(name)
+        operations[name] = [sorted(getattr(shape, "members", {})) for shape in (operation.input_shape, operation.output_shape)]
+    clients[service] = hashlib.sha256(json.dumps([operations, [p.name for p in model.client_context_parameters]]).encode()).hexdigest()
+print(json.dumps(clients))
+"""
+
+
+def test_the_layers_botocore_makes_the_same_clients_for_every_service_warden_calls(built):
+    """The layer ships only these services' data, their models without documentation and endpoints.json
+    without the other services (layers/warden/slim_botocore.py): the clients are those of botocore's
+    full data, the same pinned version, in this venv."""
+    layer = (built if ARM else X86_TWIN) / "WardenLayer" / "python"
+    services = json.dumps(sorted(SERVICES))
+    env = {"PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true"}
+    run = dict(cwd="/", env=env, capture_output=True, text=True, timeout=300)
+    ran = subprocess.run([_python313(), "-I", "-S", "-c", CLIENTS, services, str(layer)], **run)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    full = subprocess.run([sys.executable, "-I", "-c", CLIENTS, services], **run)  # this venv's botocore, all its data
+    assert full.returncode == 0, full.stderr[-3000:]
+    slimmed, expected = json.loads(ran.stdout), json.loads(full.stdout)
+    assert {key: value for key, value in slimmed.items() if expected.get(key) != value} == {}
+    assert len(slimmed) == len(expected) == 5 * len(SERVICES)
 
 
 def test_the_documented_layer_size_is_this_build(built):
