@@ -7,8 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from aws_lambda_powertools.utilities.parser import ValidationError, parse
-from pydantic import Field, StringConstraints
+from pydantic import Field, StringConstraints, ValidationError
 from typing_extensions import Annotated
 
 from warden.finding import Finding, partition_of
@@ -87,7 +86,7 @@ def alarm_resource(namespace: str, dimensions: dict, region: str, account: str) 
 
 
 def _from_alarm(event: dict) -> Finding:
-    parsed = parse(event=event, model=_AlarmEvent)
+    parsed = _AlarmEvent.model_validate(event)
     detail = parsed.detail
     if detail.state.value != "ALARM":
         raise RejectedEvent(f"alarm {detail.alarmName} is {detail.state.value}: only ALARM is acted on")
