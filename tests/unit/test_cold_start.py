@@ -26,6 +26,7 @@ TRACE_SWITCH = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["POWE
 HEAVY = {
     "X-Ray SDK": "aws_xray_sdk",
     "event parser": "pydantic",
+    "Powertools parser": "aws_lambda_powertools.utilities.parser",
     "Powertools Idempotency": "aws_lambda_powertools.utilities.idempotency",
 }
 

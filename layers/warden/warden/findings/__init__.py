@@ -14,7 +14,7 @@ import os
 from dataclasses import replace
 from typing import Any, Callable
 
-from pydantic import ValidationError
+from aws_lambda_powertools.utilities.parser import ValidationError
 
 from warden.finding import ACCOUNT_RESOURCE_TYPE, SWEEP_SOURCE, Finding, account_resource
 from warden.findings import alarms, cloudtrail, config, guardduty, macie, securityhub

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, StringConstraints, ValidationError
+from aws_lambda_powertools.utilities.parser import ValidationError, parse
+from pydantic import Field, StringConstraints
 from typing_extensions import Annotated
 
 from warden.finding import Finding, partition_of
@@ -86,7 +87,7 @@ def alarm_resource(namespace: str, dimensions: dict, region: str, account: str) 
 
 
 def _from_alarm(event: dict) -> Finding:
-    parsed = _AlarmEvent.model_validate(event)
+    parsed = parse(event=event, model=_AlarmEvent)
     detail = parsed.detail
     if detail.state.value != "ALARM":
         raise RejectedEvent(f"alarm {detail.alarmName} is {detail.state.value}: only ALARM is acted on")

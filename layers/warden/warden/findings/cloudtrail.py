@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
-from pydantic import StringConstraints, ValidationError
+from aws_lambda_powertools.utilities.parser import ValidationError, parse
+from pydantic import StringConstraints
 from typing_extensions import Annotated
 
 from warden.finding import ACCOUNT_RESOURCE_TYPE, Finding, account_resource, partition_of
@@ -168,7 +169,7 @@ class _CloudTrailEvent(EventBridgeModel):
 
 
 def _from_cloudtrail(event: dict) -> Finding:
-    detail = _CloudTrailEvent.model_validate(event).detail
+    detail = parse(event=event, model=_CloudTrailEvent).detail
     if detail.errorCode:
         raise RejectedEvent(
             f"CloudTrail {detail.eventName} failed with {detail.errorCode}: nothing changed"

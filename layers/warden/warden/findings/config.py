@@ -8,7 +8,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable, Literal
 
-from pydantic import StringConstraints, ValidationError
+from aws_lambda_powertools.utilities.parser import ValidationError, parse
+from pydantic import StringConstraints
 from typing_extensions import Annotated
 
 from warden.finding import ACCOUNT_RESOURCE_TYPE, Finding, account_resource, partition_of
@@ -75,7 +76,7 @@ class _ConfigEvent(EventBridgeModel):
 
 
 def _from_config(event: dict) -> Finding:
-    parsed = _ConfigEvent.model_validate(event)
+    parsed = parse(event=event, model=_ConfigEvent)
     detail = parsed.detail
     if detail.newEvaluationResult.complianceType != "NON_COMPLIANT":
         raise RejectedEvent(

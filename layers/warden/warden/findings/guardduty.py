@@ -10,7 +10,8 @@ import re
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, StringConstraints, ValidationError
+from aws_lambda_powertools.utilities.parser import ValidationError, parse
+from pydantic import Field, StringConstraints
 from typing_extensions import Annotated
 
 from warden.finding import ACCOUNT_RESOURCE_TYPE, Finding, account_resource, partition_of
@@ -85,7 +86,7 @@ def _credentials(key: _AccessKeyDetails, account: str, region: str) -> tuple[str
 
 
 def _from_guardduty(event: dict) -> Finding:
-    detail = _GuardDutyEvent.model_validate(event).detail
+    detail = parse(event=event, model=_GuardDutyEvent).detail
     details: dict[str, Any] = {}
     affected = {}
     if detail.service and detail.service.action and detail.service.action.awsApiCallAction:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from aws_lambda_powertools.utilities.parser import parse
 from pydantic import Field, StringConstraints
 from typing_extensions import Annotated
 
@@ -85,7 +86,7 @@ def _macie_actor(policy: _MaciePolicyDetails | None) -> str | None:
 def _from_macie(event: dict) -> Finding:
     """A Macie finding about an S3 bucket -> Finding. `details` says since when Macie has seen the
     exposure (the first occurrence), how often, and whether Macie marked it a sample."""
-    parsed = _MacieEvent.model_validate(event)
+    parsed = parse(event=event, model=_MacieEvent)
     detail = parsed.detail
     if detail.archived:
         raise RejectedEvent(f"Macie {detail.type} finding {detail.id} is archived: only active findings are acted on")

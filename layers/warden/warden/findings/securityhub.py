@@ -9,7 +9,8 @@ import re
 from datetime import datetime
 from typing import Callable, Literal
 
-from pydantic import Field, StringConstraints, ValidationError
+from aws_lambda_powertools.utilities.parser import ValidationError, parse
+from pydantic import Field, StringConstraints
 from typing_extensions import Annotated
 
 from warden.finding import ACCOUNT_RESOURCE_TYPE, Finding, account_resource
@@ -127,7 +128,7 @@ SECURITY_HUB_RESOURCES: dict[str, tuple[str, Callable[[str, str, str], tuple[str
 def _from_security_hub(event: dict) -> Finding:
     """A Security Hub control finding (FAILED, NEW, ACTIVE) -> Finding. Its Id is kept as raw_ref:
     Warden writes the outcome back to that finding (workflow status and a note)."""
-    parsed = _SecurityHubEvent.model_validate(event)
+    parsed = parse(event=event, model=_SecurityHubEvent)
     if len(parsed.detail.findings) != 1:
         raise RejectedEvent(
             f"Security Hub Findings - Imported event carries {len(parsed.detail.findings)} findings; "
