@@ -76,3 +76,18 @@ def test_no_handler_loads_the_x_ray_sdk_the_parser_or_idempotency_at_import():
 
 def test_with_tracing_on_the_handlers_are_traced_with_the_x_ray_sdk():
     assert "X-Ray SDK" in heavy_modules_loaded(["NotifyFunction"], trace_disabled=TRACE_SWITCH[1])["NotifyFunction"]
+
+
+def test_triage_creates_the_models_of_the_one_source_it_parses():
+    """A CloudTrail event loads the CloudTrail parser and what it shares, not the five other sources'
+    modules (their pydantic models cost a Triage cold start about 15 ms of CPU)."""
+    script = f"""
+import json, sys
+sys.path.insert(0, {str(ROOT / "layers" / "warden")!r})
+from warden.findings import parse_finding
+parse_finding(json.load(open({str(ROOT / "events" / "cloudtrail-s3-putbucketpolicy-public.json")!r})))
+print(json.dumps(sorted(name for name in sys.modules if name.startswith("warden.findings."))))
+"""
+    out = subprocess.run([sys.executable, "-c", script], env={"PATH": os.environ.get("PATH", "")}, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == ["warden.findings.base", "warden.findings.cloudtrail", "warden.findings.locators"]

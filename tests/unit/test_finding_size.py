@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from warden.finding import MAX_FINDING_BYTES, Finding
-from warden.findings import MAX_EVENT_BYTES, REQUEST_PARAMETERS_USED, parse_finding
+from warden.findings import MAX_EVENT_BYTES, parse_finding
+from warden.findings.cloudtrail import REQUEST_PARAMETERS_USED
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 # every CloudTrail file but the one of a call that failed (AccessDenied: rejected, no finding)

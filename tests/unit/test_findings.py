@@ -7,13 +7,14 @@ Rejections are checked on the words of the reason, because that reason is what o
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from warden import registry
+from warden import findings, registry
 from warden.findings import MAX_EVENT_BYTES, Finding, RejectedEvent, parse_finding
 from warden.policy import Settings, caused_by_warden, exempt_reason, role_name
 
@@ -401,6 +402,15 @@ def test_rejected_event_file_names_the_problem(name, must_say, must_not_say):
 def test_non_object_input_is_rejected_by_type(event, type_name):
     reason = rejection(event)
     assert "JSON object" in reason and type_name in reason
+
+
+def test_each_detail_type_is_parsed_by_the_source_module_that_declares_it():
+    """parse_finding imports a source's module by SOURCES: every detail-type a module parses is listed there."""
+    declared = {}
+    for module in sorted(Path(findings.__file__).parent.glob("*.py")):
+        for detail_type in getattr(importlib.import_module(f"warden.findings.{module.stem}"), "PARSERS", {}):
+            declared[detail_type] = module.stem
+    assert declared == findings.SOURCES
 
 
 @pytest.mark.parametrize("detail_type", ["EC2 Instance State-change Notification", None, ["GuardDuty Finding"]])

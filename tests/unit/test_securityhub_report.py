@@ -156,7 +156,7 @@ def test_disabled_means_no_security_hub_call(hub, monkeypatch):
 
 
 def test_a_resource_warden_reads_from_security_hub_is_imported_under_the_same_asff_type():
-    from warden.findings import SECURITY_HUB_RESOURCES  # the parser's table; Notify keeps its own copy as data
+    from warden.findings.securityhub import SECURITY_HUB_RESOURCES  # the parser's table; Notify keeps its own copy as data
 
     assert {asff: securityhub.ASFF_TYPE_OF.get(cfn) for asff, (cfn, _) in SECURITY_HUB_RESOURCES.items()} == {
         asff: asff for asff in SECURITY_HUB_RESOURCES

@@ -13,7 +13,7 @@ import pytest
 from cfnlint.decode import decode
 
 from warden import confirm, macie, registry
-from warden.findings import LEGACY_CONTROLS, legacy_control, legacy_generator_id
+from warden.findings.securityhub import LEGACY_CONTROLS, legacy_control, legacy_generator_id
 from warden.notify import OUTCOMES
 from warden.remediations import base
 

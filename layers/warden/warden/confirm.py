@@ -145,7 +145,7 @@ def _cloudwatch(finding: Finding, aws, settings) -> tuple[str, str] | None:
     """The alarm, re-read now: designated, in ALARM, watching the resource the event names, and set
     to fire on heavy traffic only (not threshold <= 0 or below its pinned minimum, not on low
     traffic, not on missing data). Anyone may create or change an alarm; only these may act."""
-    from warden.findings import alarm_resource  # the parser (pydantic): Triage only
+    from warden.findings.alarms import alarm_resource  # the parser (pydantic): Triage only
 
     name = finding.details.get("alarm_name", "")
     designation = designated_alarms(settings.throttle_alarms).get(name)

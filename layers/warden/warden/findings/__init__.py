@@ -5,6 +5,8 @@ so on-call is told what was wrong instead of the workflow failing with a stack t
 
 Each source is a module that declares the detail-types it parses (its PARSERS); `parse_finding` checks
 what every event must satisfy, picks the source's parser by detail-type, and handles GuardDuty samples.
+A source's module is imported with its first event: a Triage cold start creates the pydantic models of
+the one source it parses, not those of all six.
 """
 
 from __future__ import annotations
@@ -12,32 +14,31 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import replace
-from typing import Any, Callable
+from importlib import import_module
+from typing import Any
 
 from aws_lambda_powertools.utilities.parser import ValidationError
 
 from warden.finding import ACCOUNT_RESOURCE_TYPE, SWEEP_SOURCE, Finding, account_resource
-from warden.findings import alarms, cloudtrail, config, guardduty, macie, securityhub
-from warden.findings.alarms import alarm_resource
 from warden.findings.base import RejectedEvent, describe
-from warden.findings.cloudtrail import REQUEST_PARAMETERS_USED
-from warden.findings.securityhub import LEGACY_CONTROLS, SECURITY_HUB_RESOURCES, legacy_control, legacy_generator_id
 from warden.samples import sample_of
 
 __all__ = [
-    "ACCOUNT_RESOURCE_TYPE", "LEGACY_CONTROLS", "MAX_EVENT_BYTES", "MAX_EVENT_DEPTH", "PARSERS", "REQUEST_PARAMETERS_USED",
-    "SECURITY_HUB_RESOURCES", "Finding", "RejectedEvent", "account_resource", "alarm_resource", "legacy_control",
-    "legacy_generator_id", "parse_finding",
+    "ACCOUNT_RESOURCE_TYPE", "MAX_EVENT_BYTES", "MAX_EVENT_DEPTH", "SOURCES", "Finding", "RejectedEvent", "account_resource",
+    "parse_finding",
 ]  # fmt: skip
 
 MAX_EVENT_BYTES = 256 * 1024  # EventBridge's own limit; anything bigger did not come from it
 MAX_EVENT_DEPTH = 32  # real events nest less than 10 levels; deeper is hostile
 
-# detail-type -> parser, from every source module.
-PARSERS: dict[str, Callable[[dict], Finding]] = {
-    detail_type: parser
-    for source in (cloudtrail, config, guardduty, alarms, securityhub, macie)
-    for detail_type, parser in source.PARSERS.items()
+# detail-type -> the module (warden.findings.<module>) whose PARSERS parses it
+SOURCES = {
+    "AWS API Call via CloudTrail": "cloudtrail",
+    "Config Rules Compliance Change": "config",
+    "GuardDuty Finding": "guardduty",
+    "CloudWatch Alarm State Change": "alarms",
+    "Security Hub Findings - Imported": "securityhub",
+    "Macie Finding": "macie",
 }
 
 
@@ -73,11 +74,12 @@ def parse_finding(event: Any) -> Finding:
     if size > MAX_EVENT_BYTES:
         raise RejectedEvent(f"event is {size} bytes, over EventBridge's {MAX_EVENT_BYTES}-byte limit")
     detail_type = event.get("detail-type")
-    parser = PARSERS.get(detail_type) if isinstance(detail_type, str) else None
-    if parser is None:
+    source = SOURCES.get(detail_type) if isinstance(detail_type, str) else None
+    if source is None:
         raise RejectedEvent(
-            f"unknown detail-type {str(detail_type)[:100]!r}; expected one of {sorted(PARSERS)}"
+            f"unknown detail-type {str(detail_type)[:100]!r}; expected one of {sorted(SOURCES)}"
         )
+    parser = import_module(f"warden.findings.{source}").PARSERS[detail_type]
     sample = sample_of(event)  # GuardDuty's "Generate sample findings": a wiring test, never acted on
     try:
         finding = parser(event)
@@ -86,7 +88,9 @@ def parse_finding(event: Any) -> Finding:
             if isinstance(error, RejectedEvent):
                 raise
             raise RejectedEvent(f"{detail_type} event is malformed: {describe(error)}") from None
-        finding = guardduty.sample_finding(sample, event["detail"])  # its placeholders fail validation
+        from warden.findings.guardduty import sample_finding
+
+        finding = sample_finding(sample, event["detail"])  # its placeholders fail validation
     envelope_account = event.get("account")
     if envelope_account != finding.account and not _aggregated_here(finding, envelope_account):
         # EventBridge sets `account`; the detail is the source's claim. A mismatch is forged or relayed wrongly.
