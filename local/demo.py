@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-import time
 
 from local import scenarios
 from local.twin import ROOT, Result, Twin, load_event
@@ -109,10 +108,7 @@ def first_day_sweep(twin) -> bool:
         warden_ops(argv, target=TwinTarget(twin), out=out)
         print(f"  $ python -m warden_ops {' '.join(argv)}")
         print(textwrap.indent(out.getvalue().rstrip(), "    "))
-    sfn = twin.client("stepfunctions")
-    running = [e for e in sfn.list_executions(stateMachineArn=twin.state_machine_arn)["executions"] if e["name"].startswith("sweep-")]
-    while any(sfn.describe_execution(executionArn=e["executionArn"])["status"] == "RUNNING" for e in running):
-        time.sleep(0.05)
+    twin.settle()  # the executions --apply started
     for message in twin._drain_inbox():
         print(f"  notified   [{message['attributes'].get('severity')}/{message['attributes'].get('outcome')}] {message['subject']}")
     after = bucket_state(s3, LEGACY_BUCKET)

@@ -24,6 +24,14 @@ run end to end on the twin:
   reports null. Only RootAccess and InstanceMetadataServiceConfiguration are modelled:
   any other field is a ValidationException naming this file, not silently ignored.
 
+- stepfunctions, the `arn:aws:states:::states:startExecution` task: moto hands the task's
+  parameters to boto3 as the ASL names them (StateMachineArn, Name, Input); real Step Functions
+  maps them to the API's (stateMachineArn, name, input), so moto's call failed on every key.
+- stepfunctions DescribeExecution, GetExecutionHistory of an Express execution: moto answers as for
+  a Standard one; real Step Functions keeps no such record of an Express execution and refuses
+  (InvalidArn, "Resource type not valid in this context: express"). Refusing here proves no Warden
+  code (Notify's check of a failed Triage) depends on it. The twin itself reads moto's own record.
+
 Only the request fields the throttle sends are modelled: any other UpdateStage field raises
 BadRequestException rather than being ignored silently. Applied by local.twin.Twin only.
 """
@@ -163,6 +171,34 @@ def _notebook_to_dict(original):
     return to_dict
 
 
+def _start_execution_parameters(original):
+    def normalise(self, parameters: dict, boto_service_name=None, service_action_name=None) -> None:
+        original(self, parameters, boto_service_name, service_action_name)
+        if service_action_name is None and self._get_boto_service_action() == "start_execution":
+            for key in [k for k in parameters if k[:1].isupper()]:
+                parameters[key[0].lower() + key[1:]] = parameters.pop(key)
+
+    return normalise
+
+
+def _standard_only(original):
+    """A Step Functions API that real AWS answers for Standard executions only."""
+
+    def respond(self):
+        from moto.stepfunctions.exceptions import InvalidArn
+
+        arn = self._get_param("executionArn") or ""
+        try:
+            machine = self.stepfunction_backend._get_state_machine_for_execution(arn)
+        except Exception:  # noqa: BLE001 - moto's own answer (no such execution) follows
+            return original(self)
+        if getattr(machine, "type", "STANDARD") == "EXPRESS":
+            raise InvalidArn("Invalid Arn: 'Resource type not valid in this context: express'")
+        return original(self)
+
+    return respond
+
+
 def patched() -> ExitStack:
     """Apply the gap fillers for as long as the returned stack is open."""
     from moto.apigateway.models import Stage as RestStage
@@ -182,4 +218,11 @@ def patched() -> ExitStack:
     stack.enter_context(mock.patch.object(SageMakerResponse, "update_notebook_instance", _update_notebook_instance, create=True))
     to_dict = FakeSagemakerNotebookInstance.to_dict
     stack.enter_context(mock.patch.object(FakeSagemakerNotebookInstance, "to_dict", _notebook_to_dict(to_dict)))
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import StateTaskServiceSfn
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    normalise = StateTaskServiceSfn._normalise_parameters
+    stack.enter_context(mock.patch.object(StateTaskServiceSfn, "_normalise_parameters", _start_execution_parameters(normalise)))
+    for name in ("describe_execution", "get_execution_history"):
+        stack.enter_context(mock.patch.object(StepFunctionResponse, name, _standard_only(getattr(StepFunctionResponse, name))))
     return stack

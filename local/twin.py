@@ -17,6 +17,7 @@ moto, so Warden's own API calls produce no events here; replay those events from
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.util
 import io
@@ -63,6 +64,10 @@ class Execution:
     output: dict[str, Any] | None
     error: str | None = None
     cause: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)  # both workflows' events, as GetExecutionHistory gives them
+    # The Standard execution Triage handed the event to (approve mode, a throttle...), which `states`,
+    # `triage`, `status` and `output` then continue with; None when the Express one did everything.
+    handed_over_to: str | None = None
 
     @property
     def decision(self) -> str | None:
@@ -319,7 +324,7 @@ class Twin:
         self._deploy_queues_and_topics()
         self._deploy_parameters()
         self._deploy_functions()
-        self._deploy_state_machine()
+        self._deploy_state_machines()
         self._deploy_topic_rules()
         self._deploy_alarms()
         self._subscribe_inbox()
@@ -404,11 +409,15 @@ class Twin:
         for logical, spec in self._resources("AWS::CloudWatch::Alarm").items():
             props = self._resolve(spec["Properties"])
             name = props.get("AlarmName") or f"{self.stack_name}-{logical}"
-            fields = ("AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic", "Period",
+            fields = ("AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic", "Period", "Metrics",
                       "EvaluationPeriods", "Threshold", "ComparisonOperator", "TreatMissingData", "AlarmActions")  # fmt: skip
             arguments = {field: props[field] for field in fields if field in props}
             for number in ("Period", "EvaluationPeriods"):
-                arguments[number] = int(arguments[number])
+                if number in arguments:
+                    arguments[number] = int(arguments[number])
+            for query in arguments.get("Metrics", []):  # metric math: YAML gives strings where the API wants numbers
+                if "MetricStat" in query:
+                    query["MetricStat"]["Period"] = int(query["MetricStat"]["Period"])
             arguments["Threshold"] = float(arguments["Threshold"])
             cloudwatch.put_metric_alarm(AlarmName=name, **arguments)
             self.physical[logical] = name
@@ -460,9 +469,19 @@ class Twin:
                 "memory": int(props.get("MemorySize", globals_.get("MemorySize", 128))),
             }
 
-    def _deploy_state_machine(self) -> None:
+    def _deploy_state_machines(self) -> None:
+        """Each state machine after those its definition names (the Express one starts the Standard one)."""
+        pending = dict(self._resources("AWS::Serverless::StateMachine"))
+        while pending:
+            ready = [name for name, spec in pending.items()
+                     if not (_references(spec["Properties"].get("DefinitionSubstitutions", {})) & set(pending))]  # fmt: skip
+            if not ready:
+                raise ValueError(f"state machines name each other: {sorted(pending)}")
+            for logical in ready:
+                self._deploy_state_machine(logical, pending.pop(logical))
+
+    def _deploy_state_machine(self, logical: str, spec: dict) -> None:
         sfn, events = self.client("stepfunctions"), self.client("events")
-        (logical, spec), = self._resources("AWS::Serverless::StateMachine").items()
         props = spec["Properties"]
         definition = (ROOT / props["DefinitionUri"]).read_text()
         for key, value in self._resolve(props.get("DefinitionSubstitutions", {})).items():
@@ -473,11 +492,15 @@ class Twin:
         role_arn = self.client("iam").create_role(
             RoleName=f"{self.stack_name}-{logical}Role", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
         )["Role"]["Arn"]
-        self.state_machine_arn = sfn.create_state_machine(
+        arn = sfn.create_state_machine(
             name=f"{self.stack_name}-{logical}", definition=definition, roleArn=role_arn, type=props.get("Type", "STANDARD")
         )["stateMachineArn"]
-        self.physical[logical] = self.state_machine_arn
+        self.physical[logical] = arn
         self.attributes[(logical, "Name")] = f"{self.stack_name}-{logical}"
+        if props.get("Events"):  # the one every event starts (Express)
+            self.state_machine_arn = arn
+        else:  # the one Triage hands over to (Standard)
+            self.long_running_arn = arn
         for event_name, event_spec in props.get("Events", {}).items():
             if event_spec["Type"] != "EventBridgeRule":
                 continue
@@ -624,22 +647,48 @@ class Twin:
 
         return mock.patch.object(execution_worker.ExecutionWorker, "start", start)
 
+    def standard_execution(self, express_arn: str) -> str:
+        """The ARN of the Standard execution an Express one hands over to: the same name."""
+        return f"{self.long_running_arn.replace(':stateMachine:', ':execution:')}:{express_arn.split(':')[7]}"
+
+    def settle(self, timeout: float = 60) -> None:
+        """Wait for every execution started so far, and those they start (a sweep's, a hand-over)."""
+        deadline = time.monotonic() + timeout
+        while running := [t for t in list(self._execution_threads.values()) if t.is_alive()]:
+            running[0].join(max(0.0, deadline - time.monotonic()))
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(running)} executions still running after {timeout}s")
+
     def _run(self, event: Any, rule: str | None, timeout: float = 60) -> Execution:
         sfn = self.client("stepfunctions")
         arn = sfn.start_execution(stateMachineArn=self.state_machine_arn, name=str(uuid.uuid4()), input=json.dumps(event))["executionArn"]
-        deadline = time.monotonic() + timeout
+        return dataclasses.replace(self.execution(arn, timeout), rule=rule)
+
+    def execution(self, arn: str, timeout: float = 60) -> Execution:
+        """An Express execution once it ended, followed into the Standard one it handed over to."""
+        express = self._finished(arn, timeout)
+        if express.status != "SUCCEEDED" or express.states[-1:] not in (["HandOver"], ["TriageAgainInStandard"]):
+            return express
+        standard = self._finished(self.standard_execution(arn), timeout)
+        return Execution(None, arn, standard.status, express.states + standard.states, standard.triage, standard.output,
+                         standard.error, standard.cause, express.history + standard.history, standard.arn)  # fmt: skip
+
+    def _finished(self, arn: str, timeout: float) -> Execution:
+        """One execution once it ended, read from moto's own record: real Step Functions keeps no
+        history of an Express execution (its API refuses on the twin too, local/moto_patches.py)."""
+        from moto.stepfunctions.responses import get_backend
+
         thread = self._execution_threads.pop(arn, None)
         if thread is not None:
             thread.join(timeout)
-        while True:
-            described = sfn.describe_execution(executionArn=arn)
-            if described["status"] != "RUNNING":
-                break
+        execution = get_backend(arn.split(":")[4], arn.split(":")[3]).describe_execution(arn)
+        deadline = time.monotonic() + timeout
+        while (described := execution.to_describe_output())["status"] == "RUNNING":
             if time.monotonic() > deadline:
                 raise TimeoutError(f"execution {arn} still running after {timeout}s")
             time.sleep(0.02)
+        history = json.loads(json.dumps(execution.to_history_output()["events"], default=str))
         states, triage = [], None
-        history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
         for item in history:
             if "stateEnteredEventDetails" in item:
                 states.append(item["stateEnteredEventDetails"]["name"])
@@ -647,7 +696,8 @@ class Twin:
             if exited and exited["name"] == "Triage":
                 triage = json.loads(exited.get("output") or "null")
         output = json.loads(described["output"]) if described.get("output") else None
-        return Execution(rule, arn, described["status"], states, triage, output, described.get("error"), described.get("cause"))
+        status = getattr(described["status"], "value", described["status"])
+        return Execution(None, arn, status, states, triage, output, described.get("error"), described.get("cause"), history)
 
     def _drain_inbox(self) -> list[dict[str, Any]]:
         sqs, messages = self.client("sqs"), []
@@ -665,6 +715,18 @@ class Twin:
                     }
                 )
                 sqs.delete_message(QueueUrl=self.inbox_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _references(node: Any) -> set[str]:
+    """The logical ids a template value names with Ref or GetAtt."""
+    if isinstance(node, dict):
+        named = {node["Ref"]} if isinstance(node.get("Ref"), str) else set()
+        if isinstance(node.get("Fn::GetAtt"), list):
+            named.add(node["Fn::GetAtt"][0])
+        return named.union(*(_references(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_references(v) for v in node))
+    return set()
 
 
 def transformed_input(transformer: dict, event: dict, rule_name: str, rule_arn: str) -> str:

@@ -175,7 +175,8 @@ def _not_by_spoke_roles(pattern: dict) -> dict:
 
 
 def _forwarding_rules(template: dict) -> dict[str, dict]:
-    machine = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::StateMachine")
+    # The state machine every event starts (the Express one): its rules are the ones to forward.
+    machine = next(r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::StateMachine" and r["Properties"].get("Events"))
     rules = {}
     for name, event in machine["Properties"].get("Events", {}).items():
         if event["Type"] != "EventBridgeRule" or name in NOT_FORWARDED:

@@ -8,5 +8,8 @@ from warden.steps import triage
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event, context):
-    # throttle_alarms: the ThrottleAlarmNames the workflow's definition passes (not the execution's input)
-    return triage(event["event"], context, execution=event.get("execution"), throttle_alarms=event.get("throttle_alarms", ""))
+    # throttle_alarms and fast_path: fixed by the workflow's definition (not the execution's input)
+    return triage(
+        event["event"], context, execution=event.get("execution"),
+        throttle_alarms=event.get("throttle_alarms", ""), fast_path=event.get("fast_path") is True,
+    )  # fmt: skip

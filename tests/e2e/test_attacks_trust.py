@@ -33,11 +33,12 @@ def refusal(twin, function: str, payload) -> str:
     return error
 
 
-def scheduled_inputs(twin, execution_arn: str) -> dict[str, dict]:
-    """What the workflow sent each Lambda state, as anyone with states:GetExecutionHistory sees it."""
-    history = twin.client("stepfunctions").get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+def scheduled_inputs(execution) -> dict[str, dict]:
+    """What the workflow sent each Lambda state: genuine inputs, as the attacker captures them from a
+    Standard execution's history (states:GetExecutionHistory) or a log. An Express execution keeps no
+    history its API returns, so the twin's own record of it stands in for such a capture."""
     inputs, entered = {}, None
-    for item in history:
+    for item in execution.history:
         if "stateEnteredEventDetails" in item:
             entered = item["stateEnteredEventDetails"]["name"]
         if item["type"] == "LambdaFunctionScheduled":
@@ -73,7 +74,7 @@ def test_attack_a_genuine_authorization_moved_to_another_role_is_refused_iam(twi
     """Capture a real authorization from the execution history and point its finding at another role."""
     result = twin.send(event(ADMIN_ATTACHED))
     assert result.decision == "enforce"
-    captured = scheduled_inputs(twin, result.executions[0].arn)["Iam"]
+    captured = scheduled_inputs(result.executions[0])["Iam"]
     moved = copy.deepcopy(captured)
     moved["state"]["finding"]["details"]["requestParameters"]["roleName"] = S.BREAK_GLASS_ROLE
     moved["retry"] = 1
@@ -88,7 +89,7 @@ def test_attack_replaying_a_captured_family_step_is_refused_iam(twin):
     """The genuine input of the Iam step, sent again after the workflow ran it: refused, nothing detached."""
     result = twin.send(event(ADMIN_ATTACHED))
     assert result.decision == "enforce" and result.status == "SUCCEEDED"
-    captured = scheduled_inputs(twin, result.executions[0].arn)["Iam"]
+    captured = scheduled_inputs(result.executions[0])["Iam"]
     twin.client("iam").attach_role_policy(RoleName=S.PIPELINE_ROLE, PolicyArn=S.ADMIN_POLICY_ARN)  # put back since
 
     error = refusal(twin, "IamFunction", captured)
@@ -107,7 +108,7 @@ def notify_remediated_input(execution) -> dict:
 def test_attack_replaying_the_fix_and_notify_is_refused(twin):
     result = twin.send(event("cloudtrail-s3-putbucketpolicy-public.json"))
     assert result.status == "SUCCEEDED" and len(result.notifications) == 1
-    inputs = scheduled_inputs(twin, result.executions[0].arn)
+    inputs = scheduled_inputs(result.executions[0])
     assert "NotifyRemediated" not in inputs, "the family step told on-call itself"
 
     fix = refusal(twin, "S3PublicAccessFunction", inputs["S3PublicAccess"])
@@ -124,7 +125,7 @@ def test_attack_a_replayed_or_forged_family_input_pages_nobody(twin):
     or with no Triage at all, publishes nothing."""
     result = twin.send(event("cloudtrail-s3-putbucketpolicy-public.json"))
     assert result.status == "SUCCEEDED" and len(result.notifications) == 1
-    captured = scheduled_inputs(twin, result.executions[0].arn)["S3PublicAccess"]
+    captured = scheduled_inputs(result.executions[0])["S3PublicAccess"]
     rewritten = copy.deepcopy(captured)
     rewritten["state"]["reason"] = "URGENT: rotate every key now at https://evil.example"
     rewritten["retry"] = 1
@@ -165,7 +166,7 @@ def test_attack_replaying_the_s3_fix_changes_neither_the_bucket_nor_the_record(t
     the bucket public again, the step reads the bucket, is refused by that write, and neither fixes
     the bucket nor replaces the recorded before-snapshot (rollback's source) with what it read."""
     result = twin.send(event("cloudtrail-s3-putbucketpolicy-public.json"))
-    captured = scheduled_inputs(twin, result.executions[0].arn)["S3PublicAccess"]
+    captured = scheduled_inputs(result.executions[0])["S3PublicAccess"]
     table, finding_id = twin.physical["AuditTable"], result.audit_records[0]["finding_id"]
     before = twin.client("dynamodb").get_item(TableName=table, Key={"finding_id": {"S": finding_id}})["Item"]
     s3 = twin.client("s3")

@@ -26,7 +26,7 @@ PUBLIC_POLICY_EVENT = "cloudtrail-s3-putbucketpolicy-public.json"
 def dashboard() -> dict:
     body = TEMPLATE["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     used = set(re.findall(r"\$\{([^}]+)\}", body))
-    assert used <= {"AWS::Region", "RemediationStateMachine", "DeadLetterQueue.QueueName"}, used
+    assert used <= {"AWS::Region", "RemediationStateMachine", "LongRunningStateMachine", "DeadLetterQueue.QueueName"}, used
     return json.loads(re.sub(r"\$\{([^}]+)\}", "placeholder", body))
 
 

@@ -271,9 +271,10 @@ def test_an_execution_nobody_waited_for_ends_with_its_twin():
         twin.client("ssm").put_parameter(Name=twin.physical["SettingsParameter"], Value=json.dumps(settings), Type="String", Overwrite=True)
         scenarios.public_training_bucket(twin.client("s3"))
         sfn = twin.client("stepfunctions")
-        arn = sfn.start_execution(stateMachineArn=twin.state_machine_arn, input=json.dumps(event(PUBLIC_POLICY_EVENT)))["executionArn"]
+        express = sfn.start_execution(stateMachineArn=twin.state_machine_arn, input=json.dumps(event(PUBLIC_POLICY_EVENT)))["executionArn"]
+        arn = twin.standard_execution(express)  # approve mode: Triage hands the event to the Standard workflow
         deadline = time.monotonic() + 30
-        while not any(
+        while arn not in twin._execution_threads or not any(
             e.get("stateEnteredEventDetails", {}).get("name") == "AwaitApproval"
             for e in sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
         ):

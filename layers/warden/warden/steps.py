@@ -235,18 +235,21 @@ def _resolved(finding: Finding, remediation: Remediation) -> Finding:
         return finding
 
 
-def triage(event: Any, lambda_context=None, execution: str | None = None, throttle_alarms: str = "") -> dict[str, Any]:
+def triage(
+    event: Any, lambda_context=None, execution: str | None = None, throttle_alarms: str = "", fast_path: bool = False
+) -> dict[str, Any]:
     """Raw event -> {finding, remediation, family, decision, reason}, or decision 'rejected'; with
     `settings_alert` when these settings switch protection off and on-call was not told yet (the
-    workflow pages with it first, whatever the decision)."""
+    workflow pages with it first, whatever the decision). `fast_path`: Triage runs in the Express
+    workflow, which hands what must wait to the Standard one (decision 'hand-over', with the event)."""
     settings = dataclasses.replace(load_settings(), throttle_alarms=throttle_alarms)
-    triaged = _triage(event, settings, lambda_context, execution)
+    triaged = _triage(event, settings, lambda_context, execution, fast_path)
     if settings.settings_alert:
         triaged["settings_alert"] = settings.settings_alert
     return _authorized(triaged, execution, _authorization_lifetime(triaged, settings))
 
 
-def _triage(event: Any, settings: Settings, lambda_context, execution: str | None) -> dict[str, Any]:
+def _triage(event: Any, settings: Settings, lambda_context, execution: str | None, fast_path: bool = False) -> dict[str, Any]:
     from warden.findings import RejectedEvent, parse_finding  # the parser (pydantic): Triage's cold start only
 
     try:
@@ -262,6 +265,10 @@ def _triage(event: Any, settings: Settings, lambda_context, execution: str | Non
         metrics.add_metric(name="EventsRejected", unit=MetricUnit.Count, value=1)
         reason = f"no remediation handles {finding.source} {finding.type!r} on {finding.resource_type}"
         return {"decision": "rejected", "reason": reason, "event_summary": _event_summary(event)}
+    waits = _waits(remediation, settings) if fast_path else None
+    if waits:  # nothing read or recorded: the Standard workflow's Triage decides, from the same event
+        logger.info("handed over", extra={"reason": waits, "remediation": remediation.name})
+        return {"decision": "hand-over", "reason": waits, "event": event}
     facts: dict[str, Any] = {}
     decision, reason, escalation = _decide(finding, remediation, settings, facts)
     finding, decision, reason, escalation, first = _recorded(finding, remediation, settings, execution, facts, decision, reason, escalation)
@@ -298,6 +305,23 @@ def _triage(event: Any, settings: Settings, lambda_context, execution: str | Non
     if decision == "approve":  # the workflow's wait for a person (TimeoutSecondsPath)
         triaged["approval_timeout_seconds"] = settings.approval_timeout_seconds
     return triaged
+
+
+# The families the Express workflow runs (statemachines/fast_path.asl.json); the throttle's cool-downs
+# wait for an alarm to clear, so its family runs in the Standard workflow only.
+FAST_PATH_FAMILIES = ("s3_public", "encryption", "iam")
+
+
+def _waits(remediation: Remediation, settings: Settings) -> str | None:
+    """Why this finding's workflow may outlast an Express execution (5 minutes), or None."""
+    mode, source = settings.mode_of(remediation.name, remediation.family)
+    if mode == "approve":
+        return f"{source} is approve: the workflow waits for a person's answer"
+    if remediation.family not in FAST_PATH_FAMILIES:
+        return f"{remediation.name} runs in the {remediation.family} family, whose cool-downs wait for its alarm to clear"
+    if remediation.long_running:
+        return f"{remediation.name} may take longer than an Express execution's 5 minutes"
+    return None
 
 
 def _prepared(finding: Finding, remediation: Remediation, decision: str, facts: dict) -> tuple[Finding, str | None]:

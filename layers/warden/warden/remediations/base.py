@@ -107,6 +107,9 @@ class Remediation:
     # True when the fix follows from the finding alone, not from the resource's live state (revoking
     # sessions, deactivating a key): triage then acts only on a finding its source confirms (warden.confirm).
     acts_on_finding_alone: ClassVar[bool] = False
+    # True when the fix waits longer than an Express execution may run (5 minutes): a throttle's
+    # cool-downs, a notebook's stop-update-start. Triage then hands the event to the Standard workflow.
+    long_running: ClassVar[bool] = False
     # What a passing verification proves, formatted with `finding` and `resource` (its name): the
     # "Fixed" message says it, so each family says what it checked, never a generic "all good".
     verified_statement: ClassVar[str]

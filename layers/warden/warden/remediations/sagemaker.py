@@ -85,6 +85,7 @@ class SecureNotebook(Remediation):
         "the notebook instance has no root access and no IMDSv1 where Warden changed them, and is stopped if it has direct internet access"
     )
     family = "encryption"
+    long_running = True  # stop, update and start may each take minutes to settle (SETTLE_SECONDS)
     resource_type = "AWS::SageMaker::NotebookInstance"
     triggers = Triggers(
         cloudtrail_events=("CreateNotebookInstance", "UpdateNotebookInstance"),
