@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
 
-.PHONY: demo demo-org bench-org test replay lint clean deploy spoke build sam-build python313
+.PHONY: demo demo-org bench-org test replay lint clean deploy spoke fast-path build sam-build python313
 
 # `sam build` needs python3.13, Lambda's runtime. Where it is not on the path but pyenv has one
 # installed, it is put beside the current version (PYENV_VERSION=3.11.7:3.13.0).
@@ -60,6 +60,10 @@ bench-org: $(INSTALLED)
 ## spoke: regenerate spoke.yaml (organization mode's member template) from template.yaml
 spoke: $(INSTALLED)
 	$(PY) -m warden_ops.spoke > spoke.yaml
+
+## fast-path: regenerate the Express workflow (statemachines/fast_path.asl.json) from the Standard one
+fast-path: $(INSTALLED)
+	$(PY) -m warden_ops.fast_path > statemachines/fast_path.asl.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .aws-sam

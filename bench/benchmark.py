@@ -57,7 +57,9 @@ ACCOUNT, REGION = scenarios.ACCOUNT, "us-east-1"
 EVENT = "cloudtrail-s3-putbucketpolicy-public.json"
 DUPLICATE_EVENT = "config-s3-bucket-public-read-prohibited.json"  # the same exposure, reported again by Config
 PRICES = {  # us-east-1 list prices
-    "sfn_transition": 0.025 / 1000,
+    "sfn_transition": 0.025 / 1000,  # Standard
+    "sfn_express_request": 1.00 / 1_000_000,
+    "sfn_express_gb_s": 0.00001667,  # billed per 100 ms, at 64 MB (the least) for Warden's small states
     "lambda_gb_s_arm": 0.0000133334,
     "lambda_request": 0.20 / 1_000_000,
     "ddb_wru": 0.625 / 1_000_000,
@@ -65,6 +67,7 @@ PRICES = {  # us-east-1 list prices
     "sns_publish": 0.50 / 1_000_000,
     "kms_request": 0.03 / 10_000,
 }
+EXPRESS_MEMORY_GB = 64 / 1024
 AUDIT_INDEXES = len(
     __import__("cfnlint.decode", fromlist=["decode"]).decode(str(ROOT / "template.yaml"))[0]["Resources"]["AuditTable"]["Properties"].get(
         "GlobalSecondaryIndexes", []
@@ -155,7 +158,7 @@ def cold_starts(rounds: int, transition_ms: float) -> tuple[str, dict]:
                     with coldstart.warden_hops_cold(twin, endpoint) as hops:
                         result = twin.send(event)
                     assert account(result) == "remediated" and quarantined(s3, bucket), (account(result), hops)
-                    history = twin.client("stepfunctions").get_execution_history(executionArn=result.executions[0].arn, maxResults=1000)
+                    history = {"events": result.executions[0].history}
                     with coldstart.warden_hops_cold(twin, endpoint) as duplicate_hops:
                         duplicate = twin.send(event_for_bucket(DUPLICATE_EVENT, bucket, f"cold-duplicate-{round_}"))
                     assert account(duplicate) == "duplicate", (account(duplicate), duplicate_hops)
@@ -279,9 +282,7 @@ def warden_events(size: int, public: list[str], parameters: dict | None = None, 
                 with attribute_calls_to_functions(twin), record_api_calls() as calls:
                     result = twin.send(event)
                 recorded = [c for c in calls if c.function]
-                history = twin.client("stepfunctions").get_execution_history(
-                    executionArn=result.executions[0].arn, maxResults=1000
-                )["events"]
+                execution = result.executions[0]
                 audit_bytes = _item_bytes(twin, result.executions[0].triage["finding"]["id"])
             else:
                 with handler_clock(twin) as handler_times:
@@ -291,8 +292,14 @@ def warden_events(size: int, public: list[str], parameters: dict | None = None, 
                 if index:
                     timed.append((elapsed, sum(t for _, t in handler_times), list(handler_times)))
             assert account(result) == "remediated" and quarantined(twin.client("s3"), bucket), account(result)
-    return {"calls": recorded, "durations": timed, "history": history, "audit_item_bytes": audit_bytes,
+    return {"calls": recorded, "durations": timed, "execution": execution, "audit_item_bytes": audit_bytes,
             "last_message": result.notifications[0]["body"]}  # fmt: skip
+
+
+def _transitions(execution) -> str:
+    """States entered: all of them when the Express execution did everything, else Express + Standard."""
+    standard = len(execution.states) - len(execution.express_states)
+    return f"{len(execution.states)}" + (f" ({len(execution.express_states)} Express + {standard} Standard)" if standard else "")
 
 
 def _item_bytes(twin, finding_id: str) -> int:
@@ -379,8 +386,7 @@ def per_event_comparison(sizes: list[int], timed_size: int, timed_events: int) -
                                 with attribute_calls_to_functions(twin), record_api_calls() as calls:
                                     result = twin.send(event)
                                 recorded[who] = [c for c in calls if c.function]
-                                history = twin.client("stepfunctions").get_execution_history(
-                                    executionArn=result.executions[0].arn, maxResults=1000)["events"]  # fmt: skip
+                                execution = result.executions[0]
                                 audit_bytes = _item_bytes(twin, result.executions[0].triage["finding"]["id"])
                             else:
                                 with handler_clock(twin) as handler_times:
@@ -402,7 +408,7 @@ def per_event_comparison(sizes: list[int], timed_size: int, timed_events: int) -
             fixed = {who: all(quarantined(s3, b) if who == "warden" else all(
                 s3.get_public_access_block(Bucket=b)["PublicAccessBlockConfiguration"].values()) for b in names)
                 for who, names in buckets.items()}  # fmt: skip
-        warden = {"calls": recorded["warden"], "durations": durations["warden"], "history": history, "audit_item_bytes": audit_bytes}
+        warden = {"calls": recorded["warden"], "durations": durations["warden"], "execution": execution, "audit_item_bytes": audit_bytes}
         custodian = {"calls": recorded["custodian"], "durations": durations["custodian"], "fixed": fixed["custodian"]}
         tuned = {"calls": recorded["tuned"], "durations": durations["tuned"], "fixed": fixed["tuned"]}
         results[size] = {"warden": warden, "custodian": custodian, "tuned": tuned}
@@ -494,8 +500,8 @@ def family_calls() -> tuple[str, dict]:
             with attribute_calls_to_functions(twin), record_api_calls() as calls:
                 result = twin.send(event)
             calls = [c for c in calls if c.function]
-            history = twin.client("stepfunctions").get_execution_history(executionArn=result.executions[0].arn, maxResults=1000)
-        transitions = sum(1 for e in history["events"] if "stateEnteredEventDetails" in e)
+        execution = result.executions[0]
+        transitions = _transitions(execution)
         by_function = Counter(c.function.removesuffix("Function") for c in calls)
         figures[family] = {"calls": len(calls), "writes": dynamodb_writes(calls), "transitions": transitions}
         outcomes = ", ".join(n["attributes"].get("outcome", "?") for n in result.notifications)
@@ -565,11 +571,16 @@ def cost_model(warden: dict, duplicate: dict, cold: dict) -> tuple[str, float]:
     function's duration is its cold-start CPU time measured in (a) at Lambda's CPU share of its memory."""
     rows = []
 
-    def event_cost(label: str, history: list, calls: list, functions: list[str], item_bytes: int) -> float:
-        transitions = sum(1 for e in history if "stateEnteredEventDetails" in e)
+    def event_cost(label: str, execution, calls: list, functions: list[str], item_bytes: int) -> float:
+        express, standard = len(execution.express_states), len(execution.states) - len(execution.express_states)
         invocations = len(functions)
         seconds = [cold["cpu"][f] * LAMBDA_VCPU_MB / cold["memory"][f] for f in functions]
         gb_s = sum(math.ceil(t * 1000) / 1000 * cold["memory"][f] / 1024 for f, t in zip(functions, seconds))
+        # An Express execution lasts its functions' time plus its transitions (modelled as in (a)),
+        # billed per started 100 ms at 64 MB; a Standard one is billed per transition.
+        express_seconds = math.ceil((sum(seconds) + express * TRANSITION_MS / 1000) * 10) / 10
+        step_functions = (PRICES["sfn_express_request"] + express_seconds * EXPRESS_MEMORY_GB * PRICES["sfn_express_gb_s"]
+                          + standard * PRICES["sfn_transition"])  # fmt: skip
         writes = [c for c in calls if c.service == "dynamodb" and c.operation in DYNAMODB_WRITES]
         reads = [c for c in calls if c.service == "dynamodb" and c.operation in ("GetItem", "Query")]
         # an audit write is charged per started KB of the item, once for the table and once per
@@ -587,30 +598,33 @@ def cost_model(warden: dict, duplicate: dict, cold: dict) -> tuple[str, float]:
         publishes = sum(1 for c in calls if c.service == "sns" and c.operation == "Publish")
         kms = sum(1 for c in calls if c.service == "kms")
         parts = {
-            "Step Functions": transitions * PRICES["sfn_transition"],
+            "Step Functions": step_functions,
             "Lambda": gb_s * PRICES["lambda_gb_s_arm"] + invocations * PRICES["lambda_request"],
             "DynamoDB": wru * PRICES["ddb_wru"] + len(reads) * PRICES["ddb_rru"],
             "SNS": publishes * PRICES["sns_publish"],
             "KMS": kms * PRICES["kms_request"],
         }
         total = sum(parts.values())
-        rows.append([label, transitions, f"{invocations} ({gb_s:.3f} GB-s)", f"{len(writes)} = {wru} WRU, {len(reads)} reads",
+        rows.append([label, f"{express} + {standard}", f"{invocations} ({gb_s:.3f} GB-s)", f"{len(writes)} = {wru} WRU, {len(reads)} reads",
                      publishes, kms] + [f"${v * 1000:.4f}" for v in parts.values()] + [f"**${total * 1000:.3f}**"])  # fmt: skip
         return total
 
     functions = [f for f in cold["hops"]]
-    remediated = event_cost("remediated event", warden["history"], warden["calls"], functions, warden["audit_item_bytes"])
-    dup = event_cost("duplicate report", duplicate["history"], duplicate["calls"], duplicate["functions"], duplicate["audit_item_bytes"])
+    remediated = event_cost("remediated event", warden["execution"], warden["calls"], functions, warden["audit_item_bytes"])
+    dup = event_cost("duplicate report", duplicate["execution"], duplicate["calls"], duplicate["functions"], duplicate["audit_item_bytes"])
     per_exposure = (remediated + 2 * dup) * 1000
     text = table(
-        ["per event", "transitions", "Lambda invocations (cold)", "DynamoDB", "SNS", "KMS", *(f"{k} /1k" for k in
+        ["per event", "states (Express + Standard)", "Lambda invocations (cold)", "DynamoDB", "SNS", "KMS", *(f"{k} /1k" for k in
          ("SFN", "Lambda", "DynamoDB", "SNS", "KMS")), "total /1k"],
         rows,
     )  # fmt: skip
     text += (
         f"\n\n**${per_exposure:.3f} per 1,000 exposures** (goal ${COST_GOAL:.2f}): one remediation "
         f"(${remediated * 1000:.3f}) and two duplicate reports (${dup * 1000:.3f} each), as when CloudTrail, Config and "
-        "GuardDuty all report one exposure. Every invocation is priced cold (init billed), at the cold-start CPU time of "
+        "GuardDuty all report one exposure. Step Functions: an Express execution per event ($1.00 per million, and "
+        f"$0.00001667 per GB-second at {EXPRESS_MEMORY_GB * 1024:.0f} MB for its functions' time plus {TRANSITION_MS:.0f} ms per "
+        "state, per started 100 ms), and $0.025 per 1,000 transitions of a Standard execution when Triage hands over (none "
+        "here). Every invocation is priced cold (init billed), at the cold-start CPU time of "
         f"(a) stretched to Lambda's CPU share of its memory (1 vCPU at {LAMBDA_VCPU_MB} MB), rounded up to the ms. "
         f"Write units use the audit item's final size ({warden['audit_item_bytes']} bytes) for every audit write, "
         f"times {1 + AUDIT_INDEXES} for the table and its index: an upper bound. Not included: CloudWatch Logs "
@@ -631,9 +645,8 @@ def duplicate_event() -> dict:
         with handler_clock(twin) as handler_times:
             timed = twin.send(event_for_bucket(config_event, scenarios.TRAINING_BUCKET, "and-again"))
         assert account(result) == account(timed) == "duplicate", account(result)
-        arn = result.executions[0].arn
         return {
-            "history": twin.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"],
+            "execution": result.executions[0],
             "calls": [c for c in calls if c.function],
             "functions": [function for function, _ in handler_times],
             "audit_item_bytes": _item_bytes(twin, result.executions[0].triage["finding"]["id"]),

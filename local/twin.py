@@ -68,6 +68,7 @@ class Execution:
     # The Standard execution Triage handed the event to (approve mode, a throttle...), which `states`,
     # `triage`, `status` and `output` then continue with; None when the Express one did everything.
     handed_over_to: str | None = None
+    express_states: list[str] = field(default_factory=list)  # those of `states` the Express execution entered
 
     @property
     def decision(self) -> str | None:
@@ -668,10 +669,10 @@ class Twin:
         """An Express execution once it ended, followed into the Standard one it handed over to."""
         express = self._finished(arn, timeout)
         if express.status != "SUCCEEDED" or express.states[-1:] not in (["HandOver"], ["TriageAgainInStandard"]):
-            return express
+            return dataclasses.replace(express, express_states=express.states)
         standard = self._finished(self.standard_execution(arn), timeout)
         return Execution(None, arn, standard.status, express.states + standard.states, standard.triage, standard.output,
-                         standard.error, standard.cause, express.history + standard.history, standard.arn)  # fmt: skip
+                         standard.error, standard.cause, express.history + standard.history, standard.arn, express.states)  # fmt: skip
 
     def _finished(self, arn: str, timeout: float) -> Execution:
         """One execution once it ended, read from moto's own record: real Step Functions keeps no

@@ -40,9 +40,11 @@ START_ERRORS = ["StepFunctions.SdkClientException", "StepFunctions.AWSStepFuncti
 # A throttled family step is retried twice here (about 50 s); the Standard workflow's hour of
 # retries does not fit in 5 minutes, and a failed fix is told and tried again by the next finding.
 FAMILY_RETRY_LATER = {"ErrorEquals": ["RetryLater"], "IntervalSeconds": 20, "MaxAttempts": 2, "BackoffRate": 1.5}
-# Lambda may run the encryption family for 15 minutes (a notebook); in Express a family step gets
-# two, so a hung call ends in NotifyFailed rather than in a timed-out execution that tells nobody.
-FAMILY_TIMEOUT_SECONDS = 120
+# Lambda may run the encryption family for 15 minutes (a notebook, which Triage hands over); in
+# Express a family step gets one, so a hung call ends in NotifyFailed rather than in an execution
+# that times out at 5 minutes and tells nobody but the failed-executions alarm.
+FAMILY_TIMEOUT_SECONDS = 60
+EXPRESS_LIMIT_SECONDS = 300
 
 
 def _start_standard(comment: str, input_path: str) -> dict[str, Any]:

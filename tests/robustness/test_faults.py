@@ -5,7 +5,9 @@ standard retry mode and the workflow's Retry/Catch see exactly what AWS would se
 from __future__ import annotations
 
 import itertools
+import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +33,7 @@ from tests.robustness.world import (
 )
 from warden.remediations.s3_public import BLOCK_SETTINGS
 
+EXPRESS = json.loads((Path(__file__).resolve().parents[2] / "statemachines" / "fast_path.asl.json").read_text())
 _buckets = itertools.count()
 PUBLIC_POLICY = "cloudtrail-s3-putbucketpolicy-public.json"
 ACCOUNT_EVENT = "config-s3-account-level-public-access-blocks.json"
@@ -152,11 +155,14 @@ def test_a_read_throttled_beyond_the_client_retries_is_retried_by_the_workflow(t
     assert quarantined(twin.client("s3"), bucket)
 
 
-def test_triage_reading_tags_throttled_beyond_the_client_retries_is_retried_by_the_workflow(twin, bucket, waits):
+def test_triage_reading_tags_throttled_beyond_the_client_retries_is_triaged_again_by_the_standard_workflow(twin, bucket, waits):
+    """The Express workflow does not wait for a throttled Triage: the Standard one triages the event
+    again, with its own RetryLater retries (an hour of them) if it is still throttled."""
     with inject(Fault("s3", "GetBucketTagging", throttling("s3"), times=3)) as fault:
         result = send(twin, PUBLIC_POLICY, bucket)
     assert fault.hits == 3
-    assert [source for source, _ in waits][:3] == ["botocore", "botocore", "workflow"]
+    assert [source for source, _ in waits] == ["botocore", "botocore"]
+    assert result.executions[0].states[:3] == ["Triage", "TriageAgainInStandard", "Triage"]
     assert result.status == "SUCCEEDED"
     assert [n["attributes"]["outcome"] for n in result.notifications] == ["remediated"]
 
@@ -165,9 +171,11 @@ def test_throttling_that_never_ends_fails_loudly_and_changes_nothing(twin, bucke
     before = bucket_public_access(twin.client("s3"), bucket)
     with inject(Fault("s3", "GetPublicAccessBlock", throttling("s3"), times=None)) as fault:
         result = send(twin, PUBLIC_POLICY, bucket)
-    # 1 + 10 runs of the step (its RetryLater Retry, MaxAttempts 10), each with the client's 3 attempts
-    assert fault.requests == 33
-    assert [source for source, _ in waits].count("workflow") == 10
+    # 1 + MaxAttempts runs of the step (the Express workflow's RetryLater Retry: 2, which fits in its
+    # 5 minutes), each with the client's 3 attempts
+    (later,) = [r for r in EXPRESS["States"]["S3PublicAccess"]["Retry"] if r["ErrorEquals"] == ["RetryLater"]]
+    assert fault.requests == 3 * (1 + later["MaxAttempts"])
+    assert [source for source, _ in waits].count("workflow") == later["MaxAttempts"]
     assert result.status == "FAILED"
     assert result.executions[0].error == "Warden.RemediationFailed"
     (message,) = result.notifications
@@ -180,7 +188,7 @@ def test_throttling_that_never_ends_fails_loudly_and_changes_nothing(twin, bucke
 
 DENIALS = {
     # name: (event, the fault, what the failure message must say, whether some change was applied)
-    "triage cannot read tags": (PUBLIC_POLICY, lambda: Fault("s3", "GetBucketTagging", access_denied("s3")), "GetBucketTagging was denied", False),
+    "triage cannot read tags": (PUBLIC_POLICY, lambda: Fault("s3", "GetBucketTagging", access_denied("s3"), times=None), "GetBucketTagging was denied", False),
     "first read of the snapshot": (PUBLIC_POLICY, lambda: Fault("s3", "GetPublicAccessBlock", access_denied("s3")), "GetPublicAccessBlock was denied", False),
     "before-snapshot cannot be recorded": (
         PUBLIC_POLICY,
@@ -208,7 +216,8 @@ def test_access_denied_fails_cleanly_and_notifies(twin, bucket, case):
     with inject(fault):
         result = send(twin, name, bucket)
 
-    assert fault.hits == 1
+    # A Triage that fails in the Express workflow is triaged again in the Standard one, and denied again.
+    assert fault.hits == 1 + ("TriageAgainInStandard" in result.executions[0].states)
     assert result.status == "FAILED"
     assert result.executions[0].error == "Warden.RemediationFailed"
     (message,) = result.notifications
@@ -311,5 +320,6 @@ def test_broken_topic_fails_the_execution_so_the_alarm_fires(twin, bucket, waits
         assert quarantined(twin.client("s3"), bucket), "the fix itself stands"
         assert record["verification"]["exposed"] == []
     alarm = twin.template["Resources"]["ExecutionsFailedAlarm"]["Properties"]
-    assert alarm["MetricName"] == "ExecutionsFailed"
-    assert alarm["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "RemediationStateMachine"}}]
+    watched = [m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m]
+    assert {"Namespace": "AWS/States", "MetricName": "ExecutionsFailed",
+            "Dimensions": [{"Name": "StateMachineArn", "Value": {"Ref": "RemediationStateMachine"}}]} in watched  # fmt: skip

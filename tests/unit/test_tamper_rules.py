@@ -43,7 +43,7 @@ def resolved_template(parameters: dict | None = None) -> tuple[Twin, dict]:
         elif kind == "AWS::Serverless::StateMachine":
             twin.physical[logical] = f"arn:aws:states:{region}:{account}:stateMachine:{name}"
             twin.attributes[(logical, "Name")] = name
-            for event in spec["Properties"]["Events"]:
+            for event in spec["Properties"].get("Events", {}):
                 twin.physical[f"{logical}{event}"] = generated(f"{logical}{event}")
         elif kind == "AWS::SNS::Topic":
             twin.physical[logical] = f"arn:aws:sns:{region}:{account}:{name}"

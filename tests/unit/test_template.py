@@ -159,7 +159,7 @@ def test_roles_can_neither_read_nor_destroy_data_nor_undo_protection(function):
 
 
 def rule_patterns() -> dict[str, dict]:
-    machine = next(spec for spec in RESOURCES.values() if spec["Type"] == "AWS::Serverless::StateMachine")
+    machine = RESOURCES["RemediationStateMachine"]  # every event starts it
     return {name: event["Properties"]["Pattern"] for name, event in machine["Properties"]["Events"].items()}
 
 
@@ -190,7 +190,7 @@ def test_rules_listen_for_exactly_the_registry_triggers():
 
 
 def test_macie_is_reached_only_when_the_parameter_enables_it():
-    machine = next(spec for spec in RESOURCES.values() if spec["Type"] == "AWS::Serverless::StateMachine")
+    machine = RESOURCES["RemediationStateMachine"]  # every event starts it
     macie_rules = {name: event["Properties"] for name, event in machine["Properties"]["Events"].items()
                    if event["Properties"]["Pattern"]["source"] == ["aws.macie"]}
     assert set(macie_rules) == {"S3PublicMacie", "EncryptionMacie"}
@@ -221,7 +221,7 @@ def test_every_rule_takes_only_this_accounts_events():
 
 
 def test_security_hub_is_reached_only_when_the_parameter_enables_it():
-    machine = next(spec for spec in RESOURCES.values() if spec["Type"] == "AWS::Serverless::StateMachine")
+    machine = RESOURCES["RemediationStateMachine"]  # every event starts it
     rule = machine["Properties"]["Events"]["SecurityHubControls"]["Properties"]
     assert rule["State"] == {"Fn::If": ["UseSecurityHub", "ENABLED", "DISABLED"]}
     # only NEW findings: Warden's own update (NOTIFIED/RESOLVED) must not start the workflow again
@@ -257,7 +257,7 @@ def test_cloudtrail_rules_ignore_failed_calls_and_config_rules_only_non_complian
 
 
 def test_every_rule_target_has_a_dead_letter_queue_and_retry_policy():
-    machine = next(spec for spec in RESOURCES.values() if spec["Type"] == "AWS::Serverless::StateMachine")
+    machine = RESOURCES["RemediationStateMachine"]  # every event starts it
     for name, rule in machine["Properties"]["Events"].items():
         assert rule["Properties"]["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}}, name
         assert rule["Properties"]["RetryPolicy"]["MaximumRetryAttempts"] > 0, name
@@ -271,9 +271,10 @@ def test_an_alarm_message_notify_cannot_publish_is_kept_in_the_dead_letter_queue
     assert invoke["MaximumRetryAttempts"] >= 1
 
 
-def test_workflow_substitutions_are_all_defined():
-    machine = RESOURCES["RemediationStateMachine"]["Properties"]
-    used = set(re.findall(r"\$\{(\w+)\}", json.dumps(ASL)))
+@pytest.mark.parametrize("logical", ["RemediationStateMachine", "LongRunningStateMachine"])
+def test_workflow_substitutions_are_all_defined(logical):
+    machine = RESOURCES[logical]["Properties"]
+    used = set(re.findall(r"\$\{(\w+)\}", (ROOT / machine["DefinitionUri"]).read_text()))
     assert used == set(machine["DefinitionSubstitutions"])
 
 
