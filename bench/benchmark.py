@@ -68,11 +68,12 @@ PRICES = {  # us-east-1 list prices
     "kms_request": 0.03 / 10_000,
 }
 EXPRESS_MEMORY_GB = 64 / 1024
-AUDIT_INDEXES = len(
-    __import__("cfnlint.decode", fromlist=["decode"]).decode(str(ROOT / "template.yaml"))[0]["Resources"]["AuditTable"]["Properties"].get(
-        "GlobalSecondaryIndexes", []
-    )
-)
+AUDIT_INDEX_PROJECTIONS = [
+    index["Projection"]["ProjectionType"]
+    for index in __import__("cfnlint.decode", fromlist=["decode"]).decode(str(ROOT / "template.yaml"))[0]["Resources"]["AuditTable"][
+        "Properties"
+    ].get("GlobalSecondaryIndexes", [])
+]
 CUSTODIAN_POLICY = {
     "name": "s3-public-block",
     "resource": "s3",
@@ -571,6 +572,13 @@ def cost_model(warden: dict, duplicate: dict, cold: dict) -> tuple[str, float]:
     function's duration is its cold-start CPU time measured in (a) at Lambda's CPU share of its memory."""
     rows = []
 
+    def audit_write_units(item_bytes: int) -> int:
+        # an audit write is charged per started KB of the item for the table, and for each index per
+        # started KB of what it projects: the item again (ALL, or INCLUDE as an upper bound), or 1 WRU
+        # for a keys-only entry (its keys are under 1 KB)
+        item_units = math.ceil(item_bytes / 1024)
+        return item_units + sum(1 if projection == "KEYS_ONLY" else item_units for projection in AUDIT_INDEX_PROJECTIONS)
+
     def event_cost(label: str, execution, calls: list, functions: list[str], item_bytes: int) -> float:
         express, standard = len(execution.express_states), len(execution.states) - len(execution.express_states)
         invocations = len(functions)
@@ -583,9 +591,7 @@ def cost_model(warden: dict, duplicate: dict, cold: dict) -> tuple[str, float]:
                           + standard * PRICES["sfn_transition"])  # fmt: skip
         writes = [c for c in calls if c.service == "dynamodb" and c.operation in DYNAMODB_WRITES]
         reads = [c for c in calls if c.service == "dynamodb" and c.operation in ("GetItem", "Query")]
-        # an audit write is charged per started KB of the item, once for the table and once per
-        # index that projects it (by-resource, projection ALL); dedupe claims are under 1 KB
-        audit_units = math.ceil(item_bytes / 1024) * (1 + AUDIT_INDEXES)
+        audit_units = audit_write_units(item_bytes)  # dedupe claims are under 1 KB
         def units(table: str) -> int:
             return audit_units if table.endswith("AuditTable") else 1
 
@@ -626,8 +632,11 @@ def cost_model(warden: dict, duplicate: dict, cold: dict) -> tuple[str, float]:
         "state, per started 100 ms), and $0.025 per 1,000 transitions of a Standard execution when Triage hands over (none "
         "here). Every invocation is priced cold (init billed), at the cold-start CPU time of "
         f"(a) stretched to Lambda's CPU share of its memory (1 vCPU at {LAMBDA_VCPU_MB} MB), rounded up to the ms. "
-        f"Write units use the audit item's final size ({warden['audit_item_bytes']} bytes) for every audit write, "
-        f"times {1 + AUDIT_INDEXES} for the table and its index: an upper bound. Not included: CloudWatch Logs "
+        f"Write units use the audit item's final size ({warden['audit_item_bytes']} bytes) for every audit write: "
+        f"{math.ceil(warden['audit_item_bytes'] / 1024)} WRU for the table and, for its index "
+        f"({', '.join(AUDIT_INDEX_PROJECTIONS)}), 1 WRU per keys-only entry or the item's units again for one that "
+        f"projects the item, {audit_write_units(warden['audit_item_bytes'])} WRU in all: an upper bound (an update that "
+        "leaves the keys unchanged writes no keys-only entry). Not included: CloudWatch Logs "
         "ingestion, X-Ray, e-mail delivery, custom metrics ($0.30 per series a month) and the dashboard."
     )
     return text, per_exposure

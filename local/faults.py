@@ -111,6 +111,9 @@ class ApiCall:
         if self.service == "dynamodb" and "TableName" in params:
             table = f"arn:{partition}:dynamodb:{region}:{account}:table/{params['TableName']}"
             return f"{table}/index/{params['IndexName']}" if "IndexName" in params else table
+        if self.service == "dynamodb" and self.operation == "BatchGetItem":
+            tables = set(params.get("RequestItems", {}))
+            return f"arn:{partition}:dynamodb:{region}:{account}:table/{tables.pop()}" if len(tables) == 1 else None
         if self.service == "sns" and "TopicArn" in params:
             return params["TopicArn"]
         if self.service == "securityhub" and self.operation == "BatchUpdateFindings":

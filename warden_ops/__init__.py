@@ -3,8 +3,8 @@
     python -m warden_ops history --resource 'arn:aws:s3:::ml-*' --since 7d
     python -m warden_ops rollback cloudtrail:3f2c... [--force]
 
-They use your own AWS credentials: history reads the audit table (dynamodb:Query/Scan), rollback
-invokes the stack's Rollback function (lambda:InvokeFunction), whose role does the restoring.
+They use your own AWS credentials: history reads the audit table (dynamodb:Query on its by-resource
+index, BatchGetItem and Scan on the table), and rollback restores under your own identity (warden_ops.rollback).
 """
 
 import sys

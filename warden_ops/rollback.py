@@ -13,8 +13,8 @@ again. So, right before restoring, the resource is exempted in the run-time sett
 a limited time (24 hours by default; --exempt-for 72h, or --no-exempt), with the reason
 "rolled back by <caller>: <finding id>". Triage reads the document within SettingsCacheSeconds.
 
-Permissions the operator needs: dynamodb:GetItem and UpdateItem on the audit table (Query on its
-by-resource index for some remediations), kms:VerifyMac on the AuthorizationKey, ssm:GetParameter
+Permissions the operator needs: dynamodb:GetItem and UpdateItem on the audit table (for some
+remediations Query on its by-resource index and BatchGetItem on the table), kms:VerifyMac on the AuthorizationKey, ssm:GetParameter
 and PutParameter on the settings parameter, and the remediation's own `rollback_permissions`.
 """
 

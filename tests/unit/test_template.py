@@ -91,7 +91,7 @@ EXPECTED_ACTIONS = {
     | union("verify_permissions", registry.all_remediations())  # a duplicate re-reads the resource
     | {"dynamodb:PutItem", "dynamodb:GetItem"}  # the audit record, the dedupe claim
     | {"dynamodb:UpdateItem"}  # a redelivered finding's attempt, appended to its audit record
-    | {"dynamodb:Query"}  # warden.reverts: the resource's earlier fixes, when its deployer re-exposed it
+    | {"dynamodb:Query", "dynamodb:BatchGetItem"}  # warden.reverts: the resource's earlier fixes, when its deployer re-exposed it
     | {"ssm:GetParameter"}  # the run-time settings document
     | set(macie.PERMISSIONS)  # Macie=enabled: what Macie found in a bucket before it is fixed (Fn::If)
     | {"organizations:DescribeAccount", "organizations:ListParents"}  # organization mode: is the account a member
@@ -312,6 +312,14 @@ def test_topic_is_encrypted_and_audit_table_is_durable():
     assert table["Properties"]["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["Properties"]["SSESpecification"] == {"SSEEnabled": True}
     assert table["Properties"]["TimeToLiveSpecification"]["Enabled"] is True
+
+
+def test_the_audit_index_holds_keys_only_so_an_audit_write_pays_for_its_item_once():
+    # Readers fetch whole records with BatchGetItem (warden.audit.by_resource); an index projecting
+    # the ~9 KB item would double the write units of every audit write (docs/evidence.md).
+    (index,) = RESOURCES["AuditTable"]["Properties"]["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "by-resource"
+    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
 
 
 def test_alarms_reach_on_call_through_the_notify_function():

@@ -26,7 +26,7 @@ TABLE = {
             {
                 "IndexName": "by-resource",
                 "KeySchema": [{"AttributeName": "resource_arn", "KeyType": "HASH"}, {"AttributeName": "recorded_at", "KeyType": "RANGE"}],
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": {"ProjectionType": "KEYS_ONLY"},  # as template.yaml's
             }
         ],
     },

@@ -12,7 +12,8 @@ import json
 import os
 import time
 from datetime import datetime, timezone
-from typing import Any
+from itertools import islice
+from typing import Any, Iterator
 
 from botocore.exceptions import ClientError
 
@@ -282,12 +283,43 @@ def _decode(attribute: dict) -> Any:
 
 def history(resource_arn: str, limit: int = 25) -> list[dict[str, Any]]:
     """A resource's records, newest first (the by-resource index)."""
-    items = _dynamodb().query(
-        TableName=_table_name(),
+    items = by_resource(_dynamodb(), _table_name(), "resource_arn = :arn", {":arn": {"S": resource_arn}}, page_size=limit)
+    return [decode_item(item) for item in islice(items, limit)]
+
+
+BATCH_GET_KEYS = 100  # BatchGetItem's limit per request
+BATCH_GET_TRIES = 6  # keys left unprocessed (throttling) are asked for again, 0.1 s to 1.6 s apart
+
+
+def by_resource(dynamodb, table: str, key_condition: str, values: dict[str, Any], page_size: int = BATCH_GET_KEYS) -> Iterator[dict]:
+    """A resource's raw items, newest first. The by-resource index projects keys only (template.yaml),
+    so each page of at most `page_size` keys is read from the table with one BatchGetItem."""
+    pages = dynamodb.get_paginator("query").paginate(
+        TableName=table,
         IndexName="by-resource",
-        KeyConditionExpression="resource_arn = :arn",
-        ExpressionAttributeValues={":arn": {"S": resource_arn}},
+        KeyConditionExpression=key_condition,
+        ExpressionAttributeValues=values,
         ScanIndexForward=False,
-        Limit=limit,
-    )["Items"]
-    return [{k: _decode(v) for k, v in item.items()} for item in items]
+        PaginationConfig={"PageSize": max(1, min(page_size, BATCH_GET_KEYS))},
+    )
+    for page in pages:
+        yield from _batch_get(dynamodb, table, [item["finding_id"]["S"] for item in page["Items"]])
+
+
+def _batch_get(dynamodb, table: str, finding_ids: list[str]) -> list[dict]:
+    """The items of `finding_ids`, in that order; one that expired (TTL) since the index listed it is left out."""
+    found: dict[str, dict] = {}
+    request = {table: {"Keys": [{"finding_id": {"S": finding_id}} for finding_id in finding_ids]}} if finding_ids else None
+    tries = 0
+    while request:
+        if tries == BATCH_GET_TRIES:
+            from warden.remediations.base import RetryLater  # only here: audit stays below the remediations
+
+            raise RetryLater(f"BatchGetItem on {table} left {len(request[table]['Keys'])} record(s) unread after {tries} tries")
+        if tries:
+            time.sleep(0.05 * 2**tries)
+        answer = dynamodb.batch_get_item(RequestItems=request)
+        found.update({item["finding_id"]["S"]: item for item in answer["Responses"].get(table, [])})
+        request = answer.get("UnprocessedKeys") or None
+        tries += 1
+    return [found[finding_id] for finding_id in finding_ids if finding_id in found]

@@ -3,8 +3,9 @@
     records(dynamodb, table, resource="arn:aws:s3:::ml-*", outcome="remediated", since=week_ago)
 
 A resource given exactly is a Query of the `by-resource` index (its time range in the key
-condition), which stops as soon as enough records match; a pattern, or no resource, is a Scan of
-the table, paginated to the end, then sorted (the audit table holds one item per finding for
+condition), which stops as soon as enough records match; the index holds keys only, so each page of
+keys is read from the table with one BatchGetItem. A pattern, or no resource, is a Scan of the
+table, paginated to the end, then sorted (the audit table holds one item per finding for
 AuditRetentionDays, so a scan stays small). Remediation and resource accept shell patterns
 (`iam-*`); so does account (a hub's audit table holds every member account's records). Outcome matches the notified outcome, the triage decision (`dry-run`, `ignored`,
 `exempt`...), or `rolled-back` for fixes that were rolled back.
@@ -17,7 +18,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
-from warden.audit import decode_item
+from warden.audit import by_resource, decode_item
 
 PATTERN_CHARACTERS = re.compile(r"[*?\[]")
 ACCOUNT_FILTER = re.compile(r"^[0-9*?]{1,12}$")
@@ -78,7 +79,7 @@ def records(
     if account is not None and not ACCOUNT_FILTER.match(account):
         raise ValueError(f"--account takes a 12-digit account id or a pattern of digits such as '1111*', not {account!r}")
     exact_resource = resource is not None and not PATTERN_CHARACTERS.search(resource)
-    pages = _query(dynamodb, table, resource, since, until) if exact_resource else _scan(dynamodb, table, since, until)
+    pages = _query(dynamodb, table, resource, since, until, limit) if exact_resource else _scan(dynamodb, table, since, until)
     found = []
     for item in pages:
         record = decode_item(item)
@@ -108,19 +109,11 @@ def _time_condition(since: datetime | None, until: datetime | None, values: dict
     return None
 
 
-def _query(dynamodb, table: str, resource: str, since, until) -> Iterator[dict]:
+def _query(dynamodb, table: str, resource: str, since, until, page_size: int) -> Iterator[dict]:
     values: dict[str, Any] = {":arn": {"S": resource}}
     time_condition = _time_condition(since, until, values)
     condition = "resource_arn = :arn" + (f" AND {time_condition}" if time_condition else "")
-    paginator = dynamodb.get_paginator("query")
-    for page in paginator.paginate(
-        TableName=table,
-        IndexName="by-resource",
-        KeyConditionExpression=condition,
-        ExpressionAttributeValues=values,
-        ScanIndexForward=False,
-    ):
-        yield from page["Items"]
+    return by_resource(dynamodb, table, condition, values, page_size=page_size)
 
 
 def _scan(dynamodb, table: str, since, until) -> Iterator[dict]:

@@ -77,12 +77,13 @@ class RestoreInvocationLogging(Remediation):
     family = "encryption"
     resource_type = "AWS::Bedrock::ModelInvocationLoggingConfiguration"
     triggers = Triggers(cloudtrail_events=("DeleteModelInvocationLoggingConfiguration", "PutModelInvocationLoggingConfiguration"))
-    # dynamodb:Query reads the audit trail. No iam:PassRole: no Warden role may pass roles (a CloudWatch Logs
+    # dynamodb:Query and BatchGetItem read the audit trail. No iam:PassRole: no Warden role may pass roles (a CloudWatch Logs
     # destination's delivery role), so a configuration with one is handed to a person (see plan).
     permissions = (
         "bedrock:GetModelInvocationLoggingConfiguration",
         "bedrock:PutModelInvocationLoggingConfiguration",
         "dynamodb:Query",
+        "dynamodb:BatchGetItem",
     )
     verify_permissions = ("bedrock:GetModelInvocationLoggingConfiguration",)
     rollback_permissions = (
@@ -90,6 +91,7 @@ class RestoreInvocationLogging(Remediation):
         "bedrock:PutModelInvocationLoggingConfiguration",
         "bedrock:DeleteModelInvocationLoggingConfiguration",
         "dynamodb:Query",
+        "dynamodb:BatchGetItem",
     )
     volatile_snapshot_keys = ("restore", "restore_source")
 

@@ -32,9 +32,10 @@ from warden.remediations.base import (
 KEY_TAG = "warden:kms-key"
 # Where a previous key is looked for, in this order; each label is what messages call that source.
 KEY_SOURCES = ("AWS Config history", "Warden's audit history", f"the {KEY_TAG} tag", "the DefaultKmsKeyArn parameter")
-# The calls the lookup makes (Config history, KMS DescribeKey of each candidate, the audit table query),
+# The calls the lookup makes (Config history, KMS DescribeKey of each candidate, the audit history's
+# query of the by-resource index and BatchGetItem of the records it lists),
 # and the snapshot keys it adds: a lookup, not the resource's state, so not compared for drift.
-KEY_LOOKUP_PERMISSIONS = ("config:GetResourceConfigHistory", "kms:DescribeKey", "dynamodb:Query")
+KEY_LOOKUP_PERMISSIONS = ("config:GetResourceConfigHistory", "kms:DescribeKey", "dynamodb:Query", "dynamodb:BatchGetItem")
 KEY_LOOKUP_SNAPSHOT_KEYS = ("kms_key", "kms_key_source", "skipped", "current_key_owner")
 AWS_MANAGED_ALIAS_PREFIX = "alias/aws/"  # alias/aws/s3, alias/aws/sqs, alias/aws/sns: AWS-managed keys
 
