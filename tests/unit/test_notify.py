@@ -46,6 +46,14 @@ def test_every_outcome_has_a_short_subject_and_filterable_attributes(outcome):
     assert "https://eu-west-1.console.aws.amazon.com/states/" in message.body
 
 
+def test_an_express_execution_is_named_with_where_its_record_is_not_a_dead_console_link():
+    """Every event runs an Express execution, which the console shows only from full execution logs."""
+    express = "arn:aws:states:eu-west-1:123456789012:express:warden-RemediationStateMachine:abc:def"
+    (line,) = [line for line in compose("remediated", STATE, express).body.splitlines() if line.startswith("Workflow execution:")]
+    assert line == f"Workflow execution: {express} (an Express execution has no console page: python -m warden_ops history shows its record)"
+    assert "console.aws.amazon.com/states" not in compose("remediated", STATE, express).body
+
+
 def test_remediated_message_says_what_where_what_changed_and_how_to_undo():
     body = compose("remediated", STATE, EXECUTION).body
     for expected in (

@@ -139,9 +139,15 @@ def resource_label(finding: dict) -> str:
 
 
 def execution_link(execution_arn: str | None) -> str | None:
-    if not execution_arn or execution_arn.count(":") < 4:
+    """Where on-call can see the execution: the console page of a Standard one. An Express one has
+    none (the console shows Express executions only from logs with execution data, which Warden's
+    workflow does not keep), so its ARN and where its record is."""
+    if not execution_arn or execution_arn.count(":") < 5:
         return None
-    region = execution_arn.split(":")[3]
+    fields = execution_arn.split(":")
+    if fields[5] == "express":
+        return f"{execution_arn} (an Express execution has no console page: python -m warden_ops history shows its record)"
+    region = fields[3]
     return f"https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{execution_arn}"
 
 
