@@ -33,8 +33,9 @@ STANDARD_ONLY = ("Throttle", "AwaitApproval", "NotifyThrottled")
 HAND_OVER = "HandOver"  # Triage's decision `hand-over`: its event goes to the Standard workflow
 TRIAGE_AGAIN = "TriageAgainInStandard"  # Triage failed: the raw event goes to the Standard workflow
 UNKNOWN_DECISION = "UnknownDecision"
-# Step Functions' own errors starting an execution, retried; ExecutionAlreadyExists is not: an
-# execution of that name with another input means someone else started it (the alarm says so).
+# Step Functions' own errors starting an execution, retried. ExecutionAlreadyExists is not: the name
+# is this execution's own, so either it handed over already and that execution has ended (AWS ran
+# this one twice) or someone else took the name; the execution fails and the alarm says so.
 START_ERRORS = ["StepFunctions.SdkClientException", "StepFunctions.AWSStepFunctionsException",
                 "StepFunctions.ExecutionLimitExceededException"]  # fmt: skip
 # A throttled family step is retried twice here (about 50 s); the Standard workflow's hour of
