@@ -45,7 +45,8 @@ def bucket_state(s3, bucket: str) -> dict[str, str]:
         "Block Public Access": f"{blocked}/4 on",
         "policy statements": statements,
         "public ACL grants": str(len(public_grants(acl))),
-        "quarantine tag": "yes" if "warden:quarantined-at" in tags else "no",
+        # QuarantineTag is off by default: the tags stay as they were (the message says who and why).
+        "tags": ", ".join(f"{k}={v}" for k, v in sorted(tags.items())) or "none",
         "objects": str(objects),
     }
 

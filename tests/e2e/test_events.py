@@ -277,8 +277,7 @@ def test_event_file_end_to_end(twin, name):
         assert state["policy"]["Statement"] == original_others, "unrelated statements must stay exactly as they were"
         assert public_grants({"Grants": state["acl"]}) == []
         assert any(g["Permission"] == "FULL_CONTROL" for g in state["acl"]), "the owner's grant stays"
-        assert state["tags"]["data-classification"] == "training"
-        assert state["tags"]["warden:quarantined-by"] == "warden"
+        assert state["tags"] == before[BUCKET]["tags"], "QuarantineTag is disabled by default: the tags stay as they were"
         record = result.audit_records[0]
         assert record["before"]["policy"] == scenarios.TRAINING_POLICY
         assert record["outcome"] == "remediated"

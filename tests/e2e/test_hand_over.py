@@ -67,6 +67,18 @@ def test_a_throttle_is_handed_over_and_its_cool_down_runs_in_the_standard_workfl
     assert execution.triage["decision"] == "enforce" and execution.handed_over_to
 
 
+def test_settings_that_switch_protection_off_are_told_before_the_hand_over(twin):
+    """The one hand-over Triage signs: the settings alert's message (Notify checks it) comes first."""
+    settings(twin, {"modes": {"s3_public": "approve", "iam": "off"}, "approval_timeout_seconds": 1})
+
+    result = twin.send(event(PUBLIC_POLICY_EVENT))
+
+    (execution,) = result.executions
+    assert execution.states[:5] == ["Triage", "Route", "NotifySettingsRemoveProtection", "Route", "HandOver"]
+    outcomes = [n["attributes"]["outcome"] for n in result.notifications]
+    assert outcomes[0] == "settings-changed" and outcomes[1:] == ["awaiting-approval", "expired"]
+
+
 def test_a_triage_that_fails_in_express_is_triaged_again_in_standard_and_its_failure_told_there(twin):
     """Notify believes a failed Triage only from the execution's history, which Express does not keep:
     the Standard workflow triages again and, failing too, tells on-call."""
@@ -108,6 +120,7 @@ def test_attack_invoking_triage_as_the_express_workflow_gets_a_hand_over_and_not
 
     assert answer["decision"] == "hand-over" and "approve" in answer["reason"]
     assert answer["event"] == event(PUBLIC_POLICY_EVENT) and "finding" not in answer
+    assert "authorization" not in answer, "signed nothing: only the Standard workflow's start takes a hand-over"
     with mock.patch.dict("os.environ", {"WARDEN_AUDIT_TABLE": twin.physical["AuditTable"]}):
         assert audit.history(f"arn:aws:s3:::{S.TRAINING_BUCKET}") == []
     assert is_public(twin)

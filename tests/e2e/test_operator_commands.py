@@ -107,21 +107,24 @@ def test_history_rejects_a_time_it_cannot_read(twin):
 def test_rollback_command_refuses_drift_with_exit_1_and_forces_with_exit_0(twin):
     result = twin.send(event("cloudtrail-s3-putbucketpolicy-public.json"))
     finding_id = result.audit_records[0]["finding_id"]
-    twin.client("s3").put_bucket_tagging(Bucket=S.TRAINING_BUCKET, Tagging={"TagSet": [{"Key": "owner", "Value": "ml-team"}]})
+    s3 = twin.client("s3")
+    policy = json.loads(s3.get_bucket_policy(Bucket=S.TRAINING_BUCKET)["Policy"])
+    added = {"Sid": "AddedSinceTheFix", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{twin.account}:root"},
+             "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{S.TRAINING_BUCKET}/*"}  # fmt: skip
+    s3.put_bucket_policy(Bucket=S.TRAINING_BUCKET, Policy=json.dumps({**policy, "Statement": [*policy["Statement"], added]}))
 
     refused, refused_text = run(twin, "rollback", finding_id)
     forced, forced_text = run(twin, "rollback", finding_id, "--force", "--exempt-for", "72h")
 
     assert refused == 1
     assert refused_text.startswith("REFUSED: the resource changed since Warden's fix")
-    assert 'tags.owner: null -> "ml-team"' in refused_text
+    assert "policy.Statement: added" in refused_text and "AddedSinceTheFix" in refused_text
     assert forced == 0
     exempted, rolled_back, *rest = forced_text.splitlines()
     assert exempted.startswith(f"EXEMPTED: {TRAINING} until ") and f"(rolled back by {TwinTarget(twin).caller()}: {finding_id})" in exempted
     assert rolled_back.startswith("ROLLED-BACK: s3-quarantine-public-bucket on arn:aws:s3:::ml-training-data-prod rolled back")
     assert "  changed since the fix:" in rest
-    tags = twin.client("s3").get_bucket_tagging(Bucket=S.TRAINING_BUCKET)["TagSet"]
-    assert tags == [{"Key": "data-classification", "Value": "training"}], "the before-state, exactly"
+    assert json.loads(s3.get_bucket_policy(Bucket=S.TRAINING_BUCKET)["Policy"]) == S.TRAINING_POLICY, "the before-state, exactly"
 
 
 def test_rollback_command_without_an_exemption_warns_that_warden_may_fix_it_again(twin):

@@ -29,8 +29,9 @@ def tags(s3) -> dict:
 
 @pytest.fixture
 def private_bucket_twin():
-    """Enforce mode; the bucket is private (owner-only ACL, no policy) and has no Block Public Access."""
-    with Twin(parameters={"Mode": "enforce"}) as twin:
+    """Enforce mode; the bucket is private (owner-only ACL, no policy) and has no Block Public Access.
+    QuarantineTag=enabled, so that the tag tells a quarantine from a hardening fix."""
+    with Twin(parameters={"Mode": "enforce", "QuarantineTag": "enabled"}) as twin:
         twin.client("s3").create_bucket(Bucket=PRIVATE_BUCKET)
         yield twin
 

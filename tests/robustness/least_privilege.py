@@ -42,7 +42,8 @@ class Recording:
 
 
 def _twin_parameters(security_hub: bool) -> dict[str, str]:
-    parameters = {**ENFORCING, "Macie": "enabled"}
+    # QuarantineTag=enabled: the bucket's tags are read and written too, so those grants are proven as well
+    parameters = {**ENFORCING, "Macie": "enabled", "QuarantineTag": "enabled"}
     return {**parameters, "SecurityHub": "enabled"} if security_hub else parameters
 
 

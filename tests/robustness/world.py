@@ -190,9 +190,10 @@ def exercise(twin, remediation: Remediation, finding) -> dict[str, list[ApiCall]
     if not changes:
         raise LookupError("nothing to change")
     with phase("apply"):
-        remediation.apply(finding, changes, aws)
+        applied = remediation.apply(finding, changes, aws)["applied"]
     with phase("after_fix"):
-        _, still_exposed = remediation.after_fix(finding, aws, {"before": before, "changes": [c.to_dict() for c in changes]})
+        result = {"before": before, "changes": [c.to_dict() for c in changes], "applied": applied}
+        _, still_exposed = remediation.after_fix(finding, aws, result)
     assert still_exposed == [], f"{remediation.name} did not fix {finding.resource_arn}: {still_exposed}"
     with phase("recheck"):
         assert remediation.verify(finding, aws) == [], f"{remediation.name}: triage's re-read disagrees with the re-read after the fix"

@@ -162,3 +162,6 @@ def test_the_hubs_spoke_parameters_output_becomes_the_stacksets_parameters():
     required = {name for name, spec in SPOKE["Parameters"].items() if "Default" not in spec}
     output = json.dumps(HUB["Outputs"]["SpokeParameters"]["Value"])
     assert all(f"{name}=" in output for name in required), required
+    # and the hub's settings that decide which calls its functions make, so the spoke's roles grant those
+    for name in ("Macie", "QuarantineTag"):
+        assert name in SPOKE["Parameters"] and f"{name}=${{{name}}}" in output, name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import boto3
@@ -34,7 +35,12 @@ def aws(monkeypatch):
         yield Aws(ACCOUNT, REGION)
 
 
-def test_quarantine_then_rollback_restores_the_exact_before_state(aws):
+TAGGED = ["s3:PutBucketPublicAccessBlock", "s3:PutBucketPolicy", "s3:PutBucketAcl", "s3:PutBucketTagging"]
+
+
+@pytest.mark.parametrize("quarantine_tag", ["disabled", "enabled"])
+def test_quarantine_then_rollback_restores_the_exact_before_state(aws, monkeypatch, quarantine_tag):
+    monkeypatch.setenv("WARDEN_QUARANTINE_TAG", quarantine_tag)
     s3 = boto3.client("s3", region_name=REGION)
     scenarios.public_training_bucket(s3)
     remediation, target = QuarantinePublicBucket(), finding()
@@ -42,15 +48,49 @@ def test_quarantine_then_rollback_restores_the_exact_before_state(aws):
     before = remediation.snapshot(target, aws)
     assert before["public_access_block"] is None
     assert before["policy"] == scenarios.TRAINING_POLICY
+    assert ("tags" in before) == (quarantine_tag == "enabled"), "the tags are read only when the fix may tag"
 
-    applied = remediation.apply(target, remediation.plan(target, before), aws)["applied"]
-    assert applied == ["s3:PutBucketPublicAccessBlock", "s3:PutBucketPolicy", "s3:PutBucketAcl", "s3:PutBucketTagging"]
+    changes = remediation.plan(target, before)
+    applied = remediation.apply(target, changes, aws)["applied"]
+    assert applied == (TAGGED if quarantine_tag == "enabled" else TAGGED[:3])
     assert remediation.verify(target, aws) == []
     assert remediation.plan(target, remediation.snapshot(target, aws)) == [], "a second run changes nothing"
+    # The after-snapshot takes the policy (and tags) as Warden wrote them: they equal S3's own answer.
+    result = {"before": before, "changes": [c.to_dict() for c in changes], "applied": applied}
+    after, exposed = remediation.after_fix(target, aws, result)
+    assert exposed == [] and after == remediation.snapshot_as(target, aws, before)
 
     remediation.rollback(target, before, aws)
     assert remediation.snapshot(target, aws) == before
     assert remediation.verify(target, aws) != [], "after rollback the bucket is public again, as it was"
+
+
+def test_without_the_quarantine_tag_the_buckets_tags_are_never_read_or_written(aws, monkeypatch):
+    monkeypatch.delenv("WARDEN_QUARANTINE_TAG", raising=False)  # the default: disabled
+    s3 = boto3.client("s3", region_name=REGION)
+    scenarios.public_training_bucket(s3)
+    remediation, target = QuarantinePublicBucket(), finding()
+    tags_before = s3.get_bucket_tagging(Bucket=BUCKET)["TagSet"]
+    remediation.apply(target, remediation.plan(target, remediation.snapshot(target, aws)), aws)
+    assert s3.get_bucket_tagging(Bucket=BUCKET)["TagSet"] == tags_before
+    assert remediation.verify(target, aws) == []
+
+
+def test_after_the_fix_s3s_verdict_on_the_policy_is_read_afresh(aws, monkeypatch):
+    """The policy is not read again after the fix, so a public statement put back meanwhile is seen
+    by GetBucketPolicyStatus: the fix is not told as verified."""
+    s3 = boto3.client("s3", region_name=REGION)
+    scenarios.public_training_bucket(s3)
+    remediation, target = QuarantinePublicBucket(), finding()
+    before = remediation.snapshot(target, aws)
+    changes = remediation.plan(target, before)
+    applied = remediation.apply(target, changes, aws)["applied"]
+    # Someone, in that instant, lifts the block (while it is on, S3 refuses a public policy) and puts the policy back.
+    s3.delete_public_access_block(Bucket=BUCKET)
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(scenarios.TRAINING_POLICY))
+    result = {"before": before, "changes": [c.to_dict() for c in changes], "applied": applied}
+    _, exposed = remediation.after_fix(target, aws, result)
+    assert "S3 reports the bucket policy as public (GetBucketPolicyStatus)" in exposed
 
 
 def test_bucket_with_only_public_statements_loses_its_policy_not_its_objects(aws):
@@ -61,7 +101,7 @@ def test_bucket_with_only_public_statements_loses_its_policy_not_its_objects(aws
     remediation = QuarantinePublicBucket()
 
     changes = remediation.plan(target, remediation.snapshot(target, aws))
-    assert [c.action for c in changes] == ["s3:PutBucketPublicAccessBlock", "s3:DeleteBucketPolicy", "s3:PutBucketTagging"]
+    assert [c.action for c in changes] == ["s3:PutBucketPublicAccessBlock", "s3:DeleteBucketPolicy"]
     remediation.apply(target, changes, aws)
 
     assert remediation.snapshot(target, aws)["policy"] is None
@@ -98,7 +138,8 @@ def test_account_block_public_access_on_and_rolled_back(aws):
     assert remediation.snapshot(target, aws) == before
 
 
-def test_tags_are_merged_and_values_are_valid(aws):
+def test_tags_are_merged_and_values_are_valid(aws, monkeypatch):
+    monkeypatch.setenv("WARDEN_QUARANTINE_TAG", "enabled")
     s3 = boto3.client("s3", region_name=REGION)
     scenarios.public_training_bucket(s3)
     remediation, target = QuarantinePublicBucket(), finding()

@@ -339,6 +339,12 @@ def tag_set(changes: dict) -> dict:
     return tags
 
 
+def test_without_tags_in_the_snapshot_the_fix_changes_only_what_makes_the_bucket_public():
+    """QuarantineTag disabled (the default): the snapshot holds no tags, and nothing tags the bucket."""
+    untagged = {k: v for k, v in snapshot().items() if k != "tags"}
+    assert list(plan(untagged)) == ["s3:PutBucketPublicAccessBlock", "s3:PutBucketPolicy", "s3:PutBucketAcl"]
+
+
 def test_quarantine_tags_are_merged_into_existing_tags():
     tags = tag_set(plan(snapshot(tags={"team": "ml", "cost-center": "4711"})))
     assert {k: tags[k] for k in ("team", "cost-center")} == {"team": "ml", "cost-center": "4711"}

@@ -152,7 +152,7 @@ def rollback(
     else:
         aws = for_finding(finding)
     try:
-        current = remediation.snapshot(finding, aws)
+        current = remediation.snapshot_as(finding, aws, before)
     except ResourceGone as gone:
         return _refused(record, finding_id, f"{gone}: there is nothing to restore")
     except (ClientError, WardenError) as error:
@@ -207,7 +207,7 @@ def _restore(
             f"the restore broke off: {error}. The resource may be part-way between its fixed and its before-state; "
             "the before-snapshot is in the audit record.",
         )
-    restored = remediation.snapshot(finding, aws)
+    restored = remediation.snapshot_as(finding, aws, before)
     remaining = differences(remediation.state(before), remediation.state(restored))
     at = _now()
     audit.update(

@@ -246,6 +246,8 @@ def triage(
     triaged = _triage(event, settings, lambda_context, execution, fast_path)
     if settings.settings_alert:
         triaged["settings_alert"] = settings.settings_alert
+    elif triaged["decision"] == "hand-over":
+        return triaged  # nothing acts on it but the Standard workflow's start, which triages the event again
     return _authorized(triaged, execution, _authorization_lifetime(triaged, settings))
 
 

@@ -165,6 +165,11 @@ class Remediation:
         """What is exposed now, read afresh (triage re-reads a resource fixed within the dedupe window)."""
         return self.exposed_in(finding, self.read_exposure(finding, aws), result)
 
+    def snapshot_as(self, finding: Finding, aws, recorded: dict[str, Any]) -> dict[str, Any]:
+        """The resource now, read as the `recorded` snapshot was (rollback compares the two).
+        Default: the snapshot; a family whose snapshot depends on a setting reads what `recorded` holds."""
+        return self.snapshot(finding, aws)
+
     def after_fix(self, finding: Finding, aws, result: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """The one fresh read after apply: (the after-fix snapshot rollback checks drift against, what
         is still exposed). Default: the snapshot, judged by exposed_in; nothing is read twice."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 from datetime import datetime, timezone
 from typing import Any
 
@@ -65,6 +66,14 @@ NARROWEST_PUBLIC_PREFIX = {4: 24, 6: 48}
 
 QUARANTINE_TAGS = ("warden:quarantined-by", "warden:quarantined-at", "warden:quarantine-reason")
 MAX_BUCKET_TAGS = 50
+
+
+def tags_quarantined_buckets() -> bool:
+    """QuarantineTag=enabled: the fix also tags the bucket with who quarantined it and why. Off by
+    default: the tag is a change beyond the exposure (S3 writes a bucket's tags only as a whole set,
+    a tag policy may refuse warden:* keys, and an IaC tool reports the tags as drift), and it costs
+    a read before and a write."""
+    return os.environ.get("WARDEN_QUARANTINE_TAG") == "enabled"
 
 # --- pure policy analysis ----------------------------------------------------------------------
 
@@ -205,6 +214,24 @@ def _client_error(error: ClientError) -> str:
     return error.response.get("Error", {}).get("Code", "")
 
 
+def written(result: dict[str, Any]) -> dict[str, Any]:
+    """The bucket policy (and tags, when the snapshot holds them) as the applied changes left them:
+    what Warden wrote, or the before-snapshot's where it wrote nothing. Pure."""
+    before = result["before"]
+    params = {c["action"]: c.get("params") or {} for c in result["changes"] if c["action"] in result["applied"]}
+    policy = before["policy"]
+    if "s3:DeleteBucketPolicy" in params:
+        policy = None
+    elif "s3:PutBucketPolicy" in params:
+        policy = json.loads(params["s3:PutBucketPolicy"]["Policy"])
+    if "tags" not in before:
+        return {"policy": policy}
+    tags = before["tags"]
+    if "s3:PutBucketTagging" in params:
+        tags = {tag["Key"]: tag["Value"] for tag in params["s3:PutBucketTagging"]["Tagging"]["TagSet"]}
+    return {"policy": policy, "tags": tags}
+
+
 # --- bucket remediation ------------------------------------------------------------------------
 
 
@@ -284,13 +311,21 @@ class QuarantinePublicBucket(Remediation):
         return self._tags(aws.client("s3"), finding.resource_name)
 
     def snapshot(self, finding: Finding, aws) -> dict[str, Any]:
+        """The bucket's access settings; its tags too when the fix may tag it (QuarantineTag), since
+        S3 replaces the whole tag set and rollback puts back the tags it had."""
+        return self._snapshot(finding, aws, tags=tags_quarantined_buckets())
+
+    def snapshot_as(self, finding: Finding, aws, recorded: dict[str, Any]) -> dict[str, Any]:
+        return self._snapshot(finding, aws, tags="tags" in recorded)
+
+    def _snapshot(self, finding: Finding, aws, tags: bool) -> dict[str, Any]:
         s3, bucket = aws.client("s3"), finding.resource_name
-        return {
+        snapshot = {
             "public_access_block": self._public_access_block(s3, bucket),
             "policy": self._policy(s3, bucket),
             "acl": self._acl(s3, bucket),
-            "tags": self._tags(s3, bucket),
         }
+        return {**snapshot, "tags": self._tags(s3, bucket)} if tags else snapshot
 
     def plan(self, finding: Finding, before: dict[str, Any]) -> list[Change]:
         """The quarantine, only when the live state shows public access: an event or finding is a
@@ -342,7 +377,7 @@ class QuarantinePublicBucket(Remediation):
                     params={"AccessControlPolicy": {"Grants": kept, "Owner": before["acl"]["Owner"]}},
                 )
             )
-        if changes:
+        if changes and "tags" in before:  # the snapshot read the tags: QuarantineTag is enabled
             tagging = self._plan_tags(finding, before["tags"])
             if tagging:
                 changes.append(tagging)
@@ -432,10 +467,14 @@ class QuarantinePublicBucket(Remediation):
         return {**fresh, "acl": self._acl(s3, bucket)}
 
     def after_fix(self, finding: Finding, aws, result: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-        # The snapshot holds all but S3's own verdict on the policy, read once more only when there is one.
-        fresh = self.snapshot(finding, aws)
-        policy_is_public = self._policy_is_public(aws.client("s3"), finding.resource_name, fresh["policy"])
-        return fresh, self.exposed_in(finding, {**fresh, "policy_is_public": policy_is_public}, result)
+        """Read afresh what tells whether the bucket is still public: Block Public Access, the ACL,
+        and S3's own verdict on the policy (GetBucketPolicyStatus). The after-snapshot takes the
+        policy and tags as Warden wrote them (`written`), not read again: they are rollback's drift
+        baseline only, and Warden rewrote the policy from S3's own form of its statements."""
+        s3, bucket = aws.client("s3"), finding.resource_name
+        fresh = {"public_access_block": self._public_access_block(s3, bucket), "acl": self._acl(s3, bucket)}
+        exposed = self.exposed_in(finding, {**fresh, "policy_is_public": self._policy_status(s3, bucket)}, result)
+        return {**fresh, **written(result)}, exposed
 
     def exposed_in(self, finding: Finding, fresh: dict[str, Any], result: dict[str, Any] | None = None) -> list[str]:
         exposed = []
@@ -443,12 +482,12 @@ class QuarantinePublicBucket(Remediation):
         off = [s for s in BLOCK_SETTINGS if not block.get(s)]
         if off:
             exposed.append(f"Block Public Access settings still off: {', '.join(off)}")
-        if fresh["policy"] is not None:
+        if fresh.get("policy") is not None:  # not read after a fix: S3's verdict alone judges it then
             public, _ = split_policy(fresh["policy"])
             if public:
                 exposed.append(f"bucket policy still has {len(public)} public statement(s)")
-            if fresh["policy_is_public"]:
-                exposed.append("S3 reports the bucket policy as public (GetBucketPolicyStatus)")
+        if fresh["policy_is_public"]:
+            exposed.append("S3 reports the bucket policy as public (GetBucketPolicyStatus)")
         grants = public_grants(fresh["acl"])
         if grants:
             exposed.append(f"ACL still grants {len(grants)} public permission(s)")
@@ -464,11 +503,11 @@ class QuarantinePublicBucket(Remediation):
             s3.delete_bucket_policy(Bucket=bucket)
         else:
             s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(before["policy"]))
-        if before["tags"]:
+        if before.get("tags"):
             s3.put_bucket_tagging(
                 Bucket=bucket, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in before["tags"].items()]}
             )
-        else:
+        elif "tags" in before:  # the fix tagged a bucket that had no tags
             s3.delete_bucket_tagging(Bucket=bucket)
         if before["public_access_block"] is not None:
             s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=before["public_access_block"])
@@ -500,8 +539,10 @@ class QuarantinePublicBucket(Remediation):
         return None if response is None else json.loads(response["Policy"])
 
     def _policy_is_public(self, s3, bucket: str, policy: dict | None) -> bool:
-        if policy is None:
-            return False
+        return False if policy is None else self._policy_status(s3, bucket)
+
+    def _policy_status(self, s3, bucket: str) -> bool:
+        """S3's own verdict: whether the bucket policy is public (no policy: not public)."""
         response = self._read(lambda: s3.get_bucket_policy_status(Bucket=bucket), ("NoSuchBucketPolicy",), {"PolicyStatus": {}})
         return bool(response["PolicyStatus"].get("IsPublic"))
 
