@@ -489,12 +489,18 @@ FAMILY_EVENTS = {
 }
 
 
+# The same S3 event with the bucket's quarantine tag on (off by default): what the tag costs.
+FAMILY_VARIANTS = {"s3_public, QuarantineTag=enabled": ("s3_public", {"QuarantineTag": "enabled"})}
+
+
 def family_calls() -> tuple[str, dict]:
     rows, figures = [], {}
-    for family, name in FAMILY_EVENTS.items():
+    runs = {family: (family, {}) for family in FAMILY_EVENTS} | FAMILY_VARIANTS
+    for label, (family, extra) in runs.items():
+        name = FAMILY_EVENTS[family]
         event = json.loads((ROOT / "events" / name).read_text())
         chosen = scenarios.for_event(event)
-        with Twin(parameters={**scenarios.parameters_for(chosen, event), "Mode": "enforce", "IamMode": "enforce"},
+        with Twin(parameters={**scenarios.parameters_for(chosen, event), "Mode": "enforce", "IamMode": "enforce", **extra},
                   aws_managed_policies=family == "iam") as twin:  # fmt: skip
             for scenario in chosen:
                 scenarios.SCENARIOS[scenario].setup(twin.client)
@@ -504,9 +510,9 @@ def family_calls() -> tuple[str, dict]:
         execution = result.executions[0]
         transitions = _transitions(execution)
         by_function = Counter(c.function.removesuffix("Function") for c in calls)
-        figures[family] = {"calls": len(calls), "writes": dynamodb_writes(calls), "transitions": transitions}
+        figures[label] = {"calls": len(calls), "writes": dynamodb_writes(calls), "transitions": transitions}
         outcomes = ", ".join(n["attributes"].get("outcome", "?") for n in result.notifications)
-        rows.append([family, f"`{name}`", outcomes, f"**{len(calls)}**", dynamodb_writes(calls), transitions,
+        rows.append([label, f"`{name}`", outcomes, f"**{len(calls)}**", dynamodb_writes(calls), transitions,
                      ", ".join(f"{f} {n}" for f, n in by_function.most_common())])  # fmt: skip
     text = table(["family", "event", "outcomes notified", "API calls", "DynamoDB writes", "state transitions", "calls by function"], rows)
     return text, figures
