@@ -7,6 +7,7 @@ configured (no credentials, no region, an expired session): one line says which 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import sys
 from datetime import datetime, timezone
@@ -15,7 +16,7 @@ from typing import Any, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from warden import history, prevention, settings
+from warden import authorization, history, prevention, settings
 from warden.audit import decode_item
 from warden.ownership import Owner
 from warden.template_patches import render as render_patches
@@ -165,6 +166,14 @@ def _answer(args, target: Target, out: TextIO) -> int:
     answer = {"approved": args.command == "approve", "by": target.caller(), "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     if args.command == "reject":
         answer["reason"] = args.reason
+    try:  # the proof that an approver answered: the task token alone is readable by more people
+        answer["signature"] = _approver_signature(target, record, answer)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "AccessDeniedException":
+            raise
+        print(f"REFUSED: you are not one of the stack's approvers (ApproverPrincipalArns: kms:GenerateMac on its "
+              f"ApprovalKey was denied); nothing was changed", file=out)  # fmt: skip
+        return 1
     try:
         target.client("stepfunctions").send_task_success(taskToken=record["approval_token"], output=json.dumps(answer))
     except ClientError as error:
@@ -179,6 +188,14 @@ def _answer(args, target: Target, out: TextIO) -> int:
     else:
         print(f"REJECTED: nothing is applied to {record['resource_arn']}; on-call is told.", file=out)
     return 0
+
+
+def _approver_signature(target: Target, record: dict[str, Any], answer: dict[str, Any]) -> str:
+    """Your MAC over the answer, for this finding and the execution that waits (the stack's
+    ApprovalKey: only ApproverPrincipalArns may sign with it); the family function checks it."""
+    message = authorization.approval_message(record["finding_id"], record.get("execution"), answer)
+    mac = target.client("kms").generate_mac(KeyId=target.physical("ApprovalKey"), MacAlgorithm=authorization.MAC_ALGORITHM, Message=message)
+    return base64.b64encode(mac["Mac"]).decode()
 
 
 def _settings(args, target: Target | None, out: TextIO) -> int:

@@ -4,6 +4,7 @@ Also every mode (off, dry-run, approve, enforce) for one remediation of each fam
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -16,7 +17,7 @@ import pytest
 from local import scenarios
 from local.twin import Twin
 from tests.conftest import event
-from warden import audit, registry
+from warden import audit, authorization, registry
 from warden.aws import for_finding
 from warden.findings import Finding
 from warden.steps import FAMILY_STEPS
@@ -56,7 +57,7 @@ class Waiting:
         self.target = TwinTarget(twin)
         self.caller = self.target.caller()
         dynamodb = twin.client("dynamodb")
-        self.clients = {service: twin.client(service) for service in ("dynamodb", "stepfunctions")}
+        self.clients = {service: twin.client(service) for service in ("dynamodb", "stepfunctions", "kms")}
         self.thread = threading.Thread(target=self._send, args=(event(name),), daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 30
@@ -151,6 +152,7 @@ def test_rejected_change_is_not_applied(approving):
     assert is_public(twin)
     stored = record(twin, waiting.finding_id)
     assert stored["outcome"] == "approval-rejected"
+    assert isinstance(stored["approval"].pop("signature"), str), "the approver's signature is on record"
     assert stored["approval"] | {"at": None} == {"approved": False, "by": TwinTarget(twin).caller(), "at": None, "reason": "public on purpose until Friday"}
 
 
@@ -174,6 +176,64 @@ def test_approving_something_that_is_not_waiting_is_refused(twin):
     out = io.StringIO()
     status = main(["approve", result.audit_records[0]["finding_id"]], target=TwinTarget(twin), out=out)
     assert status == 1 and "is not waiting for approval (it is remediated)" in out.getvalue()
+
+
+# --- as the attacker: a PowerUser holds the task token (it is on the audit record) -----------------
+
+SECURITY_LEAD = f"arn:aws:iam::{S.ACCOUNT}:role/SecurityLead"
+
+
+def answer_as_attacker(waiting, answer: dict) -> None:
+    """SendTaskSuccess with the token read from the audit record, as any PowerUser can."""
+    token = record(waiting.twin, waiting.finding_id, waiting.clients["dynamodb"])["approval_token"]
+    waiting.clients["stepfunctions"].send_task_success(taskToken=token, output=json.dumps(answer))
+
+
+def test_attack_approving_with_the_token_from_the_audit_record_applies_nothing_and_pages(approving):
+    twin = approving
+    waiting = Waiting(twin, PUBLIC_POLICY_EVENT)
+
+    answer_as_attacker(waiting, {"approved": True, "by": SECURITY_LEAD, "at": "2026-12-01T09:00:00+00:00"})
+    result = waiting.finished()
+
+    assert is_public(twin), "an answer no approver signed applies nothing"
+    told = result.notifications[-1]
+    assert told["attributes"]["outcome"] == "failed" and told["attributes"]["severity"] == "HIGH"
+    assert "the approval is refused: the answer carries no approver's signature" in told["body"]
+    assert f"Approved by {SECURITY_LEAD}" not in told["body"]
+    assert record(twin, waiting.finding_id)["outcome"] == "failed"
+
+
+def test_attack_an_approvers_signature_on_another_answer_does_not_approve(approving):
+    """A genuine signature over a rejection, the answer turned into an approval: refused."""
+    twin = approving
+    waiting = Waiting(twin, PUBLIC_POLICY_EVENT)
+    stored = record(twin, waiting.finding_id, waiting.clients["dynamodb"])
+    rejection = {"approved": False, "by": waiting.caller, "at": "2026-12-01T09:00:00+00:00", "reason": "later"}
+    mac = waiting.clients["kms"].generate_mac(  # as an approver would sign it (the attacker only reads it)
+        KeyId=twin.physical["ApprovalKey"], MacAlgorithm="HMAC_SHA_256",
+        Message=authorization.approval_message(stored["finding_id"], stored["execution"], rejection))["Mac"]  # fmt: skip
+
+    answer_as_attacker(waiting, {**rejection, "approved": True, "signature": base64.b64encode(mac).decode()})
+    result = waiting.finished()
+
+    assert is_public(twin)
+    assert "the approval is refused: its signature is not an approver's" in result.notifications[-1]["body"]
+
+
+def test_attack_rejecting_with_the_token_is_told_as_a_refused_answer_not_a_persons_rejection(approving):
+    twin = approving
+    waiting = Waiting(twin, PUBLIC_POLICY_EVENT)
+
+    answer_as_attacker(waiting, {"approved": False, "by": SECURITY_LEAD, "at": "2026-12-01T09:00:00+00:00", "reason": "fine"})
+    result = waiting.finished()
+
+    assert is_public(twin)
+    told = result.notifications[-1]
+    assert told["attributes"]["outcome"] == "failed" and told["attributes"]["severity"] == "HIGH"
+    assert "said reject, and Warden refused it: the answer carries no approver's signature" in told["body"]
+    assert f"Rejected by {SECURITY_LEAD}" not in told["body"]
+    assert record(twin, waiting.finding_id)["outcome"] == "failed", "not recorded as a person's rejection"
 
 
 # --- every mode, one remediation of each family --------------------------------------------------

@@ -26,8 +26,8 @@ CHECKOV = ROOT / ".venv" / "scan" / "bin" / "checkov"
 SKIPS = yaml.safe_load(CONFIG.read_text())["skip-check"]
 # "# CKV_AWS_28 (AWS::DynamoDB::Table.DedupeTable only) reason..." -> which resources it may cover
 SCOPES = {
-    check: (scope, bool(only))
-    for check, scope, only in re.findall(r"^\s*# (CKV_\w+) \(([\w:.]+)( only)?\)", CONFIG.read_text(), re.MULTILINE)
+    check: (tuple(scope.split(" and ")), bool(only))
+    for check, scope, only in re.findall(r"^\s*# (CKV_\w+) \(([\w:.]+(?: and [\w:.]+)*)( only)?\)", CONFIG.read_text(), re.MULTILINE)
 }
 
 
@@ -75,8 +75,8 @@ def test_every_suppression_is_justified_scoped_and_still_needed():
     for check in SKIPS:
         hits = {resource for check_id, resource in found if check_id == check}
         assert hits, f"{check} no longer fails anywhere: remove its suppression"
-        scope, only = SCOPES[check]
-        outside = {r for r in hits if (r != scope if only else not r.startswith(scope + "."))}
+        scopes, only = SCOPES[check]
+        outside = {r for r in hits if (r not in scopes if only else not any(r.startswith(scope + ".") for scope in scopes))}
         assert not outside, f"{check} is suppressed for {scope} but also hides findings on {sorted(outside)}"
 
 

@@ -1,5 +1,6 @@
-"""The authorization key's policy, evaluated on the template (moto does not enforce key policies):
-only Warden's signing roles can make a MAC; nobody but the deployer can change or destroy the key."""
+"""The authorization and approval keys' policies, evaluated on the template (moto does not enforce
+key policies): only Warden's signing roles can make an authorization's MAC, only approvers an
+answer's; nobody but the deployer can change or destroy either key."""
 
 from __future__ import annotations
 
@@ -21,12 +22,12 @@ def role(function: str) -> str:
     return f"arn:aws:iam::{ACCOUNT}:role/warden-{function}Role"
 
 
-def key_policy(**parameters: str) -> dict:
+def key_policy(key: str = "AuthorizationKey", **parameters: str) -> dict:
     """The key policy as CloudFormation would resolve it, with the twin's role ARNs."""
     twin = Twin(parameters=parameters)
     for function in SIGNERS + OTHERS:
         twin.attributes[(f"{function}Role", "Arn")] = role(function)
-    return twin._resolve(twin.template["Resources"]["AuthorizationKey"]["Properties"]["KeyPolicy"])
+    return twin._resolve(twin.template["Resources"][key]["Properties"]["KeyPolicy"])
 
 
 def _list(value):
@@ -80,10 +81,11 @@ def test_only_wardens_signing_roles_can_make_a_mac(deployer):
     "deployer",
     [DEPLOYER_ROLE, f"arn:aws:sts::{ACCOUNT}:assumed-role/cdk-deploy/ci-run-42", f"arn:aws:iam::{ACCOUNT}:user/alice"],
 )
-def test_only_the_deployer_and_root_can_rewrite_disable_or_delete_the_key(deployer):
+@pytest.mark.parametrize("key", ["AuthorizationKey", "ApprovalKey"])
+def test_only_the_deployer_and_root_can_rewrite_disable_or_delete_the_key(deployer, key):
     """Whoever may rewrite the key policy may sign, so that is the deployer's (CloudFormation uses
     its credentials, so it must keep the right: no lock-out) and the root user's alone."""
-    policy = key_policy(DeployerPrincipalArn=deployer)
+    policy = key_policy(key, DeployerPrincipalArn=deployer)
     deployer_principal = DEPLOYER_ROLE if ":assumed-role/" in deployer else deployer
     for action in ("kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:CreateGrant"):
         assert not allowed(policy, ATTACKER, action), action
@@ -92,3 +94,24 @@ def test_only_the_deployer_and_root_can_rewrite_disable_or_delete_the_key(deploy
         assert allowed(policy, ROOT, action)
     if ":assumed-role/" in deployer:  # a session ARN has no path, but its role may have one
         assert allowed(policy, f"arn:aws:iam::{ACCOUNT}:role/deploy/cdk-deploy", "kms:PutKeyPolicy")
+
+
+APPROVERS = f"arn:aws:iam::{ACCOUNT}:role/SecurityLead,arn:aws:iam::{ACCOUNT}:role/oncall/*"
+
+
+@pytest.mark.parametrize("deployer", ["", DEPLOYER_ROLE])
+def test_only_approvers_can_sign_an_answer_and_the_steps_that_act_on_one_can_check_it(deployer):
+    policy = key_policy("ApprovalKey", DeployerPrincipalArn=deployer, ApproverPrincipalArns=APPROVERS)
+    assert allowed(policy, f"arn:aws:iam::{ACCOUNT}:role/SecurityLead", "kms:GenerateMac")
+    assert allowed(policy, f"arn:aws:iam::{ACCOUNT}:role/oncall/alice", "kms:GenerateMac"), "a pattern names a team"
+    for outsider in (ATTACKER, ROOT, DEPLOYER_ROLE, *map(role, SIGNERS + OTHERS)):
+        assert not allowed(policy, outsider, "kms:GenerateMac"), outsider  # Warden's own roles cannot approve either
+    # checking is harmless (anyone with kms:VerifyMac in IAM may); the steps that act on an answer are named
+    assert all(allowed(policy, role(function), "kms:VerifyMac") for function in SIGNERS[1:] + OTHERS)
+
+
+def test_without_approvers_the_deployer_approves_and_without_either_nobody_can():
+    with_deployer = key_policy("ApprovalKey", DeployerPrincipalArn=DEPLOYER_ROLE)
+    assert allowed(with_deployer, DEPLOYER_ROLE, "kms:GenerateMac") and not allowed(with_deployer, ATTACKER, "kms:GenerateMac")
+    nobody = key_policy("ApprovalKey")
+    assert not any(allowed(nobody, p, "kms:GenerateMac") for p in (ATTACKER, DEPLOYER_ROLE, role("NotifyFunction")))

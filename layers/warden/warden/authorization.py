@@ -167,6 +167,49 @@ def before_is_wardens(finding: Any, remediation: Any, before: Any, proof: Any) -
     return verified("before-snapshot", _before_claims(finding, remediation, proof.get("execution"), before), proof.get("mac"))
 
 
+# --- a person's answer in approve mode (python -m warden_ops approve/reject) ---------------------
+
+APPROVAL_FIELDS = ("approved", "by", "at", "reason")
+
+
+def approval_message(finding_id: Any, execution: Any, answer: dict[str, Any]) -> bytes:
+    """What an approver's MAC covers: the answer, for this finding and this waiting execution. The
+    operator's command MACs it with the stack's ApprovalKey, which only ApproverPrincipalArns may
+    use for kms:GenerateMac; Step Functions' task token alone is no proof (anyone who can read the
+    audit record or the execution history holds it)."""
+    claims = {"finding_id": finding_id, "execution": execution, **{k: answer.get(k) for k in APPROVAL_FIELDS}}
+    return digest("approval", claims)
+
+
+def unsigned_approval(state: dict[str, Any]) -> str | None:
+    """Why the person's answer in `state` ($.approval) cannot be believed, or None when an approver
+    signed it for this finding and execution (one kms:VerifyMac with WARDEN_APPROVAL_KEY)."""
+    answer = state.get("approval")
+    if not isinstance(answer, dict):
+        return "the workflow holds no answer"
+    mac, key = answer.get("signature"), os.environ.get("WARDEN_APPROVAL_KEY")
+    if not key:
+        return "this function has no WARDEN_APPROVAL_KEY, so it cannot check who answered"
+    if not isinstance(mac, str) or not mac:
+        return "the answer carries no approver's signature: it was not sent by python -m warden_ops approve/reject"
+    finding_id = (state.get("finding") or {}).get("id")
+    execution = (state.get("authorization") or {}).get("execution")
+    try:
+        raw = base64.b64decode(mac, validate=True)
+        valid = client("kms").verify_mac(
+            KeyId=key, MacAlgorithm=MAC_ALGORITHM, Message=approval_message(finding_id, execution, answer), Mac=raw
+        ).get("MacValid")
+    except ValueError:
+        valid = False
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in ("KMSInvalidMacException", "InvalidMacException"):
+            raise
+        valid = False
+    if not valid:
+        return "its signature is not an approver's for this finding and execution (forged, altered or moved)"
+    return None
+
+
 # --- the consumers' side ------------------------------------------------------------------------
 
 

@@ -450,6 +450,10 @@ def remediate(payload: dict[str, Any], family: str) -> dict[str, Any]:
     applied and the verification; raises StillExposed when the fix did not hold. Nothing happens
     unless Triage authorized this finding for this execution (warden.authorization)."""
     with authorization.deferred(payload, steps=(FAMILY_STEPS[family],), snapshot=True) as mark:
+        if mark.state.get("approval"):  # approve mode: only an approver's answer makes the fix apply
+            unsigned = authorization.unsigned_approval(mark.state)
+            if unsigned:
+                raise authorization.refused(mark.step, f"the approval is refused: {unsigned}", mark.state)
         return _remediate(mark.state, family, mark)
 
 
@@ -618,7 +622,25 @@ def notify(payload: dict[str, Any]) -> dict[str, Any]:
     if isinstance(payload, dict) and payload.get("step") == TRIAGE_FAILED_STEP:
         return _notify_outcome(_triage_failure(payload), payload, None)  # no authorization exists: Triage failed
     with authorization.deferred(payload, steps=NOTIFY_STEPS) as mark:
-        return _notify_outcome(mark.state, payload, mark)
+        state = mark.state
+        if payload.get("outcome") == "approval-rejected":
+            payload = _rejection_believed(state, payload)
+            state = payload["state"]
+        return _notify_outcome(state, payload, mark)
+
+
+def _rejection_believed(state: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+    """A rejection is recorded as a person's only when an approver signed it. Anyone else's answer
+    (Step Functions' task token is readable by whoever reads the audit record) is told as a failure,
+    HIGH, naming what was wrong: nothing was applied, and the exposure is still there."""
+    unsigned = authorization.unsigned_approval(state)
+    if unsigned is None:
+        return payload
+    metrics.add_metric(name="Unauthorized", unit=MetricUnit.Count, value=1)
+    logger.warning("an unsigned approval answer was refused", extra={"why": unsigned})
+    cause = (f"an answer to the approval request said reject, and Warden refused it: {unsigned}. Nothing was applied; "
+             "the finding is still open. Whoever sent it could read the task token: see CloudTrail (states:SendTaskSuccess)")  # fmt: skip
+    return {**payload, "outcome": "failed", "state": {**state, "error": {"Error": "Unauthorized", "Cause": cause}}}
 
 
 def _own_alarm_in_alarm(payload: dict[str, Any]) -> dict[str, Any]:
