@@ -43,7 +43,8 @@ class Recording:
 
 def _twin_parameters(security_hub: bool) -> dict[str, str]:
     # QuarantineTag=enabled: the bucket's tags are read and written too, so those grants are proven as well
-    parameters = {**ENFORCING, "Macie": "enabled", "QuarantineTag": "enabled"}
+    # ThrottleAlarmNames: the scenario's alarms are designated, so the throttle's events run its function too
+    parameters = {**ENFORCING, "Macie": "enabled", "QuarantineTag": "enabled", "ThrottleAlarmNames": scenarios.DESIGNATED_ALARMS}
     return {**parameters, "SecurityHub": "enabled"} if security_hub else parameters
 
 
