@@ -3,7 +3,8 @@
 The bucket fix is the smallest change that removes public access and nothing else:
 all four Block Public Access settings on, only the policy statements that grant public access
 removed (every other statement kept as it was), only AllUsers/AuthenticatedUsers ACL grants
-removed, and the bucket tagged with who quarantined it and why. Never touches objects.
+removed; with QuarantineTag=enabled, the bucket is also tagged with who quarantined it and why.
+Never touches objects.
 """
 
 from __future__ import annotations
@@ -258,8 +259,8 @@ class QuarantinePublicBucket(Remediation):
     )
     summary = (
         "turn on all four Block Public Access settings of the bucket, remove only the policy statements and ACL "
-        "grants that are public, keep every other statement and grant (cross-account ones included), and tag the "
-        "bucket as quarantined; objects are never touched"
+        "grants that are public, keep every other statement and grant (cross-account ones included); objects are "
+        "never touched (with QuarantineTag=enabled, also tag the bucket as quarantined)"
     )
     # Findings that say "shared with other accounts", which is not public: Warden removes public access
     # if there is any, and reports the cross-account grants without changing them.
