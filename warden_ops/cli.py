@@ -171,8 +171,8 @@ def _answer(args, target: Target, out: TextIO) -> int:
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "AccessDeniedException":
             raise
-        print(f"REFUSED: you are not one of the stack's approvers (ApproverPrincipalArns: kms:GenerateMac on its "
-              f"ApprovalKey was denied); nothing was changed", file=out)  # fmt: skip
+        print("REFUSED: you are not one of the stack's approvers (ApproverPrincipalArns: kms:GenerateMac on its "
+              "ApprovalKey was denied); nothing was changed", file=out)  # fmt: skip
         return 1
     try:
         target.client("stepfunctions").send_task_success(taskToken=record["approval_token"], output=json.dumps(answer))

@@ -77,7 +77,7 @@ def test_every_suppression_is_justified_scoped_and_still_needed():
         assert hits, f"{check} no longer fails anywhere: remove its suppression"
         scopes, only = SCOPES[check]
         outside = {r for r in hits if (r not in scopes if only else not any(r.startswith(scope + ".") for scope in scopes))}
-        assert not outside, f"{check} is suppressed for {scope} but also hides findings on {sorted(outside)}"
+        assert not outside, f"{check} is suppressed for {' and '.join(scopes)} but also hides findings on {sorted(outside)}"
 
 
 def test_the_sqs_false_positive_is_really_encrypted():
