@@ -88,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweeping.add_argument("--apply", action="store_true", help="send each through the deployed workflow (modes, exemptions and dedupe apply)")
     sweeping.add_argument("--rate", type=float, default=DEFAULT_RATE, help=f"API calls a second, at most (default {DEFAULT_RATE:g})")
+    sweeping.add_argument("--account", action="append", metavar="ID",
+                          help="only this account's exposures (12 digits; repeat, or separate with commas, for several)")  # fmt: skip
 
     config = commands.add_parser("settings", parents=[shared], help="show, check or change the run-time settings document")
     config.add_argument("action", choices=("show", "validate", "set"))
@@ -240,12 +242,13 @@ def _sweep(args, target: Target, out: TextIO) -> int:
     guardduty:ListDetectors, guardduty:ListFindings, guardduty:GetFindings, securityhub:GetFindings,
     lambda:GetFunctionConfiguration and ssm:GetParameter (the settings), and states:StartExecution for --apply."""
     pacer = sweep.Pacer(args.rate)
-    found = sweep.run(target, pacer)
+    found = sweep.run(target, pacer, sweep.accounts_from(args.account))
     executions = sweep.apply(target, found.exposures, pacer) if args.apply else []
     calls = sum(pacer.calls.values())
     if args.json:
         rows = [{**e.row(), **({"execution": arn} if executions else {})} for e, arn in zip(found.exposures, executions or [None] * len(found.exposures))]
-        print(json.dumps({"exposures": rows, "skipped": found.skipped, "api_calls": pacer.calls, "applied": bool(args.apply)}, indent=2), file=out)
+        print(json.dumps({"exposures": rows, "skipped": found.skipped, "left_out_other_accounts": found.elsewhere,
+                          "api_calls": pacer.calls, "applied": bool(args.apply)}, indent=2), file=out)  # fmt: skip
         return 0
     if not found.exposures:
         print("No current exposures Warden handles.", file=out)
@@ -260,6 +263,8 @@ def _sweep(args, target: Target, out: TextIO) -> int:
     for reason in found.skipped:
         print(f"skipped: {reason}", file=out)
     summary = f"{len(found.exposures)} exposure(s) from {calls} API calls in {found.seconds:.1f} s (at most {args.rate:g} calls a second)."
+    if found.elsewhere:
+        summary += f" {found.elsewhere} more in other accounts, left out (--account)."
     if args.apply:
         print(f"{summary} Started {len(executions)} workflow execution(s) (sweep-...): outcomes arrive as messages; "
               "python -m warden_ops history --since 1h lists them.", file=out)  # fmt: skip

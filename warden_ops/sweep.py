@@ -201,6 +201,18 @@ class Sweep:
     skipped: list[str]  # what was read but is not something Warden would act on, and why
     calls: dict[str, int]
     seconds: float
+    elsewhere: int = 0  # exposures in accounts --account left out
+
+
+def accounts_from(values: list[str] | None) -> frozenset[str] | None:
+    """--account, given once or more (or comma-separated): 12-digit account ids; None for every account."""
+    if not values:
+        return None
+    accounts = frozenset(a.strip() for value in values for a in value.split(",") if a.strip())
+    bad = sorted(a for a in accounts if not (a.isdigit() and len(a) == 12))
+    if bad or not accounts:
+        raise ValueError(f"--account takes 12-digit AWS account ids, not {', '.join(bad) or repr(values)}")
+    return accounts
 
 
 def deployed_settings(target, client) -> tuple[Settings, dict[str, str]]:
@@ -237,20 +249,26 @@ def _exposure(event: dict[str, Any], settings: Settings, skipped: list[str]) -> 
     )  # fmt: skip
 
 
-def run(target, pacer: Pacer) -> Sweep:
-    """Read every source (paced) and turn what they hold into exposures; nothing is changed."""
+def run(target, pacer: Pacer, accounts: frozenset[str] | None = None) -> Sweep:
+    """Read every source (paced) and turn what they hold into exposures; nothing is changed.
+    `accounts` (--account): only their exposures; Config, which reports this account alone, is not
+    read when this account is not one of them. GuardDuty and Security Hub (an organization's
+    administrator account holds its members' findings) are read whole and their findings filtered."""
     started = time.monotonic()
     client = lambda service: pacer.paced(target.client(service, config=RETRIES))  # noqa: E731
     settings, env = deployed_settings(target, client)
     account = client("sts").get_caller_identity()["Account"]
-    config = client("config")
-    events = list(config_events(config, account, config.meta.region_name))
+    events: list[dict[str, Any]] = []
+    if accounts is None or account in accounts:
+        config = client("config")
+        events += config_events(config, account, config.meta.region_name)
     events += guardduty_events(client("guardduty"))
     if env.get("WARDEN_SECURITY_HUB") == "enabled":
         events += security_hub_events(client("securityhub"))
     skipped: list[str] = []
     exposures = [e for e in (_exposure(event, settings, skipped) for event in events) if e is not None]
-    return Sweep(exposures, skipped, dict(pacer.calls), time.monotonic() - started)
+    listed = [e for e in exposures if accounts is None or e.account in accounts]
+    return Sweep(listed, skipped, dict(pacer.calls), time.monotonic() - started, elsewhere=len(exposures) - len(listed))
 
 
 def apply(target, exposures: list[Exposure], pacer: Pacer) -> list[str]:

@@ -154,3 +154,27 @@ def test_the_pacer_never_lets_more_than_rate_calls_a_second_through():
 def test_a_rate_of_zero_is_one_line_and_exit_2(twin, capsys):
     assert sweep(twin, "--rate", "0")[0] == 2
     assert capsys.readouterr().err.strip() == "error: --rate must be above 0 calls a second, not 0"
+
+
+def test_account_lists_only_that_accounts_exposures_and_reads_config_only_for_this_account(twin):
+    """In an organization the administrator account's GuardDuty and Security Hub hold the members'
+    findings: --account narrows the list (and --apply) to some accounts."""
+    exposed_before_warden(twin)
+    other = "111122223333"
+
+    code, own = sweep(twin, "--account", S.ACCOUNT)
+    assert code == 0 and own.splitlines()[-1].startswith("3 exposure(s) from "), "this account's three"
+
+    code, printed = sweep(twin, "--account", other, "--json")
+    answer = json.loads(printed)
+    assert code == 0 and answer["exposures"] == []
+    assert answer["left_out_other_accounts"] == 1, "GuardDuty's finding, read and left out"
+    assert not [call for call in answer["api_calls"] if call.startswith("config:")], "Config reports this account only"
+
+    code, text = sweep(twin, "--account", f"{other},{S.ACCOUNT}")
+    assert code == 0 and text.splitlines()[-1].startswith("3 exposure(s) from ")
+
+
+def test_an_account_that_is_not_12_digits_is_one_line_and_exit_2(twin, capsys):
+    assert sweep(twin, "--account", "12345")[0] == 2
+    assert capsys.readouterr().err.strip() == "error: --account takes 12-digit AWS account ids, not 12345"
