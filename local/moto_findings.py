@@ -147,6 +147,9 @@ def _security_hub_get_findings(self) -> str:
     unknown = sorted(set(filters) - set(SECURITY_HUB_FILTERS))
     if unknown:
         raise InvalidInputException(op="GetFindings", msg=f"the twin does not model the filters {unknown} (local/moto_findings.py)")
+    crowded = sorted(name for name, conditions in filters.items() if len(conditions) > 20)
+    if len(filters) > 10 or crowded:  # Security Hub's own limits: 10 attributes, 20 values each
+        raise InvalidInputException(op="GetFindings", msg=f"at most 10 filter attributes and 20 values each ({crowded or len(filters)})")
     size = int(self._get_param("MaxResults") or MAX_SECURITY_HUB_PAGE)
     findings = [f.as_dict() for f in self.securityhub_backend.findings if _kept(f.as_dict(), filters)]
     page, token = _page(findings, self._get_param("NextToken"), size)

@@ -36,6 +36,7 @@ from warden import registry
 from warden import settings as runtime_settings
 from warden.finding import SWEEP_SOURCE
 from warden.findings import RejectedEvent, parse_finding
+from warden.findings.securityhub import LEGACY_CONTROLS, legacy_generator_id
 from warden.policy import Settings
 from warden.samples import sample_of
 
@@ -179,17 +180,28 @@ def guardduty_events(guardduty) -> Iterator[dict[str, Any]]:
 # --- Security Hub --------------------------------------------------------------------------------------
 
 
+# GetFindings takes at most 10 filter fields, and 20 values for each.
+SECURITY_HUB_VALUES = 20
+
+
 def security_hub_events(securityhub) -> Iterator[dict[str, Any]]:
+    """Failed controls Warden fixes: consolidated findings by control id, then findings from before
+    consolidated controls by their per-standard GeneratorId (docs/security-hub.md)."""
     controls = sorted({c for r in registry.all_remediations() for c in r.triggers.securityhub_controls})
+    legacy = sorted(legacy_generator_id(*key) for key, control in LEGACY_CONTROLS.items() if control in controls)
     equals = lambda *values: [{"Value": v, "Comparison": "EQUALS"} for v in values]  # noqa: E731
-    filters = {
+    active = {
         "ProductName": equals("Security Hub"), "RecordState": equals("ACTIVE"), "WorkflowStatus": equals("NEW"),
-        "ComplianceStatus": equals("FAILED"), "ComplianceSecurityControlId": equals(*controls),
+        "ComplianceStatus": equals("FAILED"),
     }  # fmt: skip
-    for page in securityhub.get_paginator("get_findings").paginate(Filters=filters, PaginationConfig={"PageSize": SECURITY_HUB_PAGE}):
-        for finding in page["Findings"]:
-            region = finding.get("Region") or securityhub.meta.region_name
-            yield _event("Security Hub Findings - Imported", finding["AwsAccountId"], region, {"findings": [finding]})
+    queries = [("ComplianceSecurityControlId", controls[i:i + SECURITY_HUB_VALUES]) for i in range(0, len(controls), SECURITY_HUB_VALUES)]
+    queries += [("GeneratorId", legacy[i:i + SECURITY_HUB_VALUES]) for i in range(0, len(legacy), SECURITY_HUB_VALUES)]
+    for field_name, values in queries:
+        filters = {**active, field_name: equals(*values)}
+        for page in securityhub.get_paginator("get_findings").paginate(Filters=filters, PaginationConfig={"PageSize": SECURITY_HUB_PAGE}):
+            for finding in page["Findings"]:
+                region = finding.get("Region") or securityhub.meta.region_name
+                yield _event("Security Hub Findings - Imported", finding["AwsAccountId"], region, {"findings": [finding]})
 
 
 # --- the sweep -----------------------------------------------------------------------------------------

@@ -132,8 +132,12 @@ def test_a_sweep_of_1000_resources_per_source_pages_and_paces_its_calls_security
     assert pacer.calls["config:DescribeComplianceByConfigRule"] == 1
     assert pacer.calls["config:GetComplianceDetailsByConfigRule"] == 10  # 100 a page
     assert pacer.calls["guardduty:ListFindings"] == 20 and pacer.calls["guardduty:GetFindings"] == 20  # 50 a page and batch
-    assert pacer.calls["securityhub:GetFindings"] == math.ceil(by_source["securityhub"] / 100)  # 100 a page
-    assert sum(pacer.calls.values()) <= 70
+    legacy = [e for e in found.exposures if e.finding.startswith("securityhub") and "SecurityControlId" not in e.event["detail"]["findings"][0].get("Compliance", {})]
+    assert legacy, "findings from before consolidated controls are read too (the fixture holds three)"
+    consolidated = by_source["securityhub"] - len(legacy)
+    # 100 a page; then the legacy GeneratorIds in two queries (23 ids, at most 20 values a filter), one page each
+    assert pacer.calls["securityhub:GetFindings"] == math.ceil(consolidated / 100) + 2
+    assert sum(pacer.calls.values()) <= 72
 
 
 def test_the_pacer_never_lets_more_than_rate_calls_a_second_through():
@@ -178,3 +182,16 @@ def test_account_lists_only_that_accounts_exposures_and_reads_config_only_for_th
 def test_an_account_that_is_not_12_digits_is_one_line_and_exit_2(twin, capsys):
     assert sweep(twin, "--account", "12345")[0] == 2
     assert capsys.readouterr().err.strip() == "error: --account takes 12-digit AWS account ids, not 12345"
+
+
+def test_findings_from_before_consolidated_controls_are_swept_too_securityhub(twin):
+    """An account without consolidated control findings names the control per standard in GeneratorId:
+    the sweep reads those by GeneratorId, and triage maps them (docs/security-hub.md)."""
+    from warden_ops import sweep as sweeping
+
+    found = sweeping.run(TwinTarget(twin), Pacer(rate=1000.0, burst=1000))
+
+    generators = {e.event["detail"]["findings"][0]["GeneratorId"]: e for e in found.exposures if e.finding.startswith("securityhub")}
+    fsbp = generators["aws-foundational-security-best-practices/v/1.0.0/S3.8"]
+    assert fsbp.remediation == "s3-bucket-block-public-access" and fsbp.resource.startswith("arn:aws:s3:::")
+    assert generators["pci-dss/v/3.2.1/PCI.KMS.1"].remediation == generators["security-control/KMS.4"].remediation
