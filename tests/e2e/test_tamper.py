@@ -38,6 +38,9 @@ REPORTED_BY = {
     "tamper/cloudtrail-tamper-sns-unsubscribe.json": ["warden-tamper-settings"],
     "tamper/cloudtrail-tamper-dynamodb-deletetable-audit.json": ["warden-tamper-workflow"],
     "tamper/cloudtrail-tamper-kms-schedulekeydeletion-topic-key.json": ["warden-tamper-settings"],
+    "tamper/cloudtrail-tamper-monitoring-disablealarmactions-executions-failed.json": ["warden-tamper-alarms"],
+    "tamper/cloudtrail-tamper-monitoring-setalarmstate-executions-failed.json": ["warden-tamper-alarms"],
+    "tamper/cloudtrail-tamper-monitoring-deletealarms-another-teams-alarm.json": [],
 }
 
 
@@ -184,3 +187,19 @@ def test_the_topic_key_is_matched_whatever_the_caller_called_it(twin):
     assert tamper_rules(twin.matching_rules(other_key)) == []
 
 
+
+
+def test_switching_off_the_failed_executions_alarm_is_reported_and_really_silences_it(twin):
+    """DisableAlarmActions on Warden's own alarm: from then on a failed execution pages nobody, so the
+    call itself pages (tamper-alarms), naming who."""
+    cloudwatch = twin.client("cloudwatch")
+    name = "warden-ExecutionsFailedAlarm"
+    cloudwatch.disable_alarm_actions(AlarmNames=[name])  # as the attacker, with PowerUserAccess
+    try:
+        assert cloudwatch.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["ActionsEnabled"] is False
+        record = event("tamper/cloudtrail-tamper-monitoring-disablealarmactions-executions-failed.json")
+        (alert,) = [m for m in twin.send(record).notifications if m["body"].startswith("HIGH - Warden was tampered with")]
+        assert f"{ATTACKER} called DisableAlarmActions on Warden's own alarms" in alert["body"]
+        assert name in alert["body"]
+    finally:
+        cloudwatch.enable_alarm_actions(AlarmNames=[name])

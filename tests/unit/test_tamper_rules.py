@@ -11,7 +11,7 @@ import pytest
 
 from local.twin import Twin
 
-TAMPER_RULE_NAMES = ("settings", "workflow", "code", "rules", "targets", "watch")
+TAMPER_RULE_NAMES = ("settings", "workflow", "alarms", "code", "rules", "targets", "watch")
 PATTERN_LIMIT = 2048  # EventBridge's default quota on an event pattern, in characters
 
 

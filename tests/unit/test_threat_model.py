@@ -49,6 +49,8 @@ ATTACKS = {
     "a family function invoked directly": ("lambda:InvokeFunction", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:warden-IamFunction-AbC123dEf456", {}),
     "a workflow rule disabled": ("events:DisableRule", f"arn:aws:events:us-east-1:{ACCOUNT}:rule/warden-RemediationStateMachineS3PublicCl-1X2Y3Z", {}),
     "a tamper rule's targets removed": ("events:RemoveTargets", f"arn:aws:events:us-east-1:{ACCOUNT}:rule/warden-tamper-watch", {}),
+    "Warden's failed-executions alarm silenced": ("cloudwatch:DisableAlarmActions", f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:warden-ExecutionsFailedAlarm", {}),
+    "Warden's alarm set to ALARM by hand": ("cloudwatch:SetAlarmState", f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:warden-ExecutionsFailedAlarm", {}),
     "a forged finding started": ("states:StartExecution", f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:warden-RemediationStateMachine-AbC123", {}),
     "on-call unsubscribed": ("sns:Unsubscribe", f"arn:aws:sns:us-east-1:{ACCOUNT}:warden-NotificationTopic-AbC123", {}),
     "a forged audit record": ("dynamodb:PutItem", f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/warden-AuditTable-AbC123", {}),
@@ -78,6 +80,7 @@ def test_warden_writes_its_own_records_and_the_deployer_deploys():
 
 def test_ordinary_work_of_member_teams_is_not_denied():
     assert not denied("kms:TagResource", KEY, ATTACKER, **{"aws:TagKeys": ["cost-center"]})
+    assert not denied("cloudwatch:DisableAlarmActions", f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:team-latency-alarm", ATTACKER)
     assert not denied("kms:DisableKey", KEY, ATTACKER, **{"aws:ResourceTag/aws:cloudformation:stack-name": "ml-data-platform"})
     assert not denied("lambda:PutFunctionConcurrency", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:recommendations-api", ATTACKER)
     assert not denied("ssm:PutParameter", f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/ml/feature-flags", ATTACKER)
