@@ -5,6 +5,7 @@ answer's; nobody but the deployer can change or destroy either key."""
 from __future__ import annotations
 
 import fnmatch
+import re
 
 import pytest
 
@@ -115,3 +116,13 @@ def test_without_approvers_the_deployer_approves_and_without_either_nobody_can()
     assert allowed(with_deployer, DEPLOYER_ROLE, "kms:GenerateMac") and not allowed(with_deployer, ATTACKER, "kms:GenerateMac")
     nobody = key_policy("ApprovalKey")
     assert not any(allowed(nobody, p, "kms:GenerateMac") for p in (ATTACKER, DEPLOYER_ROLE, role("NotifyFunction")))
+
+
+def test_approvers_are_named_by_role_or_user_arn_not_by_a_session():
+    """The key policy compares aws:PrincipalArn, which for a role's session is the role's ARN: a session
+    ARN would match nobody, so the stack refuses it (AllowedPattern) instead of locking approvers out."""
+    pattern = re.compile(Twin().template["Parameters"]["ApproverPrincipalArns"]["AllowedPattern"])
+    assert pattern.fullmatch("") and pattern.fullmatch(APPROVERS)
+    assert pattern.fullmatch(f"arn:aws:iam::{ACCOUNT}:user/alice")
+    assert not pattern.fullmatch(f"arn:aws:sts::{ACCOUNT}:assumed-role/SecurityLead/alice")
+    assert not pattern.fullmatch(f"arn:aws:iam::{ACCOUNT}:role/SecurityLead, arn:aws:iam::{ACCOUNT}:role/Other")
