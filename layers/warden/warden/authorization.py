@@ -90,8 +90,9 @@ def sign(purpose: str, claims: dict[str, Any]) -> str:
     return base64.b64encode(response["Mac"]).decode()
 
 
-def verified(purpose: str, claims: dict[str, Any], mac: Any) -> bool:
-    """True only when KMS confirms `mac` is Warden's MAC over these claims."""
+def verified(purpose: str, claims: dict[str, Any], mac: Any, key_id: str | None = None) -> bool:
+    """True only when KMS confirms `mac` is Warden's MAC over these claims (with `key_id`, that
+    key's: the ApprovalKey for a person's answer)."""
     if not isinstance(mac, str) or not mac:
         return False
     try:
@@ -100,7 +101,7 @@ def verified(purpose: str, claims: dict[str, Any], mac: Any) -> bool:
         return False
     try:
         answer = client("kms").verify_mac(
-            KeyId=_key_id(), MacAlgorithm=MAC_ALGORITHM, Message=digest(purpose, claims), Mac=raw
+            KeyId=key_id or _key_id(), MacAlgorithm=MAC_ALGORITHM, Message=digest(purpose, claims), Mac=raw
         )
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("KMSInvalidMacException", "InvalidMacException"):
@@ -172,13 +173,16 @@ def before_is_wardens(finding: Any, remediation: Any, before: Any, proof: Any) -
 APPROVAL_FIELDS = ("approved", "by", "at", "reason")
 
 
+def _approval_claims(finding_id: Any, execution: Any, answer: dict[str, Any]) -> dict[str, Any]:
+    return {"finding_id": finding_id, "execution": execution, **{k: answer.get(k) for k in APPROVAL_FIELDS}}
+
+
 def approval_message(finding_id: Any, execution: Any, answer: dict[str, Any]) -> bytes:
     """What an approver's MAC covers: the answer, for this finding and this waiting execution. The
     operator's command MACs it with the stack's ApprovalKey, which only ApproverPrincipalArns may
     use for kms:GenerateMac; Step Functions' task token alone is no proof (anyone who can read the
     audit record or the execution history holds it)."""
-    claims = {"finding_id": finding_id, "execution": execution, **{k: answer.get(k) for k in APPROVAL_FIELDS}}
-    return digest("approval", claims)
+    return digest("approval", _approval_claims(finding_id, execution, answer))
 
 
 def unsigned_approval(state: dict[str, Any]) -> str | None:
@@ -192,20 +196,8 @@ def unsigned_approval(state: dict[str, Any]) -> str | None:
         return "this function has no WARDEN_APPROVAL_KEY, so it cannot check who answered"
     if not isinstance(mac, str) or not mac:
         return "the answer carries no approver's signature: it was not sent by python -m warden_ops approve/reject"
-    finding_id = (state.get("finding") or {}).get("id")
-    execution = (state.get("authorization") or {}).get("execution")
-    try:
-        raw = base64.b64decode(mac, validate=True)
-        valid = client("kms").verify_mac(
-            KeyId=key, MacAlgorithm=MAC_ALGORITHM, Message=approval_message(finding_id, execution, answer), Mac=raw
-        ).get("MacValid")
-    except ValueError:
-        valid = False
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in ("KMSInvalidMacException", "InvalidMacException"):
-            raise
-        valid = False
-    if not valid:
+    claims = _approval_claims((state.get("finding") or {}).get("id"), (state.get("authorization") or {}).get("execution"), answer)
+    if not verified("approval", claims, mac, key_id=key):
         return "its signature is not an approver's for this finding and execution (forged, altered or moved)"
     return None
 
